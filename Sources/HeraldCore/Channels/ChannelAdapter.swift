@@ -1,0 +1,9 @@
+/// Delivers claimed messages of one channel.
+public protocol ChannelAdapter: Sendable {
+    var channel: Channel { get }
+
+    /// Tries once to deliver `message` and classifies the result. Never throws for a delivery
+    /// problem (that is an outcome); throws only `CancellationError`, when the task was cancelled
+    /// before an outcome was known.
+    func deliver(_ message: ClaimedMessage) async throws -> DeliveryOutcome
+}

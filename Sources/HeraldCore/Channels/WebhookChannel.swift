@@ -1,0 +1,54 @@
+import Foundation
+
+/// Delivers `webhook` messages: a signed JSON POST to the endpoint the message names in
+/// `to.endpoint` (configured under `channels.webhook.endpoints`).
+public struct WebhookChannel: ChannelAdapter {
+    public let channel = Channel.webhook
+    let config: WebhookChannelConfig
+    let transport: any HTTPTransport
+    let signatures: [String: WebhookSignature]
+    let clock: @Sendable () -> Date
+
+    public init(config: WebhookChannelConfig, transport: any HTTPTransport,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.config = config
+        self.transport = transport
+        self.clock = clock
+        // The config loader has checked every secret; an endpoint without a signature is skipped
+        // below rather than sent unsigned.
+        signatures = config.endpoints.compactMapValues { WebhookSignature(secret: $0.secret) }
+    }
+
+    /// The `webhook-id`: the same on every attempt of one message, so receivers can deduplicate.
+    public static func webhookID(for message: ClaimedMessage) -> String {
+        message.key ?? "msg_\(message.id)"
+    }
+
+    public func deliver(_ message: ClaimedMessage) async throws -> DeliveryOutcome {
+        guard let name = message.recipient.endpoint, let endpoint = config.endpoints[name] else {
+            return .permanent(DeliveryError(
+                code: .invalidRecipient,
+                detail: "to.endpoint: no endpoint \"\(message.recipient.endpoint ?? "")\" under channels.webhook.endpoints"))
+        }
+        guard let signature = signatures[name] else {
+            return .permanent(DeliveryError(code: .configuration, detail: "endpoint \(name) has no valid signing secret"))
+        }
+        let body = Array(message.dataJSON.utf8)
+        let id = Self.webhookID(for: message)
+        let timestamp = Int64(clock().timeIntervalSince1970)
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"),
+            ("webhook-id", id),
+            ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", signature.sign(id: id, timestamp: timestamp, body: body)),
+        ]
+        headers += endpoint.headers
+        let request = HTTPRequest(method: "POST", url: endpoint.url, headers: headers, body: body,
+                                  connectTimeout: config.connectTimeout, timeout: endpoint.timeout)
+        do {
+            return HTTPStatusClassification.outcome(for: try await transport.send(request))
+        } catch let error as TransportError {
+            return HTTPStatusClassification.outcome(for: error)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Yams
+
+/// One node of the YAML config together with its dotted key path, so that every error can name
+/// the key at fault. Scalars are read through environment substitution.
+struct ConfigNode {
+    let node: Yams.Node
+    let path: String
+    let environment: EnvironmentSubstitution
+
+    func error(_ reason: String) -> ConfigError {
+        ConfigError(path: path, reason)
+    }
+
+    private func childPath(_ key: String) -> String {
+        path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    /// The node's entries, in file order. Throws if the node is not a mapping.
+    func entries() throws(ConfigError) -> [(key: String, value: ConfigNode)] {
+        guard case .mapping(let mapping) = node else {
+            throw error("expected a mapping of keys, got \(describe(node))")
+        }
+        var result: [(key: String, value: ConfigNode)] = []
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let key) = keyNode else {
+                throw error("keys must be plain names")
+            }
+            result.append((key.string, ConfigNode(node: valueNode, path: childPath(key.string), environment: environment)))
+        }
+        return result
+    }
+
+    /// The mapping's children by key, after refusing any key not in `allowed` (a typo in a key
+    /// must never be silently ignored).
+    func fields(allowed: Set<String>) throws(ConfigError) -> [String: ConfigNode] {
+        var result: [String: ConfigNode] = [:]
+        for (key, value) in try entries() {
+            guard allowed.contains(key) else {
+                throw ConfigError(
+                    path: value.path,
+                    "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+            }
+            result[key] = value
+        }
+        return result
+    }
+
+    var isNull: Bool {
+        if case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any {
+            return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        }
+        return false
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else {
+            throw error("expected a text value, got \(describe(node))")
+        }
+        return try environment.expand(scalar.string, path: path)
+    }
+
+    func nonEmptyString() throws(ConfigError) -> String {
+        let value = try string()
+        guard !value.isEmpty else { throw error("must not be empty") }
+        return value
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string()
+        guard let value = Int(text) else { throw error("expected a whole number, got \"\(text)\"") }
+        guard range.contains(value) else {
+            throw error("\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    func duration() throws(ConfigError) -> Duration {
+        let text = try string()
+        guard let value = DurationParsing.parse(text) else {
+            throw error("expected a duration such as 250ms, 30s, 5m, 6h or 2d, got \"\(text)\"")
+        }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw error("expected true or false, got \"\(other)\"")
+        }
+    }
+
+    func secret() throws(ConfigError) -> Secret {
+        Secret(try string())
+    }
+
+    func url(schemes: Set<String>) throws(ConfigError) -> URL {
+        let text = try nonEmptyString()
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
+              url.host != nil
+        else {
+            throw error("not a \(schemes.sorted().joined(separator: "/")) URL (\"\(text)\")")
+        }
+        return url
+    }
+
+    private func describe(_ node: Yams.Node) -> String {
+        switch node {
+        case .scalar(let scalar): return "\"\(scalar.string)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+}

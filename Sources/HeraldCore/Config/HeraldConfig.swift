@@ -1,0 +1,139 @@
+import Foundation
+import Yams
+
+/// Herald's configuration, read from YAML (`Config/herald.yaml`).
+///
+/// Relative paths are relative to the config file's folder's parent, the project root for
+/// `Config/herald.yaml`. `${NAME}` and `${NAME:-default}` are read from the environment.
+public struct HeraldConfig: Sendable {
+    /// The folder relative paths are resolved against.
+    public var root: URL
+    public var databasePath: String
+    public var templatesPath: String
+    /// Development outbox: channels with `transport: outbox` write here instead of sending.
+    public var outboxPath: String
+    /// Deliveries in flight at once, per process.
+    public var workers: Int
+    /// Recipient time zone when a message does not say (IANA name).
+    public var timezone: String
+    public var retry: RetryPolicy
+    /// How long a claim holds a message. Must outlast the longest delivery (its timeout); a
+    /// process that dies holding leases gives them up when they expire.
+    public var lease: Duration
+    /// How often an idle worker looks for newly due messages.
+    public var pollInterval: Duration
+    /// On SIGTERM, how long in-flight deliveries may run before they are abandoned and released.
+    public var shutdownGrace: Duration
+    public var webhook: WebhookChannelConfig?
+
+    public init(root: URL, databasePath: String = "var/herald.sqlite", templatesPath: String = "Templates",
+                outboxPath: String = "var/outbox", workers: Int = 8, timezone: String = "UTC",
+                retry: RetryPolicy = RetryPolicy(), lease: Duration = .seconds(120),
+                pollInterval: Duration = .milliseconds(500), shutdownGrace: Duration = .seconds(10),
+                webhook: WebhookChannelConfig? = nil) {
+        self.root = root
+        self.databasePath = databasePath
+        self.templatesPath = templatesPath
+        self.outboxPath = outboxPath
+        self.workers = workers
+        self.timezone = timezone
+        self.retry = retry
+        self.lease = lease
+        self.pollInterval = pollInterval
+        self.shutdownGrace = shutdownGrace
+        self.webhook = webhook
+    }
+
+    /// The channels this configuration can deliver on.
+    public var channels: Set<Channel> {
+        var result: Set<Channel> = []
+        if webhook != nil { result.insert(.webhook) }
+        return result
+    }
+
+    /// `path` made absolute against the project root.
+    public func resolve(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
+    }
+
+    /// Reads and validates the config file.
+    public static func load(from file: URL, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> HeraldConfig
+    {
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw ConfigError(path: "", "cannot read \(file.path): \(error.localizedDescription)")
+        }
+        let root = file.standardizedFileURL.deletingLastPathComponent().deletingLastPathComponent()
+        return try parse(yaml: text, root: root, environment: environment)
+    }
+
+    static let keys: Set<String> = [
+        "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
+        "shutdown_grace", "channels",
+    ]
+
+    /// Parses config text; `root` anchors relative paths.
+    public static func parse(yaml: String, root: URL, environment: [String: String]) throws(ConfigError) -> HeraldConfig {
+        let document: Yams.Node?
+        do {
+            document = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(path: "", "not valid YAML: \(error)")
+        }
+        guard let document else { throw ConfigError(path: "", "the config file is empty") }
+        let top = ConfigNode(node: document, path: "", environment: EnvironmentSubstitution(environment: environment))
+        let fields = try top.fields(allowed: keys)
+
+        var config = HeraldConfig(root: root)
+        if let node = fields["database"] { config.databasePath = try node.nonEmptyString() }
+        if let node = fields["templates"] { config.templatesPath = try node.nonEmptyString() }
+        if let node = fields["outbox"] { config.outboxPath = try node.nonEmptyString() }
+        if let node = fields["workers"] { config.workers = try node.int(in: 1...10_000) }
+        if let node = fields["timezone"] {
+            let name = try node.nonEmptyString()
+            guard TimeZone(identifier: name) != nil else { throw node.error("unknown IANA time zone \"\(name)\"") }
+            config.timezone = name
+        }
+        if let node = fields["retry"] { config.retry = try parseRetry(node) }
+        if let node = fields["lease"] { config.lease = try node.duration() }
+        if let node = fields["poll_interval"] { config.pollInterval = try node.duration() }
+        if let node = fields["shutdown_grace"] { config.shutdownGrace = try node.duration() }
+        guard let channelsNode = fields["channels"] else {
+            throw ConfigError(path: "channels", "required: configure at least one channel")
+        }
+        let channels = try channelsNode.fields(allowed: Set(Channel.allCases.map(\.rawValue)))
+        for (name, node) in channels {
+            switch Channel(rawValue: name)! {
+            case .webhook:
+                config.webhook = try WebhookChannelConfig(node)
+            case .email, .sms, .letter:
+                throw node.error("this channel is not available in this version of Herald yet")
+            }
+        }
+        guard config.pollInterval >= .milliseconds(10) else {
+            throw ConfigError(path: "poll_interval", "must be at least 10ms")
+        }
+        if let webhook = config.webhook {
+            let longest = webhook.endpoints.values.map(\.timeout).max() ?? .zero
+            guard config.lease > longest + webhook.connectTimeout else {
+                throw ConfigError(path: "lease", "must be longer than the longest delivery timeout (\(longest.configText) + connect \(webhook.connectTimeout.configText)), or a slow delivery could be handed to a second worker")
+            }
+        }
+        return config
+    }
+
+    private static func parseRetry(_ node: ConfigNode) throws(ConfigError) -> RetryPolicy {
+        let fields = try node.fields(allowed: ["max_attempts", "initial", "max"])
+        var policy = RetryPolicy()
+        if let value = fields["max_attempts"] { policy.maxAttempts = try value.int(in: 1...1_000) }
+        if let value = fields["initial"] { policy.initial = try value.duration() }
+        if let value = fields["max"] { policy.maximum = try value.duration() }
+        guard policy.maximum >= policy.initial else {
+            throw ConfigError(path: "retry.max", "must not be shorter than retry.initial")
+        }
+        return policy
+    }
+}

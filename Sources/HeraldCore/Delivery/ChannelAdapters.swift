@@ -1,0 +1,17 @@
+import Foundation
+
+/// Builds the channel adapters a configuration asks for, each on its configured transport.
+public enum ChannelAdapters {
+    /// - Parameter multi: the libcurl loop shared by every network transport.
+    public static func make(_ config: HeraldConfig, multi: CurlMulti) -> [any ChannelAdapter] {
+        var adapters: [any ChannelAdapter] = []
+        if let webhook = config.webhook {
+            let transport: any HTTPTransport = switch webhook.transport {
+            case .network: CurlHTTPTransport(multi: multi)
+            case .outbox: OutboxTransport(folder: config.resolve(config.outboxPath).appendingPathComponent("webhook"))
+            }
+            adapters.append(WebhookChannel(config: webhook, transport: transport))
+        }
+        return adapters
+    }
+}

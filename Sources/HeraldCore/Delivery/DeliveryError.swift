@@ -1,0 +1,37 @@
+/// Why a delivery did not succeed, with a stable `code` for logs, metrics and the attempts table
+/// and the context an operator needs (`detail`, the remote's own code and words).
+public struct DeliveryError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// Stable error codes. New codes may be added; existing ones never change meaning.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The remote answered with an HTTP status that is not success.
+        public static let httpStatus = Code("http_status")
+        /// No answer: DNS, connection, TLS, timeout, protocol (the transport's code follows).
+        public static func transport(_ error: TransportError) -> Code { Code("transport_\(error.code)") }
+        /// The message addresses an endpoint, number or address the channel cannot use.
+        public static let invalidRecipient = Code("invalid_recipient")
+        /// The channel's configuration cannot serve this message.
+        public static let configuration = Code("configuration")
+    }
+
+    public let code: Code
+    public let detail: String
+    /// The remote's code: an HTTP status, an SMTP reply code.
+    public var remoteCode: String?
+    /// The remote's answer, at most 1 KB.
+    public var remoteText: String?
+
+    public init(code: Code, detail: String, remoteCode: String? = nil, remoteText: String? = nil) {
+        self.code = code
+        self.detail = detail
+        self.remoteCode = remoteCode
+        self.remoteText = remoteText
+    }
+
+    /// The code alone: safe as a metric label.
+    public var shortDescription: String { code.rawValue }
+    public var description: String { "\(code): \(detail)" }
+}

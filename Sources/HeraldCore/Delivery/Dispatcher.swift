@@ -1,0 +1,215 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The worker: claims due messages in batches, delivers up to `workers` of them at once through
+/// their channel adapters, and records every outcome.
+///
+/// A swift-service-lifecycle `Service`. On graceful shutdown (SIGTERM, SIGINT) it stops claiming,
+/// gives in-flight deliveries `shutdownGrace` to finish, then cancels the rest and returns their
+/// messages to the queue without spending an attempt.
+public struct Dispatcher: Service, CustomStringConvertible {
+    public struct Settings: Sendable {
+        public var workers: Int
+        public var lease: Duration
+        public var pollInterval: Duration
+        public var shutdownGrace: Duration
+        public var retry: RetryPolicy
+        /// Return once nothing due is left (`herald run --once`) instead of running until shutdown.
+        public var drainAndExit: Bool
+
+        public init(workers: Int, lease: Duration, pollInterval: Duration, shutdownGrace: Duration,
+                    retry: RetryPolicy, drainAndExit: Bool = false) {
+            self.workers = workers
+            self.lease = lease
+            self.pollInterval = pollInterval
+            self.shutdownGrace = shutdownGrace
+            self.retry = retry
+            self.drainAndExit = drainAndExit
+        }
+
+        public init(_ config: HeraldConfig, workers: Int? = nil, drainAndExit: Bool = false) {
+            self.init(workers: workers ?? config.workers, lease: config.lease, pollInterval: config.pollInterval,
+                      shutdownGrace: config.shutdownGrace, retry: config.retry, drainAndExit: drainAndExit)
+        }
+    }
+
+    let queue: MessageQueue
+    let adapters: [Channel: any ChannelAdapter]
+    let settings: Settings
+    let owner: LeaseOwner
+    let logger: Logger
+
+    /// How often leases of crashed processes on this host are looked for.
+    static let deadOwnerScanInterval: Duration = .seconds(15)
+
+    public init(queue: MessageQueue, adapters: [any ChannelAdapter], settings: Settings,
+                owner: LeaseOwner = .current(), logger: Logger = Logger(label: "herald.dispatch")) {
+        self.queue = queue
+        self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
+        self.settings = settings
+        self.owner = owner
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(owner)"
+        self.logger = logger
+    }
+
+    /// Short on purpose: service-lifecycle prints services in its errors, and the adapters hold secrets.
+    public var description: String { "Dispatcher(\(owner))" }
+
+    public func run() async throws {
+        let journal = SettlementJournal(queue: queue, owner: owner, logger: logger)
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        logger.info("dispatcher started", metadata: [
+            "workers": "\(settings.workers)", "channels": "\(adapters.keys.map(\.rawValue).sorted())",
+            "mode": "\(settings.drainAndExit ? "drain and exit" : "continuous")",
+        ])
+        await withTaskGroup(of: Void.self) { helpers in
+            helpers.addTask { await journal.run() }
+            // The ticker makes an idle dispatcher look for newly due messages every poll interval.
+            helpers.addTask { [pollInterval = settings.pollInterval] in
+                while (try? await Task.sleep(for: pollInterval)) != nil { wake.yield() }
+            }
+            await withGracefulShutdownHandler {
+                await dispatch(journal: journal, wakeups: wakeups, wake: wake)
+            } onGracefulShutdown: {
+                wake.yield()
+            }
+            journal.finish()
+            // Every delivery awaited its settlement, so nothing is pending: stop the ticker.
+            helpers.cancelAll()
+        }
+        logger.info("dispatcher stopped")
+    }
+
+    private func dispatch(journal: SettlementJournal, wakeups: AsyncStream<Void>,
+                          wake: AsyncStream<Void>.Continuation) async {
+        let inFlight = InFlightCount()
+        var nextWake = wakeups.makeAsyncIterator()
+        // Claim in batches: wait until a quarter of the slots are free rather than claiming one
+        // message per finished delivery, which would cost a transaction each.
+        let lowWater = max(1, settings.workers / 4)
+        let clock = ContinuousClock()
+        var nextDeadOwnerScan = clock.now
+
+        await withDiscardingTaskGroup { deliveries in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if clock.now >= nextDeadOwnerScan {
+                    nextDeadOwnerScan = clock.now + Self.deadOwnerScanInterval
+                    await releaseLeasesOfDeadOwners()
+                }
+                let busy = inFlight.value
+                let free = settings.workers - busy
+                if free >= (busy == 0 ? 1 : lowWater) {
+                    let batch: [ClaimedMessage]
+                    do {
+                        batch = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
+                                                      channels: Set(adapters.keys))
+                    } catch {
+                        logger.error("claiming failed; trying again", metadata: ["error": "\(error)"])
+                        batch = []
+                    }
+                    for message in batch {
+                        inFlight.add(1)
+                        deliveries.addTask {
+                            await deliver(message, journal: journal)
+                            inFlight.add(-1)
+                            wake.yield()
+                        }
+                    }
+                    if batch.count == free { continue }  // More may be due right now.
+                    if batch.isEmpty && busy == 0 && settings.drainAndExit { break }
+                }
+                // A delivery finished, the poll interval passed, or shutdown began.
+                guard await nextWake.next() != nil else { break }
+            }
+
+            // Stop claiming; let in-flight deliveries finish within the grace period.
+            let deadline = clock.now + settings.shutdownGrace
+            while inFlight.value > 0 {
+                if clock.now >= deadline || Task.isCancelled {
+                    logger.warning("shutdown grace period over; abandoning deliveries still in flight",
+                                   metadata: ["in_flight": "\(inFlight.value)"])
+                    deliveries.cancelAll()
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    private func deliver(_ message: ClaimedMessage, journal: SettlementJournal) async {
+        var logger = logger
+        logger[metadataKey: "message_id"] = "\(message.id)"
+        logger[metadataKey: "channel"] = "\(message.channel.rawValue)"
+        logger[metadataKey: "attempt"] = "\(message.attempt)"
+        if let key = message.key { logger[metadataKey: "key"] = "\(key)" }
+
+        let startedAt = Timestamp.now()
+        let start = ContinuousClock.now
+        let outcome: DeliveryOutcome?
+        if let adapter = adapters[message.channel] {
+            outcome = try? await adapter.deliver(message)
+        } else {
+            outcome = nil  // Claims name only channels with adapters; this is a safety net.
+        }
+        guard let outcome else {
+            // Cancelled at the end of the shutdown grace period: the attempt is not spent.
+            do {
+                try await journal.record(.release(messageID: message.id))
+                logger.notice("delivery abandoned; message returned to the queue")
+            } catch {
+                logger.error("could not release the message; it returns to the queue when its lease expires",
+                             metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        let settlement = Settlement.after(outcome, of: message, startedAt: startedAt, duration: .now - start,
+                                          worker: owner, retry: settings.retry)
+        do {
+            try await journal.record(settlement)
+        } catch {
+            logger.error("could not record the outcome; the message returns to the queue when its lease expires",
+                         metadata: ["error": "\(error)"])
+            return
+        }
+        log(settlement, logger: logger)
+    }
+
+    private func log(_ settlement: Settlement, logger: Logger) {
+        switch settlement {
+        case .sent(let attempt):
+            logger.debug("sent", metadata: ["remote_code": "\(attempt.remoteCode ?? "")"])
+        case .retry(let attempt, let lastError):
+            logger.info("delivery failed, will retry", metadata: [
+                "error": "\(lastError)", "retry_at": "\(Timestamp.rfc3339(attempt.retryAt ?? 0))",
+            ])
+        case .failed(_, let lastError):
+            logger.warning("delivery failed permanently", metadata: ["error": "\(lastError)"])
+        case .release:
+            break
+        }
+    }
+
+    private func releaseLeasesOfDeadOwners() async {
+        do {
+            let released = try await queue.releaseLeasesOfDeadOwners(current: owner)
+            if released > 0 {
+                logger.notice("took back leases of a crashed process on this host", metadata: ["messages": "\(released)"])
+            }
+        } catch {
+            logger.error("could not check for leases of crashed processes", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Deliveries in flight, shared between the claim loop and the delivery tasks.
+private final class InFlightCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var value: Int { count.load(ordering: .acquiring) }
+
+    func add(_ delta: Int) {
+        count.add(delta, ordering: .acquiringAndReleasing)
+    }
+}

@@ -1,0 +1,47 @@
+/// The result of offering one input item to the queue, as `herald enqueue` and the socket API
+/// report it.
+public struct EnqueueResult: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+        case queued
+        case duplicate
+        case rejected
+    }
+
+    public var position: InputPosition
+    public var status: Status
+    public var id: Int64?
+    public var key: String?
+    /// Why it was rejected, naming the field.
+    public var reason: String?
+}
+
+extension MessageQueue {
+    /// Validates `items` and enqueues the valid ones in one transaction; a rejected item never
+    /// keeps the others out. Results are in input order.
+    public func enqueue(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) throws
+        -> [EnqueueResult]
+    {
+        var results: [EnqueueResult] = []
+        var accepted: [(index: Int, message: NewMessage)] = []
+        for item in items {
+            switch item.value.flatMap({ validation.validate($0, now: now) }) {
+            case .success(let message):
+                accepted.append((results.count, message))
+                results.append(EnqueueResult(position: item.position, status: .queued, key: message.key))
+            case .failure(let rejection):
+                results.append(EnqueueResult(position: item.position, status: .rejected, reason: rejection.description))
+            }
+        }
+        let outcomes = try enqueue(accepted.map(\.message), now: now)
+        for (entry, outcome) in zip(accepted, outcomes) {
+            switch outcome {
+            case .queued(let id):
+                results[entry.index].id = id
+            case .duplicate(let id):
+                results[entry.index].status = .duplicate
+                results[entry.index].id = id
+            }
+        }
+        return results
+    }
+}

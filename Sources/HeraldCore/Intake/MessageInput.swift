@@ -1,0 +1,130 @@
+import Foundation
+
+/// Where an item stood in its input, for result lines and error reports.
+public enum InputPosition: Sendable, Equatable, CustomStringConvertible {
+    /// NDJSON: the 1-based line number.
+    case line(Int)
+    /// A JSON array: the 1-based element number; a single object is item 1.
+    case item(Int)
+
+    public var description: String {
+        switch self {
+        case .line(let number): "line \(number)"
+        case .item(let number): "item \(number)"
+        }
+    }
+}
+
+/// One message-shaped piece of input, parsed as JSON or refused.
+public struct InputItem: Sendable {
+    public var position: InputPosition
+    public var value: Result<JSONValue, IntakeRejection>
+}
+
+/// Splits JSON input into items: one object, an array of objects, or NDJSON (one object per line).
+///
+/// NDJSON streams in constant memory, batch by batch. An array or a single (possibly
+/// pretty-printed) object is read whole, as it must be to be parsed at all.
+public struct MessageInput {
+    public static let batchSize = 500
+    private static let chunkSize = 1 << 16
+
+    /// Reads `handle` to its end, handing `body` batches of at most `batchSize` items in order.
+    public static func read(_ handle: FileHandle, _ body: ([InputItem]) throws -> Void) throws {
+        var buffer = Data()
+        var atEnd = false
+        func fill() throws {
+            guard !atEnd else { return }
+            if let chunk = try handle.read(upToCount: chunkSize), !chunk.isEmpty {
+                buffer.append(chunk)
+            } else {
+                atEnd = true
+            }
+        }
+
+        // Find the first significant byte to tell the shapes apart.
+        while !atEnd, buffer.firstIndex(where: { !isSpace($0) }) == nil { try fill() }
+        guard let first = buffer.firstIndex(where: { !isSpace($0) }) else { return }
+
+        if buffer[first] == UInt8(ascii: "[") {
+            while !atEnd { try fill() }
+            try body(items(ofArray: buffer))
+            return
+        }
+        if buffer[first] == UInt8(ascii: "{") {
+            while !atEnd, buffer[first...].firstIndex(of: newline) == nil { try fill() }
+            let firstLineEnd = buffer[first...].firstIndex(of: newline) ?? buffer.endIndex
+            if (try? JSONValue.parse(buffer[first..<firstLineEnd])) == nil {
+                // Not NDJSON's first line: a pretty-printed single object, or a bad first line.
+                while !atEnd { try fill() }
+                if let object = try? JSONValue.parse(buffer) {
+                    try body([InputItem(position: .item(1), value: .success(object))])
+                    return
+                }
+            }
+        }
+
+        // NDJSON, line by line.
+        var lineNumber = 0
+        var batch: [InputItem] = []
+        batch.reserveCapacity(batchSize)
+        while true {
+            var start = buffer.startIndex
+            while let end = buffer[start...].firstIndex(of: newline) {
+                lineNumber += 1
+                if let item = item(line: buffer[start..<end], number: lineNumber) { batch.append(item) }
+                start = buffer.index(after: end)
+                if batch.count == batchSize {
+                    try body(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            buffer.removeSubrange(buffer.startIndex..<start)
+            if atEnd { break }
+            try fill()
+        }
+        if !buffer.isEmpty {
+            lineNumber += 1
+            if let item = item(line: buffer[...], number: lineNumber) { batch.append(item) }
+        }
+        if !batch.isEmpty { try body(batch) }
+    }
+
+    private static let newline = UInt8(ascii: "\n")
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
+    private static func item(line: Data.SubSequence, number: Int) -> InputItem? {
+        guard line.contains(where: { !isSpace($0) }) else { return nil }  // Blank lines are allowed.
+        let value = Result { () throws(IntakeRejection) in
+            do {
+                return try JSONValue.parse(line)
+            } catch {
+                throw IntakeRejection(field: "", "not valid JSON (\(describe(error)))")
+            }
+        }
+        return InputItem(position: .line(number), value: value)
+    }
+
+    private static func items(ofArray data: Data) throws -> [InputItem] {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(data)
+        } catch {
+            return [InputItem(position: .item(1), value: .failure(
+                IntakeRejection(field: "", "the array is not valid JSON (\(describe(error))); nothing in it was read")))]
+        }
+        guard case .array(let elements) = value else { return [] }
+        return elements.enumerated().map { InputItem(position: .item($0.offset + 1), value: .success($0.element)) }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return underlying ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+}

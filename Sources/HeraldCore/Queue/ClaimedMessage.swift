@@ -1,0 +1,15 @@
+/// A message a worker holds a lease on and is about to deliver.
+public struct ClaimedMessage: Sendable, Equatable {
+    public var id: Int64
+    public var key: String?
+    public var channel: Channel
+    public var template: String
+    public var recipient: Recipient
+    public var dataJSON: String
+    public var category: MessageCategory
+    public var campaign: String?
+    /// This attempt's number, starting at 1.
+    public var attempt: Int
+    /// Unix milliseconds.
+    public var dueAt: Int64
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+
+extension MessageQueue {
+    /// Leases up to `limit` due messages on `channels` to `owner`, oldest due first, in one
+    /// transaction. Leases that expired (their holder died or hung) are returned to the queue
+    /// first, so anyone can take them.
+    ///
+    /// SQLite serializes writers, so two claims, in this process or another, never see the same
+    /// row as queued: no message is handed to two live workers.
+    public func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>,
+                      now: Int64 = Timestamp.now()) async throws -> [ClaimedMessage] {
+        guard limit > 0, !channels.isEmpty else { return [] }
+        let channelList = channels.sorted().map(\.rawValue)
+        let owner = owner.description
+        let leaseUntil = now + lease.milliseconds
+        return try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
+                    WHERE state = 'leased' AND lease_until <= ?
+                    """,
+                arguments: [now, now])
+            let placeholders = databaseQuestionMarks(count: channelList.count)
+            let statement = try db.cachedStatement(sql: """
+                UPDATE messages
+                SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+                WHERE id IN (
+                    SELECT id FROM messages
+                    WHERE state = 'queued' AND due_at <= ? AND channel IN (\(placeholders))
+                    ORDER BY due_at, id
+                    LIMIT ?)
+                RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at
+                """)
+            var arguments: StatementArguments = [owner, leaseUntil, now, now]
+            arguments += StatementArguments(channelList)
+            arguments += [limit]
+            let decoder = JSONDecoder()
+            return try Row.fetchAll(statement, arguments: arguments).map { row in
+                try Self.claimedMessage(row, decoder: decoder)
+            }
+            .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+        }
+    }
+
+    static func claimedMessage(_ row: Row, decoder: JSONDecoder) throws -> ClaimedMessage {
+        let recipientJSON: String = row["recipient"]
+        return ClaimedMessage(
+            id: row["id"],
+            key: row["key"],
+            channel: Channel(rawValue: row["channel"]) ?? .webhook,
+            template: row["template"],
+            recipient: try decoder.decode(Recipient.self, from: Data(recipientJSON.utf8)),
+            dataJSON: row["data"],
+            category: MessageCategory(rawValue: row["category"]) ?? .marketing,
+            campaign: row["campaign"],
+            attempt: row["attempts"],
+            dueAt: row["due_at"])
+    }
+
+    /// Returns to the queue every lease held by a process on this host that no longer exists, so a
+    /// restart after a crash (SIGKILL, OOM) picks its messages up at once instead of waiting for
+    /// the leases to expire. The attempt such a message was on stays counted.
+    @discardableResult
+    public func releaseLeasesOfDeadOwners(current: LeaseOwner, now: Int64 = Timestamp.now()) async throws -> Int {
+        let owners = try await read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT lease_owner FROM messages WHERE state = 'leased'")
+        }
+        let dead = owners.filter { LeaseOwner($0)?.isDead(relativeTo: current) ?? false }
+        guard !dead.isEmpty else { return 0 }
+        return try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
+                    WHERE state = 'leased' AND lease_owner IN (\(databaseQuestionMarks(count: dead.count)))
+                    """,
+                arguments: [now] + StatementArguments(dead))
+            return db.changesCount
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+
+extension MessageQueue {
+    /// Inserts `messages` in one transaction. A message whose key exists already is not inserted
+    /// and comes back as `.duplicate`; the outcomes are in the order of `messages`.
+    public func enqueue(_ messages: [NewMessage], now: Int64 = Timestamp.now()) throws -> [EnqueueOutcome] {
+        try writeNow { db in try Self.insert(messages, now: now, db: db) }
+    }
+
+    /// The async form of `enqueue(_:now:)`, for callers on the cooperative pool.
+    public func enqueueAsync(_ messages: [NewMessage], now: Int64 = Timestamp.now()) async throws -> [EnqueueOutcome] {
+        try await write { db in try Self.insert(messages, now: now, db: db) }
+    }
+
+    static func insert(_ messages: [NewMessage], now: Int64, db: Database) throws -> [EnqueueOutcome] {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO messages (key, channel, template, recipient, data, category, campaign, state,
+                                  due_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
+            ON CONFLICT(key) DO NOTHING
+            RETURNING id
+            """)
+        let existing = try db.cachedStatement(sql: "SELECT id FROM messages WHERE key = ?")
+        let encoder = RecipientCoding.encoder
+        var outcomes: [EnqueueOutcome] = []
+        outcomes.reserveCapacity(messages.count)
+        for message in messages {
+            let recipient = String(decoding: try encoder.encode(message.recipient), as: UTF8.self)
+            let arguments: StatementArguments = [
+                message.key, message.channel.rawValue, message.template, recipient, message.dataJSON,
+                message.category.rawValue, message.campaign, message.sendAt, now, now,
+            ]
+            if let id = try Int64.fetchOne(insert, arguments: arguments) {
+                outcomes.append(.queued(id: id))
+            } else {
+                let id = try Int64.fetchOne(existing, arguments: [message.key]) ?? 0
+                outcomes.append(.duplicate(id: id))
+            }
+        }
+        return outcomes
+    }
+}
+
+enum RecipientCoding {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

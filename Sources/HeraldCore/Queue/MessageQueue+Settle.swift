@@ -1,0 +1,71 @@
+import GRDB
+
+extension MessageQueue {
+    /// Records how claimed messages left their leases, all in one transaction (group commit:
+    /// one transaction for many outcomes is what keeps SQLite off the critical path).
+    ///
+    /// A settlement only changes a message still leased to `owner`: if the lease was lost (it
+    /// expired and another worker took the message), the attempt is still recorded but the
+    /// message is left to its new holder. Returns the IDs whose lease was lost.
+    @discardableResult
+    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64 = Timestamp.now()) async throws -> [Int64] {
+        let owner = owner.description
+        return try await write { db in
+            try Self.settle(settlements, owner: owner, now: now, db: db)
+        }
+    }
+
+    static func settle(_ settlements: [Settlement], owner: String, now: Int64, db: Database) throws -> [Int64] {
+        let finish = try db.cachedStatement(sql: """
+            UPDATE messages
+            SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, last_error_code = ?, last_error = ?
+            WHERE id = ? AND state = 'leased' AND lease_owner = ?
+            """)
+        let requeue = try db.cachedStatement(sql: """
+            UPDATE messages
+            SET state = 'queued', due_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,
+                last_error_code = ?, last_error = ?
+            WHERE id = ? AND state = 'leased' AND lease_owner = ?
+            """)
+        let release = try db.cachedStatement(sql: """
+            UPDATE messages
+            SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL, updated_at = ?
+            WHERE id = ? AND state = 'leased' AND lease_owner = ?
+            """)
+        let insertAttempt = try db.cachedStatement(sql: """
+            INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code,
+                                  remote_code, remote_text, retry_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var lost: [Int64] = []
+        for settlement in settlements {
+            let arguments: StatementArguments
+            let update: Statement
+            switch settlement {
+            case .sent(let attempt):
+                update = finish
+                arguments = [MessageState.sent.rawValue, now, nil, nil, attempt.messageID, owner]
+            case .failed(let attempt, let lastError):
+                update = finish
+                arguments = [MessageState.failed.rawValue, now, attempt.errorCode, lastError, attempt.messageID, owner]
+            case .retry(let attempt, let lastError):
+                update = requeue
+                arguments = [attempt.retryAt ?? now, now, attempt.errorCode, lastError, attempt.messageID, owner]
+            case .release(let id):
+                update = release
+                arguments = [now, id, owner]
+            }
+            try update.execute(arguments: arguments)
+            if db.changesCount == 0 { lost.append(settlement.messageID) }
+            if let attempt = settlement.attempt { try record(attempt, with: insertAttempt) }
+        }
+        return lost
+    }
+
+    private static func record(_ attempt: DeliveryAttempt, with statement: Statement) throws {
+        try statement.execute(arguments: [
+            attempt.messageID, attempt.number, attempt.startedAt, attempt.durationMicroseconds, attempt.worker,
+            attempt.outcome.rawValue, attempt.errorCode, attempt.remoteCode, attempt.remoteText, attempt.retryAt,
+        ])
+    }
+}

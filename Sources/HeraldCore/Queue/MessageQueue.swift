@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The message queue: one SQLite file in WAL mode, shared by every `herald` process that names it.
+///
+/// One `MessageQueue` per file per process (GRDB's `DatabasePool`: one writer connection, a few
+/// readers). Writers wait up to `busyTimeout` for another process's write to finish instead of
+/// failing with "database is locked".
+public final class MessageQueue: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String, busyTimeout: Duration = .seconds(10)) throws {
+        self.path = path
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.label = "herald.queue"
+        configuration.busyMode = .timeout(busyTimeout.seconds)
+        configuration.prepareDatabase { db in
+            // WAL (set by DatabasePool) with NORMAL sync: durable across process crashes, and a
+            // power loss can only drop the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Migrations.migrator.migrate(pool)
+    }
+
+    /// Runs `updates` in one IMMEDIATE transaction on GRDB's writer queue, off the cooperative pool.
+    ///
+    /// Deliberately not cancellable: once a change (a claim, an outcome, a release) has been
+    /// asked for, it is carried out and reported, so task cancellation at shutdown can never leave
+    /// an outcome unrecorded.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.asyncWrite(updates) { _, result in continuation.resume(with: result) }
+        }
+    }
+
+    /// Runs `value` against a snapshot on a reader connection, off the cooperative pool.
+    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.asyncRead { db in
+                continuation.resume(with: Result { try value(db.get()) })
+            }
+        }
+    }
+
+    /// Synchronous write, for command-line tools that run outside the worker.
+    func writeNow<T>(_ updates: (Database) throws -> T) throws -> T {
+        try pool.write(updates)
+    }
+
+    /// Synchronous read, for command-line tools that run outside the worker.
+    func readNow<T>(_ value: (Database) throws -> T) throws -> T {
+        try pool.read(value)
+    }
+}

@@ -1,0 +1,57 @@
+import GRDB
+
+/// The queue's schema, one named migration per shipped change.
+///
+/// A migration that has shipped is never edited: GRDB records the names it applied, and an
+/// operator's database only ever moves forward. Change the schema by appending a migration.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-messages-and-attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE messages (
+                    id            INTEGER PRIMARY KEY,
+                    key           TEXT UNIQUE,
+                    channel       TEXT NOT NULL,
+                    template      TEXT NOT NULL,
+                    recipient     TEXT NOT NULL,          -- the message's "to", JSON
+                    data          TEXT NOT NULL,          -- the message's "data", JSON
+                    category      TEXT NOT NULL,
+                    campaign      TEXT,
+                    state         TEXT NOT NULL,          -- queued | leased | sent | failed | suppressed | canceled
+                    due_at        INTEGER NOT NULL,       -- unix milliseconds
+                    created_at    INTEGER NOT NULL,
+                    updated_at    INTEGER NOT NULL,
+                    attempts      INTEGER NOT NULL DEFAULT 0,
+                    lease_owner   TEXT,
+                    lease_until   INTEGER,
+                    last_error_code TEXT,
+                    last_error    TEXT
+                ) STRICT;
+
+                -- Claiming walks this index in due order and stops at LIMIT, so its cost does not
+                -- grow with the number of messages already sent or failed.
+                CREATE INDEX messages_due ON messages(due_at, id) WHERE state = 'queued';
+                CREATE INDEX messages_lease ON messages(lease_until) WHERE state = 'leased';
+                CREATE INDEX messages_state_channel ON messages(state, channel);
+
+                CREATE TABLE attempts (
+                    id            INTEGER PRIMARY KEY,
+                    message_id    INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+                    number        INTEGER NOT NULL,
+                    started_at    INTEGER NOT NULL,      -- unix milliseconds
+                    duration_us   INTEGER NOT NULL,
+                    worker        TEXT NOT NULL,         -- host/pid/nonce of the process
+                    outcome       TEXT NOT NULL,         -- sent | transient | permanent
+                    error_code    TEXT,
+                    remote_code   TEXT,                  -- HTTP status, SMTP reply code
+                    remote_text   TEXT,                  -- first 1 KB of the remote's answer
+                    retry_at      INTEGER
+                ) STRICT;
+                CREATE INDEX attempts_message ON attempts(message_id);
+                CREATE INDEX attempts_started ON attempts(started_at);
+                """)
+        }
+        return migrator
+    }
+}

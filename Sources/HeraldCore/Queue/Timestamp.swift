@@ -1,0 +1,22 @@
+import Foundation
+
+/// Wall-clock time as the queue stores it: unix milliseconds in an INTEGER column, which compare
+/// and index cheaply and mean the same to every process sharing the file.
+public enum Timestamp {
+    public static func now() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+    }
+
+    public static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1_000)
+    }
+
+    public static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000).rounded(.down))
+    }
+
+    /// RFC 3339 in UTC with milliseconds, for output meant for people and scripts alike.
+    public static func rfc3339(_ milliseconds: Int64) -> String {
+        date(milliseconds).formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+    }
+}

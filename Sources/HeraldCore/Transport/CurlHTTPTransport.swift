@@ -1,0 +1,29 @@
+import Foundation
+
+/// HTTP over libcurl's multi interface.
+public struct CurlHTTPTransport: HTTPTransport {
+    let multi: CurlMulti
+
+    public init(multi: CurlMulti) {
+        self.multi = multi
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let spec = CurlTransferSpec(
+            url: request.url.absoluteString,
+            method: request.method,
+            headers: request.headers.map { "\($0.name): \($0.value)" },
+            body: request.method == "GET" ? nil : request.body,
+            connectTimeout: request.connectTimeout,
+            timeout: request.timeout)
+        let result = try await multi.perform(spec)
+        let headers = result.headerLines.compactMap { line -> (name: String, value: String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            return (name, value)
+        }
+        return HTTPResponse(status: result.responseCode, headers: headers, bodyPrefix: result.bodyPrefix,
+                            duration: result.duration)
+    }
+}

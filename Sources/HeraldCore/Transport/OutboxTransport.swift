@@ -1,0 +1,37 @@
+import Foundation
+
+/// Development delivery: writes each request, as it would go on the wire, to a file under the
+/// outbox folder (like Django's file-based email backend) and answers 200. Never used by a test
+/// in place of a real server.
+public struct OutboxTransport: HTTPTransport {
+    public let folder: URL
+
+    public init(folder: URL) {
+        self.folder = folder
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var text = "\(request.method) \(request.url.absoluteString) HTTP/1.1\r\n"
+        for header in request.headers {
+            text += "\(header.name): \(header.value)\r\n"
+        }
+        text += "\r\n"
+        var bytes = Array(text.utf8)
+        bytes += request.body
+        let id = request.header("webhook-id") ?? UUID().uuidString
+        let safeID = String(id.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        let file = folder.appendingPathComponent("\(Timestamp.now())-\(safeID).http")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // Written under a temporary name and renamed, so a reader never sees half a file.
+            let temporary = folder.appendingPathComponent(".\(file.lastPathComponent).tmp")
+            try Data(bytes).write(to: temporary)
+            guard rename(temporary.path, file.path) == 0 else {
+                throw TransportError.local("cannot rename \(temporary.path): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            throw TransportError.local("cannot write to the outbox \(folder.path): \(error.localizedDescription)")
+        }
+        return HTTPResponse(status: 200, bodyPrefix: Array("written to \(file.path)".utf8))
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import HeraldCore
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Work with the configuration.", subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the config file, naming the key at fault.")
+
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            _ = options.bootstrapLogging()
+            let config = try options.loadConfig()
+            print("\(options.config): ok")
+            print("  database:  \(config.resolve(config.databasePath).path)")
+            print("  workers:   \(config.workers), lease \(config.lease.configText), retry up to \(config.retry.maxAttempts) attempts")
+            if let webhook = config.webhook {
+                let names = webhook.endpoints.keys.sorted().joined(separator: ", ")
+                print("  webhook:   transport \(webhook.transport.rawValue), endpoints \(names)")
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+
+struct Enqueue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Enqueue messages from a JSON, JSON array or NDJSON file (- for standard input).",
+        discussion: """
+            Prints one result per message: queued, duplicate (the key exists), or rejected with the \
+            field at fault. Valid messages are queued even when others in the same input are rejected. \
+            Exits 1 when any message was rejected.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "The file to read, or - for standard input.")
+    var file: String
+
+    @Flag(help: "Print results as NDJSON.")
+    var json = false
+
+    func run() async throws {
+        let logger = options.bootstrapLogging()
+        let config = try options.loadConfig()
+        let queue = try options.openQueue(config)
+        let validation = MessageValidation(config: config)
+        let handle: FileHandle
+        if file == "-" {
+            handle = .standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: file) else {
+                throw ValidationError("cannot open \(file)")
+            }
+            handle = opened
+        }
+
+        var totals: [EnqueueResult.Status: Int] = [:]
+        var seen = 0
+        var output = StandardOutput()
+        try MessageInput.read(handle) { items in
+            for result in try queue.enqueue(items, validation: validation) {
+                totals[result.status, default: 0] += 1
+                output.write(json ? ResultFormat.json(result) : ResultFormat.text(result))
+            }
+            let before = seen
+            seen += items.count
+            if seen / 100_000 > before / 100_000 {
+                logger.info("enqueue progress", metadata: ["read": "\(seen)"])
+            }
+        }
+        output.flush()
+        let summary = EnqueueResult.Status.allCases.map { "\(totals[$0, default: 0]) \($0.rawValue)" }
+        FileHandle.standardError.write(Data("enqueue: \(summary.joined(separator: ", "))\n".utf8))
+        if totals[.rejected, default: 0] > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Buffered standard output: results of a million-line file should not cost a write each.
+struct StandardOutput {
+    private var buffer: [UInt8] = []
+
+    mutating func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+enum ResultFormat {
+    static func text(_ result: EnqueueResult) -> String {
+        var line = "\(result.position): \(result.status.rawValue)"
+        if let id = result.id { line += " id=\(id)" }
+        if let key = result.key { line += " key=\(key)" }
+        if let reason = result.reason { line += " \(reason)" }
+        return line
+    }
+
+    static func json(_ result: EnqueueResult) -> String {
+        var object: [String: JSONValue] = ["status": .string(result.status.rawValue)]
+        switch result.position {
+        case .line(let number): object["line"] = .integer(Int64(number))
+        case .item(let number): object["item"] = .integer(Int64(number))
+        }
+        if let id = result.id { object["id"] = .integer(id) }
+        if let key = result.key { object["key"] = .string(key) }
+        if let reason = result.reason { object["reason"] = .string(reason) }
+        return JSONValue.object(object).jsonText
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+import HeraldCore
+
+@main
+struct Herald: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald",
+        abstract: "Delivers a CRM's lead-nurturing messages from a SQLite queue.",
+        version: HeraldVersion.current,
+        subcommands: [Run.self, Enqueue.self, Status.self, ConfigCommand.self])
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import HeraldCore
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver due messages until SIGTERM or SIGINT (or, with --once, until none is due).")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Deliver what is due now, then exit.")
+    var once = false
+
+    @Option(help: "Deliveries in flight at once (overrides `workers` in the config).")
+    var workers: Int?
+
+    func validate() throws {
+        if let workers, !(1...10_000).contains(workers) {
+            throw ValidationError("--workers must be between 1 and 10000, got \(workers)")
+        }
+    }
+
+    func run() async throws {
+        let logger = options.bootstrapLogging()
+        let config = try options.loadConfig()
+        let queue = try options.openQueue(config)
+        let multi = CurlMulti(maxConnections: max(8, workers ?? config.workers), logger: logger)
+        let dispatcher = Dispatcher(
+            queue: queue, adapters: ChannelAdapters.make(config, multi: multi),
+            settings: .init(config, workers: workers, drainAndExit: once), logger: logger)
+        // With --once the dispatcher returns when it is done, and that ends the run.
+        let service = ServiceGroupConfiguration.ServiceConfiguration(
+            service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The dispatcher bounds its own drain by shutdown_grace; this only catches a hang past it.
+        groupConfiguration.maximumGracefulShutdownDuration = config.shutdownGrace + .seconds(5)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await multi.shutdown()
+            throw error
+        }
+        await multi.shutdown()
+    }
+}
