@@ -21,6 +21,7 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ShutdownSignals.unblock()
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
         let queue = try options.openQueue(config)

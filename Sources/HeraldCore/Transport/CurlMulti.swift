@@ -97,11 +97,14 @@ public final class CurlMulti: @unchecked Sendable {
     /// Aborts the transfers still running and ends the loop thread.
     public func shutdown() async {
         await withCheckedContinuation { continuation in
-            inbox.withLock { inbox in
+            let alreadyStopping = inbox.withLock { inbox in
+                guard !inbox.stopping else { return true }
                 inbox.stopping = true
                 inbox.stopped = continuation
                 curl_multi_wakeup(multi)
+                return false
             }
+            if alreadyStopping { continuation.resume() }
         }
     }
 

@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+import Testing
+@testable import HeraldCore
+
+/// `herald run` as real processes on one real SQLite file: killed with SIGKILL, two at once,
+/// stopped with SIGTERM.
+@Suite("herald run as a process", .serialized)
+struct DispatcherProcessTests {
+    @Test("SIGKILL mid-run, restart: every message sent, duplicates no more than were in flight")
+    func crashAndRestart() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], workers: 8, folder: folder)
+        let total = 5_000
+        try fixture.enqueueWebhooks(total, endpoint: "hook")
+
+        let first = try HeraldCommand.start(["run"], fixture: fixture)
+        let reached = try await waitUntil(timeout: .seconds(60)) { try receiver.requests().count >= total / 3 }
+        #expect(reached, "the first run delivered too little before the kill")
+        first.signal(SIGKILL)
+        await first.wait()
+        let inFlightAtKill = try fixture.count(state: .leased)
+        let sentAtKill = try fixture.count(state: .sent)
+        #expect(sentAtKill < total, "the kill came too late to test anything")
+        #expect(inFlightAtKill <= 8)
+
+        let second = try await HeraldCommand.run(["run", "--once"], fixture: fixture)
+        #expect(second.status == 0, "\(second.stderr)")
+        await receiver.stop()
+
+        #expect(try fixture.count(state: .sent) == total)
+        let requests = try receiver.requests()
+        let keys = Set(requests.map(\.id))
+        #expect(keys.count == total)
+        #expect(requests.allSatisfy { $0.verified })
+        let duplicates = requests.count - keys.count
+        #expect(duplicates <= inFlightAtKill, "\(duplicates) duplicates, \(inFlightAtKill) in flight at the kill")
+        print("crash test: \(sentAtKill) sent and \(inFlightAtKill) in flight at the kill, \(duplicates) duplicates")
+    }
+
+    @Test("two processes on one database deliver 5,000 messages, none twice")
+    func twoProcessesShareOneQueue() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], workers: 8, folder: folder)
+        let total = 5_000
+        try fixture.enqueueWebhooks(total, endpoint: "hook")
+
+        let one = try HeraldCommand.start(["run", "--once"], fixture: fixture)
+        let two = try HeraldCommand.start(["run", "--once"], fixture: fixture)
+        let statuses = [await one.wait(), await two.wait()]
+        await receiver.stop()
+        #expect(statuses == [0, 0], "\(one.output().stderr) \(two.output().stderr)")
+
+        #expect(try fixture.count(state: .sent) == total)
+        let requests = try receiver.requests()
+        #expect(requests.count == total)
+        #expect(Set(requests.map(\.id)).count == total)
+        let workers = try fixture.queue.readNow { db in
+            try String.fetchAll(db, sql: "SELECT worker FROM attempts GROUP BY worker")
+        }
+        #expect(workers.count == 2, "both processes should have delivered: \(workers)")
+    }
+
+    @Test("SIGTERM lets in-flight deliveries finish and leaves nothing leased")
+    func gracefulShutdownFinishesInFlight() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/300")], workers: 8,
+                                        shutdownGrace: "3s", folder: folder)
+        try fixture.enqueueWebhooks(400, endpoint: "hook")
+        let run = try HeraldCommand.start(["run"], fixture: fixture)
+        _ = try await waitUntil(timeout: .seconds(30)) { try receiver.requests().count >= 16 }
+        let stopAsked = ContinuousClock.now
+        run.signal(SIGTERM)
+        let status = await run.wait(timeout: .seconds(20))
+        let took = ContinuousClock.now - stopAsked
+        await receiver.stop()
+
+        #expect(status == 0, "\(run.output().stderr)")
+        #expect(took < .seconds(3), "took \(took) with a 3 s grace period and 300 ms deliveries")
+        #expect(try fixture.count(state: .leased) == 0)
+        // Everything the receiver answered was recorded as sent; the rest is still queued.
+        #expect(try fixture.count(state: .sent) == (try receiver.requests().count))
+        #expect(try fixture.count(state: .sent) + fixture.count(state: .queued) == 400)
+    }
+
+    @Test("SIGTERM with deliveries that never end: out by the deadline, messages queued again, attempts not spent")
+    func gracefulShutdownAbandonsAtDeadline() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/hang")], workers: 4, timeout: "60s",
+                                        lease: "90s", shutdownGrace: "1s", folder: folder)
+        try fixture.enqueueWebhooks(10, endpoint: "hook")
+        let run = try HeraldCommand.start(["run"], fixture: fixture)
+        _ = try await waitUntil(timeout: .seconds(30)) { try fixture.count(state: .leased) == 4 }
+        let stopAsked = ContinuousClock.now
+        run.signal(SIGTERM)
+        let status = await run.wait(timeout: .seconds(20))
+        let took = ContinuousClock.now - stopAsked
+        await receiver.stop()
+
+        #expect(status == 0, "\(run.output().stderr)")
+        #expect(took < .seconds(2), "took \(took) with a 1 s grace period")
+        #expect(try fixture.count(state: .leased) == 0)
+        #expect(try fixture.count(state: .queued) == 10)
+        let spent = try fixture.queue.readNow { db in try Int.fetchOne(db, sql: "SELECT sum(attempts) FROM messages") }
+        #expect(spent == 0)
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
+    private func waitUntil(timeout: Duration, _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try condition()
+    }
+}
+
+extension HeraldFixture {
+    func count(state: MessageState) throws -> Int {
+        try queue.readNow { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM messages WHERE state = ?", arguments: [state.rawValue]) ?? 0
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+@testable import HeraldCore
+
+/// A project root in a temporary folder: a real config file, a real SQLite queue under var/.
+final class HeraldFixture: @unchecked Sendable {
+    let folder: TemporaryFolder
+    let config: HeraldConfig
+    let queue: MessageQueue
+
+    static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret]
+
+    /// - Parameter endpoints: webhook endpoint name → URL.
+    init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
+         timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", folder: TemporaryFolder? = nil) throws {
+        self.folder = try folder ?? TemporaryFolder()
+        let yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
+                             shutdownGrace: shutdownGrace)
+        try self.folder.write("Config/herald.yaml", yaml)
+        config = try HeraldConfig.load(from: self.folder.file("Config/herald.yaml"), environment: Self.environment)
+        queue = try MessageQueue(path: config.resolve(config.databasePath).path)
+    }
+
+    static func yaml(endpoints: [String: String], workers: Int, retry: String, timeout: String, lease: String,
+                     shutdownGrace: String) -> String {
+        var text = """
+            database: var/herald.sqlite
+            workers: \(workers)
+            retry: \(retry)
+            lease: \(lease)
+            poll_interval: 50ms
+            shutdown_grace: \(shutdownGrace)
+            channels:
+              webhook:
+                transport: network
+                connect_timeout: 1s
+                timeout: \(timeout)
+                endpoints:
+
+            """
+        for (name, url) in endpoints.sorted(by: { $0.key < $1.key }) {
+            text += "      \(name): {url: \"\(url)\", secret: \"${TEST_HOOK_SECRET}\"}\n"
+        }
+        return text
+    }
+
+    var configPath: String { folder.file("Config/herald.yaml").path }
+
+    /// Enqueues `count` webhook messages to `endpoint`, keys `<prefix>-<n>`.
+    @discardableResult
+    func enqueueWebhooks(_ count: Int, endpoint: String, prefix: String = "k", sendAt: Int64 = Timestamp.now())
+        throws -> [EnqueueOutcome]
+    {
+        let messages = (0..<count).map { index in
+            NewMessage(key: "\(prefix)-\(index)", channel: .webhook, template: "alert",
+                       recipient: Recipient(endpoint: endpoint), dataJSON: #"{"n":\#(index)}"#, sendAt: sendAt)
+        }
+        var outcomes: [EnqueueOutcome] = []
+        for chunk in stride(from: 0, to: messages.count, by: 500) {
+            outcomes += try queue.enqueue(Array(messages[chunk..<min(chunk + 500, messages.count)]))
+        }
+        return outcomes
+    }
+
+    /// Runs the dispatcher in drain mode again and again, waiting for retries to come due, until
+    /// no message is queued or leased (or `timeout` passes).
+    func deliverUntilSettled(workers: Int? = nil, timeout: Duration = .seconds(60)) async throws {
+        let multi = CurlMulti()
+        do {
+            try await deliver(through: multi, workers: workers, timeout: timeout)
+        } catch {
+            await multi.shutdown()
+            throw error
+        }
+        await multi.shutdown()
+    }
+
+    private func deliver(through multi: CurlMulti, workers: Int?, timeout: Duration) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let dispatcher = Dispatcher(
+            queue: queue, adapters: ChannelAdapters.make(config, multi: multi),
+            settings: .init(config, workers: workers, drainAndExit: true), logger: logger)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            try await dispatcher.run()
+            let status = try queue.status()
+            if status.count(state: .queued) + status.count(state: .leased) == 0 { break }
+            if let next = status.nextDueAt {
+                try await Task.sleep(for: .milliseconds(max(10, next - Timestamp.now())))
+            }
+        }
+    }
+
+    func state(ofKey key: String) throws -> String? {
+        try queue.readNow { db in try String.fetchOne(db, sql: "SELECT state FROM messages WHERE key = ?", arguments: [key]) }
+    }
+
+    func attempts(ofKey key: String) throws -> [AttemptRow] {
+        try queue.readNow { db in
+            try AttemptRow.fetchAll(db, sql: """
+                SELECT a.* FROM attempts a JOIN messages m ON m.id = a.message_id WHERE m.key = ? ORDER BY a.number
+                """, arguments: [key])
+        }
+    }
+}
