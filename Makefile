@@ -1,0 +1,42 @@
+# Herald: the two commands of the README.
+#   make run    install what is missing, build, enqueue the example messages, run the worker
+#   make test   install what is missing, build, run every test
+# Both need a Swift 6 toolchain on PATH (swift.org's Debian build); everything else they install.
+
+SHELL := /bin/bash
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3
+# Development-only signing secret so `make run` works out of the box; set your own in the environment.
+export ADVISOR_HOOK_SECRET ?= whsec_ZGV2ZWxvcG1lbnQtb25seS1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u
+
+.PHONY: run test deps build release bench clean
+
+deps:
+	@command -v swift >/dev/null || { echo "make: a Swift 6 toolchain must be on PATH (https://www.swift.org/install/linux/)"; exit 1; }
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing $$missing"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	mkdir -p var
+	.build/release/herald config check
+	.build/release/herald enqueue Config/example-messages.ndjson || true
+	.build/release/herald run
+
+test: deps
+	swift build --build-tests
+	swift test
+
+bench: release
+	Benchmarks/webhook-throughput.sh
+
+clean:
+	rm -rf .build var
