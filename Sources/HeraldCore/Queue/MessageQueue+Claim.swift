@@ -18,20 +18,11 @@ extension MessageQueue {
             try db.execute(
                 sql: """
                     UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
-                    WHERE state = 'leased' AND lease_until <= ?
+                    WHERE id IN (SELECT id FROM messages INDEXED BY messages_lease
+                                 WHERE state = 'leased' AND lease_until <= ?)
                     """,
                 arguments: [now, now])
-            let placeholders = databaseQuestionMarks(count: channelList.count)
-            let statement = try db.cachedStatement(sql: """
-                UPDATE messages
-                SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-                WHERE id IN (
-                    SELECT id FROM messages
-                    WHERE state = 'queued' AND due_at <= ? AND channel IN (\(placeholders))
-                    ORDER BY due_at, id
-                    LIMIT ?)
-                RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at
-                """)
+            let statement = try db.cachedStatement(sql: Self.claimSQL(channelCount: channelList.count))
             var arguments: StatementArguments = [owner, leaseUntil, now, now]
             arguments += StatementArguments(channelList)
             arguments += [limit]
@@ -41,6 +32,24 @@ extension MessageQueue {
             }
             .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
         }
+    }
+
+    /// The claim: one statement, due order, bounded by LIMIT.
+    ///
+    /// `INDEXED BY messages_due` pins the plan. Without table statistics SQLite prefers the
+    /// (state, channel) index and sorts every queued row, which makes each claim cost as much as
+    /// the backlog is long; walking the partial due index stops after LIMIT rows whatever the size.
+    static func claimSQL(channelCount: Int) -> String {
+        """
+        UPDATE messages
+        SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+        WHERE id IN (
+            SELECT id FROM messages INDEXED BY messages_due
+            WHERE state = 'queued' AND due_at <= ? AND channel IN (\(databaseQuestionMarks(count: channelCount)))
+            ORDER BY due_at, id
+            LIMIT ?)
+        RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at
+        """
     }
 
     static func claimedMessage(_ row: Row, decoder: JSONDecoder) throws -> ClaimedMessage {

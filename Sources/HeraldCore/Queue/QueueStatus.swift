@@ -35,10 +35,10 @@ extension MessageQueue {
                 SELECT state, channel, count(*) AS n FROM messages GROUP BY state, channel ORDER BY state, channel
                 """).map { QueueStatus.Count(state: $0["state"], channel: $0["channel"], count: $0["n"]) }
             let oldestDue = try Int64.fetchOne(db, sql: """
-                SELECT due_at FROM messages WHERE state = 'queued' AND due_at <= ? ORDER BY due_at LIMIT 1
+                SELECT due_at FROM messages INDEXED BY messages_due WHERE state = 'queued' AND due_at <= ? ORDER BY due_at LIMIT 1
                 """, arguments: [now])
             let nextDue = try Int64.fetchOne(db, sql: """
-                SELECT due_at FROM messages WHERE state = 'queued' AND due_at > ? ORDER BY due_at LIMIT 1
+                SELECT due_at FROM messages INDEXED BY messages_due WHERE state = 'queued' AND due_at > ? ORDER BY due_at LIMIT 1
                 """, arguments: [now])
             let recent = try Row.fetchOne(db, sql: """
                 SELECT sum(outcome = 'sent' AND started_at >= ?) AS minute,

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import HeraldCore
+
+/// `herald enqueue` as a process, on a real queue.
+@Suite("herald enqueue")
+struct EnqueueCommandTests {
+    @Test("bad lines are rejected with the field named; the valid lines of the same file are queued")
+    func badInputLineByLine() async throws {
+        let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/never"])
+        let lines = [
+            #"{"key":"ok-1","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"#,
+            #"{"key":"bad-json","channel":"webhook""#,
+            #"{"key":"no-channel","template":"t","to":{"endpoint":"hook"}}"#,
+            #"{"key":"bad-endpoint","channel":"webhook","template":"t","to":{"endpoint":"elsewhere"}}"#,
+            #"{"key":"bad-send-at","channel":"webhook","template":"t","to":{"endpoint":"hook"},"send_at":1700000000}"#,
+            #"{"key":"ok-2","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"#,
+            #"{"key":"ok-1","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"#,
+        ]
+        try fixture.folder.write("in.ndjson", lines.joined(separator: "\n") + "\n")
+        let result = try await HeraldCommand.run(["enqueue", "--json", fixture.folder.file("in.ndjson").path], fixture: fixture)
+        #expect(result.status == 1)
+        let rows = try result.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+        func field(_ row: JSONValue, _ name: String) -> JSONValue? {
+            if case .object(let object) = row { object[name] } else { nil }
+        }
+        #expect(rows.map { field($0, "status") } == ["queued", "rejected", "rejected", "rejected", "rejected", "queued", "duplicate"].map { .string($0) })
+        #expect(rows.map { field($0, "line") } == (1...7).map { .integer($0) })
+        let reasons = rows.compactMap { field($0, "reason") }
+        #expect(reasons.count == 4)
+        #expect(reasons[0] == .string("not valid JSON (Unexpected end of file)") || "\(reasons[0])".contains("not valid JSON"))
+        #expect(reasons[1] == .string("channel: required (email, sms, webhook or letter)"))
+        #expect(reasons[2] == .string("to.endpoint: unknown endpoint \"elsewhere\" (configured: hook)"))
+        #expect(reasons[3] == .string("send_at: expected a string, got number 1700000000"))
+        #expect(result.stderr.contains("enqueue: 2 queued, 1 duplicate, 4 rejected"))
+        #expect(try fixture.count(state: .queued) == 2)
+    }
+
+    @Test("standard input works, and a second run of the same keys is all duplicates")
+    func standardInputAndDuplicates() async throws {
+        let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/never"])
+        let text = (0..<1_000).map { #"{"key":"k-\#($0)","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"# }
+            .joined(separator: "\n")
+        try fixture.folder.write("in.ndjson", text)
+        for expected in ["enqueue: 1000 queued, 0 duplicate, 0 rejected", "enqueue: 0 queued, 1000 duplicate, 0 rejected"] {
+            let child = try ChildProcess("/bin/sh", ["-c", "\"$0\" enqueue - --config \"$1\" < \"$2\"",
+                                                     SupportPaths.herald.path, fixture.configPath,
+                                                     fixture.folder.file("in.ndjson").path],
+                                         environment: HeraldCommand.environment())
+            #expect(await child.wait() == 0)
+            #expect(child.output().stderr.contains(expected), "\(child.output().stderr)")
+        }
+        #expect(try fixture.count(state: .queued) == 1_000)
+    }
+}
