@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# End-to-end webhook throughput: COUNT due messages delivered by `herald run --once` to nginx on
+# 127.0.0.1, with two peers measured in the same run on the same machine:
+#   - wrk posting the same request to the same nginx (the HTTP ceiling),
+#   - the raw SQLite claim loop (claim 100 due rows with UPDATE … RETURNING, mark them done) through
+#     GRDB, the library Herald uses (the queue ceiling).
+# Prints msgs/s, p50/p99 attempt latency, peak RSS and the ratios.
+#
+#   Benchmarks/webhook-throughput.sh [COUNT]      (default 100000; WORKERS=64 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${1:-100000}
+WORKERS=${WORKERS:-64}
+
+need=()
+for package in nginx-light wrk time sqlite3 bc; do dpkg -s "$package" >/dev/null 2>&1 || need+=("$package"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+echo "bench: building (release)"
+swift build -c release >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+
+WORK=$(mktemp -d /tmp/herald-bench.XXXXXX)
+NGINX_PID=""
+cleanup() {
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/nginx" "$WORK/Config"
+cat > "$WORK/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  client_body_temp_path $WORK/nginx;
+  server {
+    listen 127.0.0.1:$PORT;
+    location /hook { return 200 "ok\n"; }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log"
+for _ in $(seq 50); do [ -s "$WORK/nginx/nginx.pid" ] && break; sleep 0.1; done
+NGINX_PID=$(cat "$WORK/nginx/nginx.pid")
+echo "bench: nginx on 127.0.0.1:$PORT (pid $NGINX_PID)"
+
+export BENCH_HOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
+cat > "$WORK/Config/herald.yaml" <<YAML
+database: var/herald.sqlite
+workers: $WORKERS
+lease: 2m
+retry: {max_attempts: 3, initial: 1s, max: 10s}
+channels:
+  webhook:
+    transport: network
+    endpoints:
+      bench: {url: "http://127.0.0.1:$PORT/hook", secret: "\${BENCH_HOOK_SECRET}", timeout: 10s}
+YAML
+
+echo "bench: writing $COUNT messages"
+/usr/bin/python3 - "$COUNT" > "$WORK/messages.ndjson" <<'PY'
+import json, sys
+for n in range(int(sys.argv[1])):
+    print(json.dumps({"key": f"bench-{n}", "channel": "webhook", "template": "hot-lead-alert",
+                      "to": {"endpoint": "bench"}, "campaign": "bench",
+                      "data": {"lead": "Sarah Jones", "event": "downloaded the guide and read 3 posts", "n": n}}))
+PY
+
+echo "bench: herald enqueue"
+start=$(date +%s.%N)
+"$BIN/herald" enqueue "$WORK/messages.ndjson" --config "$WORK/Config/herald.yaml" > /dev/null
+enqueue_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+
+echo "bench: herald run --once --workers $WORKERS"
+HERALD_LOG_LEVEL=warning /usr/bin/time -f "%e %M" -o "$WORK/time.txt" \
+  "$BIN/herald" run --once --workers "$WORKERS" --config "$WORK/Config/herald.yaml"
+read -r run_s rss_kb < "$WORK/time.txt"
+DB="$WORK/var/herald.sqlite"
+sent=$(sqlite3 "$DB" "SELECT count(*) FROM messages WHERE state = 'sent'")
+attempts=$(sqlite3 "$DB" "SELECT count(*) FROM attempts")
+p50=$(sqlite3 "$DB" "SELECT duration_us FROM attempts ORDER BY duration_us LIMIT 1 OFFSET (SELECT count(*) * 50 / 100 FROM attempts)")
+p99=$(sqlite3 "$DB" "SELECT duration_us FROM attempts ORDER BY duration_us LIMIT 1 OFFSET (SELECT count(*) * 99 / 100 FROM attempts)")
+
+echo "bench: wrk, $WORKERS connections, 10 s"
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"event":"downloaded the guide and read 3 posts","lead":"Sarah Jones","n":12345}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["webhook-id"] = "bench-12345"
+wrk.headers["webhook-timestamp"] = "1795366036"
+wrk.headers["webhook-signature"] = "v1,Bku3BXFme4SrlN7P8tiAdlAH6BJ4DA31OqjFrW0A/GA="
+LUA
+wrk_rps=$(wrk -t2 -c"$WORKERS" -d10s -s "$WORK/post.lua" "http://127.0.0.1:$PORT/hook" | awk '/Requests\/sec/ {print $2}')
+
+echo "bench: raw SQLite claim+done loop, $COUNT rows"
+"$BIN/herald-bench" claim-loop "$WORK/raw.sqlite" "$COUNT" > "$WORK/raw.txt"
+raw_rps=$(awk '/raw_claim_done_rows_per_s/ {print $2}' "$WORK/raw.txt")
+flat_small=$(awk '/backlog_20k/ {print $2}' "$WORK/raw.txt")
+flat_large=$(awk '/backlog_500k/ {print $2}' "$WORK/raw.txt")
+
+herald_rps=$(echo "$COUNT / $run_s" | bc -l)
+printf '\n== Herald webhook throughput (%s messages, %s workers, %s cores) ==\n' "$COUNT" "$WORKERS" "$(nproc)"
+printf 'delivered (sent / attempts)     %s / %s\n' "$sent" "$attempts"
+printf 'herald enqueue                  %.0f msgs/s\n' "$(echo "$COUNT / $enqueue_s" | bc -l)"
+printf 'herald run --once               %.0f msgs/s  (%.2f s)\n' "$herald_rps" "$run_s"
+printf 'attempt latency p50 / p99       %.2f ms / %.2f ms\n' "$(echo "$p50 / 1000" | bc -l)" "$(echo "$p99 / 1000" | bc -l)"
+printf 'peak RSS                        %.1f MB\n' "$(echo "$rss_kb / 1024" | bc -l)"
+printf 'peer: wrk -> nginx              %.0f req/s\n' "$wrk_rps"
+printf 'peer: raw SQLite claim+done     %.0f rows/s\n' "$raw_rps"
+printf 'ratio herald / wrk              %.3f\n' "$(echo "$herald_rps / $wrk_rps" | bc -l)"
+printf 'ratio herald / raw SQLite       %.3f\n' "$(echo "$herald_rps / $raw_rps" | bc -l)"
+printf 'claim rate, 20k vs 500k backlog %.0f vs %.0f rows/s (ratio %.2f)\n' "$flat_small" "$flat_large" "$(echo "$flat_large / $flat_small" | bc -l)"
+[ "$sent" -eq "$COUNT" ] || { echo "bench: only $sent of $COUNT sent"; exit 1; }
