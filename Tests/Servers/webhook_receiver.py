@@ -98,7 +98,13 @@ class Handler(BaseHTTPRequestHandler):
 # A parent may hand down a blocked signal mask (the Swift test runner does): unblock SIGTERM so
 # the test can stop this server by PID.
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+class Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops SYNs when eight workers connect at once on a loaded
+    # machine; the retransmit comes after 1 s, past the tests' connect timeout.
+    request_queue_size = 256
+
+
+server = Server(("127.0.0.1", args.port), Handler)
 server.daemon_threads = True
 print(f"PORT {server.server_address[1]}", flush=True)
 server.serve_forever()

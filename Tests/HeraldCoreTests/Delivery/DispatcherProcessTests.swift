@@ -29,7 +29,14 @@ struct DispatcherProcessTests {
         #expect(second.status == 0, "\(second.stderr)")
         await receiver.stop()
 
-        #expect(try fixture.count(state: .sent) == total)
+        let unsent = try fixture.queue.readNow { db in
+            try String.fetchAll(db, sql: """
+                SELECT m.key || ' ' || m.state || ' attempts=' || m.attempts || ' due_in_ms=' || (m.due_at - \(Timestamp.now()))
+                       || ' last=' || coalesce(m.last_error, '-')
+                FROM messages m WHERE m.state != 'sent'
+                """)
+        }
+        #expect(unsent.isEmpty, "not sent after the restart: \(unsent)")
         let requests = try receiver.requests()
         let keys = Set(requests.map(\.id))
         #expect(keys.count == total)
