@@ -7,6 +7,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3
 # Development-only signing secret so `make run` works out of the box; set your own in the environment.
 export ADVISOR_HOOK_SECRET ?= whsec_ZGV2ZWxvcG1lbnQtb25seS1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u
+export HERALD_UNSUBSCRIBE_SECRET ?= development-only-unsubscribe-key-not-for-production
 
 .PHONY: run test deps build release bench clean
 
@@ -28,6 +29,7 @@ release: deps
 run: release
 	mkdir -p var
 	.build/release/herald config check
+	.build/release/herald templates check
 	.build/release/herald enqueue Config/example-messages.ndjson || true
 	.build/release/herald run
 

@@ -25,15 +25,19 @@ struct Run: AsyncParsableCommand {
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
         let queue = try options.openQueue(config)
+        let templates = config.templateStore(logger: logger)
         let multi = CurlMulti(maxConnections: max(8, workers ?? config.workers), logger: logger)
         let dispatcher = Dispatcher(
-            queue: queue, adapters: ChannelAdapters.make(config, multi: multi),
+            queue: queue, adapters: ChannelAdapters.make(config, multi: multi), renderer: config.renderer(templates),
             settings: .init(config, workers: workers, drainAndExit: once), logger: logger)
         // With --once the dispatcher returns when it is done, and that ends the run.
-        let service = ServiceGroupConfiguration.ServiceConfiguration(
-            service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(
+            service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)]
+        if !once {
+            services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // The dispatcher bounds its own drain by shutdown_grace; this only catches a hang past it.
         groupConfiguration.maximumGracefulShutdownDuration = config.shutdownGrace + .seconds(5)
         do {

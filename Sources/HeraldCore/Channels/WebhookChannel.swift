@@ -1,7 +1,7 @@
 import Foundation
 
-/// Delivers `webhook` messages: a signed JSON POST to the endpoint the message names in
-/// `to.endpoint` (configured under `channels.webhook.endpoints`).
+/// Delivers `webhook` messages: a signed POST of the template's rendered JSON body to the
+/// endpoint the message names in `to.endpoint` (configured under `channels.webhook.endpoints`).
 public struct WebhookChannel: ChannelAdapter {
     public let channel = Channel.webhook
     let config: WebhookChannelConfig
@@ -24,7 +24,7 @@ public struct WebhookChannel: ChannelAdapter {
         message.key ?? "msg_\(message.id)"
     }
 
-    public func deliver(_ message: ClaimedMessage) async throws -> DeliveryOutcome {
+    public func deliver(_ message: ClaimedMessage, content: RenderedMessage) async throws -> DeliveryOutcome {
         guard let name = message.recipient.endpoint, let endpoint = config.endpoints[name] else {
             return .permanent(DeliveryError(
                 code: .invalidRecipient,
@@ -33,7 +33,10 @@ public struct WebhookChannel: ChannelAdapter {
         guard let signature = signatures[name] else {
             return .permanent(DeliveryError(code: .configuration, detail: "endpoint \(name) has no valid signing secret"))
         }
-        let body = Array(message.dataJSON.utf8)
+        guard let rendered = content[.body] else {
+            return .permanent(DeliveryError(code: .configuration, detail: "template \(content.template) has no body.json"))
+        }
+        let body = Array(rendered.utf8)
         let id = Self.webhookID(for: message)
         let timestamp = Int64(clock().timeIntervalSince1970)
         var headers: [(name: String, value: String)] = [

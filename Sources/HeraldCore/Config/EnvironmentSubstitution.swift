@@ -2,10 +2,12 @@
 /// the way shells and compose files do, so secrets live in the environment and not in the file.
 struct EnvironmentSubstitution: Sendable {
     let environment: [String: String]
+    /// Off for files that are content rather than deployment config (template manifests).
+    var enabled = true
 
     /// Returns `text` with every reference replaced, or throws naming `path` and the variable.
     func expand(_ text: String, path: String) throws(ConfigError) -> String {
-        guard text.contains("${") else { return text }
+        guard enabled, text.contains("${") else { return text }
         var result = ""
         var rest = Substring(text)
         while let start = rest.range(of: "${") {

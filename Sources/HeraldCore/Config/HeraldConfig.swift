@@ -25,6 +25,10 @@ public struct HeraldConfig: Sendable {
     /// On SIGTERM, how long in-flight deliveries may run before they are abandoned and released.
     public var shutdownGrace: Duration
     public var webhook: WebhookChannelConfig?
+    /// How often template files are checked for changes; nil: only on SIGHUP.
+    public var templateReload: Duration?
+    /// Makes `unsubscribe_url` for templates; nil when not configured.
+    public var unsubscribe: UnsubscribeLinks?
 
     public init(root: URL, databasePath: String = "var/herald.sqlite", templatesPath: String = "Templates",
                 outboxPath: String = "var/outbox", workers: Int = 8, timezone: String = "UTC",
@@ -42,6 +46,7 @@ public struct HeraldConfig: Sendable {
         self.pollInterval = pollInterval
         self.shutdownGrace = shutdownGrace
         self.webhook = webhook
+        self.templateReload = .seconds(1)
     }
 
     /// The channels this configuration can deliver on.
@@ -72,7 +77,7 @@ public struct HeraldConfig: Sendable {
 
     static let keys: Set<String> = [
         "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
-        "shutdown_grace", "channels",
+        "shutdown_grace", "channels", "template_reload", "unsubscribe",
     ]
 
     /// Parses config text; `root` anchors relative paths.
@@ -101,6 +106,19 @@ public struct HeraldConfig: Sendable {
         if let node = fields["lease"] { config.lease = try node.duration() }
         if let node = fields["poll_interval"] { config.pollInterval = try node.duration() }
         if let node = fields["shutdown_grace"] { config.shutdownGrace = try node.duration() }
+        if let node = fields["template_reload"] {
+            config.templateReload = try node.string() == "off" ? nil : try node.duration()
+        }
+        if let node = fields["unsubscribe"] {
+            let unsubscribe = try node.fields(allowed: ["base_url", "secret"])
+            guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }
+            guard let secretNode = unsubscribe["secret"] else { throw node.error("secret is required (from the environment)") }
+            let secret = try secretNode.secret()
+            guard secret.exposedValue.utf8.count >= 16 else {
+                throw secretNode.error("must be at least 16 bytes (e.g. `openssl rand -base64 32`)")
+            }
+            config.unsubscribe = UnsubscribeLinks(baseURL: try base.url(schemes: ["http", "https"]).absoluteString, secret: secret)
+        }
         guard let channelsNode = fields["channels"] else {
             throw ConfigError(path: "channels", "required: configure at least one channel")
         }

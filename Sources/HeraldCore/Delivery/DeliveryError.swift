@@ -13,6 +13,8 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible, Equatable
         public static func transport(_ error: TransportError) -> Code { Code("transport_\(error.code)") }
         /// The message addresses an endpoint, number or address the channel cannot use.
         public static let invalidRecipient = Code("invalid_recipient")
+        /// The message could not be rendered from its template (the render error's own code).
+        public static func rendering(_ error: RenderError) -> Code { Code(error.code.rawValue) }
         /// The channel's configuration cannot serve this message.
         public static let configuration = Code("configuration")
     }

@@ -36,6 +36,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
 
     let queue: MessageQueue
     let adapters: [Channel: any ChannelAdapter]
+    let renderer: MessageRenderer
     let settings: Settings
     let owner: LeaseOwner
     let logger: Logger
@@ -43,9 +44,10 @@ public struct Dispatcher: Service, CustomStringConvertible {
     /// How often leases of crashed processes on this host are looked for.
     static let deadOwnerScanInterval: Duration = .seconds(15)
 
-    public init(queue: MessageQueue, adapters: [any ChannelAdapter], settings: Settings,
+    public init(queue: MessageQueue, adapters: [any ChannelAdapter], renderer: MessageRenderer, settings: Settings,
                 owner: LeaseOwner = .current(), logger: Logger = Logger(label: "herald.dispatch")) {
         self.queue = queue
+        self.renderer = renderer
         self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.settings = settings
         self.owner = owner
@@ -149,7 +151,14 @@ public struct Dispatcher: Service, CustomStringConvertible {
         let start = ContinuousClock.now
         let outcome: DeliveryOutcome?
         if let adapter = adapters[message.channel] {
-            outcome = try? await adapter.deliver(message)
+            do {
+                outcome = try await adapter.deliver(message, content: try renderer.render(message))
+            } catch let error as RenderError {
+                let failure = DeliveryError(code: .rendering(error), detail: error.detail)
+                outcome = error.isTransient ? .transient(failure, retryAfter: nil) : .permanent(failure)
+            } catch {
+                outcome = nil
+            }
         } else {
             outcome = nil  // Claims name only channels with adapters; this is a safety net.
         }

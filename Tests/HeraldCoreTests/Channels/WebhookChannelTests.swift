@@ -120,10 +120,11 @@ struct WebhookChannelTests {
         config.endpoints["hook"]?.secret = Secret("whsec_" + Data(repeating: 1, count: 32).base64EncodedString())
         let multi = CurlMulti()
         let channel = WebhookChannel(config: config, transport: CurlHTTPTransport(multi: multi))
-        let message = ClaimedMessage(id: 1, key: "k", channel: .webhook, template: "t",
-                                     recipient: Recipient(endpoint: "hook"), dataJSON: "{}", category: .marketing,
+        let message = ClaimedMessage(id: 1, key: "k", channel: .webhook, template: "alert",
+                                     recipient: Recipient(endpoint: "hook"), dataJSON: #"{"n": 1}"#, category: .marketing,
                                      campaign: nil, attempt: 1, dueAt: 0)
-        let outcome = try await channel.deliver(message)
+        let content = try fixture.config.renderer(fixture.config.templateStore()).render(message)
+        let outcome = try await channel.deliver(message, content: content)
         await multi.shutdown()
         await receiver.stop()
         guard case .permanent(let error) = outcome else {

@@ -17,6 +17,8 @@ final class HeraldFixture: @unchecked Sendable {
         let yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
                              shutdownGrace: shutdownGrace)
         try self.folder.write("Config/herald.yaml", yaml)
+        try self.folder.write("Templates/alert/manifest.yaml", "channel: webhook\n")
+        try self.folder.write("Templates/alert/body.json", #"{"n": {{data.n}}, "key": "{{message.key}}"}"# + "\n")
         config = try HeraldConfig.load(from: self.folder.file("Config/herald.yaml"), environment: Self.environment)
         queue = try MessageQueue(path: config.resolve(config.databasePath).path)
     }
@@ -80,6 +82,7 @@ final class HeraldFixture: @unchecked Sendable {
         logger.logLevel = .warning
         let dispatcher = Dispatcher(
             queue: queue, adapters: ChannelAdapters.make(config, multi: multi),
+            renderer: config.renderer(config.templateStore(logger: logger)),
             settings: .init(config, workers: workers, drainAndExit: true), logger: logger)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

@@ -1,0 +1,76 @@
+import Crypto
+import Foundation
+
+/// Signed unsubscribe links: `<base_url>/<token>`, where the token carries the channel, the
+/// normalized address and the campaign, and an HMAC-SHA256 over them with a key from the
+/// environment. Whoever holds a link can unsubscribe that one address, and nobody can make a
+/// link for another address without the key.
+public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
+    /// The public URL the links start with, e.g. `https://crm.example.com/unsubscribe`.
+    public let baseURL: String
+    private let keyBytes: [UInt8]
+
+    /// What a valid token says.
+    public struct Subject: Sendable, Equatable {
+        public var channel: Channel
+        public var address: String
+        public var campaign: String?
+    }
+
+    public init(baseURL: String, secret: Secret) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        keyBytes = Array(secret.exposedValue.utf8)
+    }
+
+    public var description: String { "UnsubscribeLinks(\(baseURL), <redacted>)" }
+
+    /// The address a suppression is kept under: lower-cased email, the E.164 phone, the endpoint
+    /// name, or the letter's name and postal code.
+    public static func address(channel: Channel, recipient: Recipient) -> String {
+        switch channel {
+        case .email: (recipient.email ?? "").lowercased()
+        case .sms: recipient.phone ?? ""
+        case .webhook: recipient.endpoint ?? ""
+        case .letter: "\(recipient.name ?? "")|\(recipient.address?.postalCode ?? "")".lowercased()
+        }
+    }
+
+    public func url(channel: Channel, recipient: Recipient, campaign: String?) -> String {
+        "\(baseURL)/\(token(Subject(channel: channel, address: Self.address(channel: channel, recipient: recipient), campaign: campaign)))"
+    }
+
+    public func token(_ subject: Subject) -> String {
+        let payload = Self.base64URL(Data(
+            [subject.channel.rawValue, subject.address, subject.campaign ?? ""].joined(separator: "\n").utf8))
+        return payload + "." + signature(payload)
+    }
+
+    /// The subject of a token this key signed; nil for a forged, altered or malformed token.
+    public func verify(_ token: String) -> Subject? {
+        let pieces = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard pieces.count == 2, let given = Self.decodeBase64URL(pieces[1]),
+              let expected = Self.decodeBase64URL(Substring(signature(String(pieces[0])))),
+              given.count == expected.count,
+              zip(given, expected).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0,  // constant time
+              let payload = Self.decodeBase64URL(pieces[0]), let text = String(data: payload, encoding: .utf8)
+        else { return nil }
+        let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count == 3, let channel = Channel(rawValue: fields[0]) else { return nil }
+        return Subject(channel: channel, address: fields[1], campaign: fields[2].isEmpty ? nil : fields[2])
+    }
+
+    private func signature(_ payload: String) -> String {
+        Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: keyBytes))))
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeBase64URL(_ text: Substring) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
+    }
+}
