@@ -23,7 +23,7 @@ struct Enqueue: AsyncParsableCommand {
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
         let queue = try options.openQueue(config)
-        let validation = MessageValidation(config: config)
+        let validation = MessageValidation(config: config, templates: config.templateStore(logger: logger))
         let handle: FileHandle
         if file == "-" {
             handle = .standardInput

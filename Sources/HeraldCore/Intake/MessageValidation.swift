@@ -10,13 +10,20 @@ public struct MessageValidation: Sendable {
     /// Endpoint names configured for the webhook channel.
     public let webhookEndpoints: Set<String>
 
-    public init(channels: Set<Channel>, webhookEndpoints: Set<String>) {
+    /// The templates messages may name, with their channel and default category; nil: any name
+    /// is accepted (and an unknown one fails at delivery).
+    public let templates: [String: TemplateManifest]?
+
+    public init(channels: Set<Channel>, webhookEndpoints: Set<String>, templates: [String: TemplateManifest]? = nil) {
         self.channels = channels
         self.webhookEndpoints = webhookEndpoints
+        self.templates = templates
     }
 
-    public init(config: HeraldConfig) {
-        self.init(channels: config.channels, webhookEndpoints: Set(config.webhook?.endpoints.keys.map { $0 } ?? []))
+    /// Validates against the configured channels and endpoints and the templates in `store`.
+    public init(config: HeraldConfig, templates store: TemplateStore? = nil) {
+        self.init(channels: config.channels, webhookEndpoints: Set(config.webhook?.endpoints.keys.map { $0 } ?? []),
+                  templates: store.map { store in Dictionary(uniqueKeysWithValues: store.templates.map { ($0.name, $0.manifest) }) })
     }
 
     static let fields: Set<String> = ["key", "channel", "template", "to", "data", "send_at", "category", "campaign"]
@@ -57,6 +64,15 @@ public struct MessageValidation: Sendable {
         guard Self.isTemplateName(template) else {
             throw IntakeRejection(field: "template", "not a template name (letters, digits, '.', '_', '-'): \"\(template.prefix(80))\"")
         }
+        let manifest = templates?[template]
+        if let templates {
+            guard let manifest else {
+                throw IntakeRejection(field: "template", "no template \"\(template)\" (\(templates.count) known, e.g. \(templates.keys.sorted().prefix(3).joined(separator: ", ")))")
+            }
+            guard manifest.channel == channel else {
+                throw IntakeRejection(field: "template", "\"\(template)\" is a \(manifest.channel.rawValue) template, the message is for \(channel.rawValue)")
+            }
+        }
 
         guard let toValue = object["to"] else { throw IntakeRejection(field: "to", "required") }
         let recipient = try recipient(from: toValue, channel: channel)
@@ -77,7 +93,7 @@ public struct MessageValidation: Sendable {
             sendAt = Timestamp.milliseconds(date)
         }
 
-        var category = MessageCategory.marketing
+        var category = manifest?.category ?? .marketing
         if let text = try optionalString(object, "category") {
             guard let value = MessageCategory(rawValue: text) else {
                 throw IntakeRejection(field: "category", "expected marketing or transactional, got \"\(text.prefix(80))\"")

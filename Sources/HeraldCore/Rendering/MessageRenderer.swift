@@ -54,7 +54,7 @@ public struct MessageRenderer: Sendable {
             var text = compiled.template.render(scope.root)
             switch part {
             case .subject:
-                guard !text.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                guard !HeaderField.containsLineBreak(text) else {
                     throw RenderError(.headerLineBreak, "\(compiled.file): the subject would contain CR or LF from the data")
                 }
             case .body:

@@ -140,7 +140,7 @@ enum TemplateCompiler {
 
     private static func lineOf(_ needle: String, in text: String) -> Int? {
         guard let range = text.range(of: needle) else { return nil }
-        return text[..<range.lowerBound].count(where: { $0 == "\n" }) + 1
+        return text[..<range.lowerBound].count(where: \.isNewline) + 1
     }
 
     private static func describe(_ error: any Error) -> String {

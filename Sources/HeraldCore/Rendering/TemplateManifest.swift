@@ -77,7 +77,7 @@ extension ConfigNode {
     /// A value that goes into a header: CR and LF would start a new header, so they are refused.
     func headerValue() throws(ConfigError) -> String {
         let value = try string()
-        guard !value.contains(where: { $0 == "\r" || $0 == "\n" }) else { throw error("must not contain CR or LF") }
+        guard !HeaderField.containsLineBreak(value) else { throw error("must not contain CR or LF") }
         return value
     }
 }

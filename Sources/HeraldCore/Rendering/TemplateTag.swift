@@ -40,14 +40,14 @@ struct TemplateTag: Sendable, Equatable {
         var line = 1
         var index = text.startIndex
         while let open = text[index...].range(of: "{{") {
-            line += text[index..<open.lowerBound].count(where: { $0 == "\n" })
+            line += text[index..<open.lowerBound].count(where: \.isNewline)
             let triple = text[open.upperBound...].hasPrefix("{")
             let closing = triple ? "}}}" : "}}"
             let contentStart = triple ? text.index(after: open.upperBound) : open.upperBound
             guard let close = text[contentStart...].range(of: closing) else { break }
             let content = text[contentStart..<close.lowerBound]
             let tagLine = line
-            line += content.count(where: { $0 == "\n" })
+            line += content.count(where: \.isNewline)
             index = close.upperBound
 
             var body = Substring(content.trimmingCharacters(in: .whitespaces))

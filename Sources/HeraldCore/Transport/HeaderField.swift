@@ -13,4 +13,10 @@ public enum HeaderField {
     public static func isValidValue(_ value: String) -> Bool {
         value.unicodeScalars.allSatisfy { $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) }
     }
+
+    /// Whether `value` holds a CR or LF. Checked on scalars: in Swift "\r\n" is one Character,
+    /// equal to neither "\r" nor "\n".
+    public static func containsLineBreak(_ value: String) -> Bool {
+        value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" }
+    }
 }

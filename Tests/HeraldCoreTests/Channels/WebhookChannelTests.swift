@@ -6,7 +6,7 @@ import Testing
 /// verifies every signature.
 @Suite("Webhook channel over real HTTP", .serialized)
 struct WebhookChannelTests {
-    @Test("200 is sent, signed, with the message's data as the body")
+    @Test("200 is sent, signed, with the body rendered from the message's template")
     func okIsSent() async throws {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
@@ -19,7 +19,7 @@ struct WebhookChannelTests {
         #expect(requests.count == 3)
         #expect(requests.allSatisfy { $0.verified })
         #expect(Set(requests.map(\.id)) == ["k-0", "k-1", "k-2"])
-        #expect(requests.first { $0.id == "k-1" }?.body == #"{"n":1}"#)
+        #expect(requests.first { $0.id == "k-1" }?.body == #"{"n": 1, "key": "k-1"}"# + "\n")
         for key in ["k-0", "k-1", "k-2"] {
             #expect(try fixture.state(ofKey: key) == "sent")
             let attempts = try fixture.attempts(ofKey: key)

@@ -23,7 +23,7 @@ struct HeraldConfigTests {
     @Test("the example config in Config/ is valid")
     func exampleConfig() throws {
         let file = SupportPaths.packageRoot.appendingPathComponent("Config/herald.yaml")
-        let config = try HeraldConfig.load(from: file, environment: ["ADVISOR_HOOK_SECRET": secret])
+        let config = try HeraldConfig.load(from: file, environment: ["ADVISOR_HOOK_SECRET": secret, "HERALD_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789"])
         #expect(config.webhook?.endpoints["advisor-alerts"]?.url.absoluteString == "http://127.0.0.1:9000/hook")
         #expect(config.webhook?.transport == .outbox)
         #expect(config.retry == RetryPolicy(maxAttempts: 8, initial: .seconds(30), maximum: .seconds(21_600)))

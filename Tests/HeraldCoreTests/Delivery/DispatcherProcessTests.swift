@@ -115,16 +115,6 @@ struct DispatcherProcessTests {
         let spent = try fixture.queue.readNow { db in try Int.fetchOne(db, sql: "SELECT sum(attempts) FROM messages") }
         #expect(spent == 0)
     }
-
-    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-    private func waitUntil(timeout: Duration, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try condition()
-    }
 }
 
 extension HeraldFixture {

@@ -9,13 +9,13 @@ struct EnqueueCommandTests {
     func badInputLineByLine() async throws {
         let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/never"])
         let lines = [
-            #"{"key":"ok-1","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"#,
+            #"{"key":"ok-1","channel":"webhook","template":"alert","to":{"endpoint":"hook"}}"#,
             #"{"key":"bad-json","channel":"webhook""#,
-            #"{"key":"no-channel","template":"t","to":{"endpoint":"hook"}}"#,
-            #"{"key":"bad-endpoint","channel":"webhook","template":"t","to":{"endpoint":"elsewhere"}}"#,
-            #"{"key":"bad-send-at","channel":"webhook","template":"t","to":{"endpoint":"hook"},"send_at":1700000000}"#,
-            #"{"key":"ok-2","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"#,
-            #"{"key":"ok-1","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"#,
+            #"{"key":"no-channel","template":"alert","to":{"endpoint":"hook"}}"#,
+            #"{"key":"bad-endpoint","channel":"webhook","template":"alert","to":{"endpoint":"elsewhere"}}"#,
+            #"{"key":"bad-send-at","channel":"webhook","template":"alert","to":{"endpoint":"hook"},"send_at":1700000000}"#,
+            #"{"key":"ok-2","channel":"webhook","template":"alert","to":{"endpoint":"hook"}}"#,
+            #"{"key":"ok-1","channel":"webhook","template":"alert","to":{"endpoint":"hook"}}"#,
         ]
         try fixture.folder.write("in.ndjson", lines.joined(separator: "\n") + "\n")
         let result = try await HeraldCommand.run(["enqueue", "--json", fixture.folder.file("in.ndjson").path], fixture: fixture)
@@ -39,7 +39,7 @@ struct EnqueueCommandTests {
     @Test("standard input works, and a second run of the same keys is all duplicates")
     func standardInputAndDuplicates() async throws {
         let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/never"])
-        let text = (0..<1_000).map { #"{"key":"k-\#($0)","channel":"webhook","template":"t","to":{"endpoint":"hook"}}"# }
+        let text = (0..<1_000).map { #"{"key":"k-\#($0)","channel":"webhook","template":"alert","to":{"endpoint":"hook"}}"# }
             .joined(separator: "\n")
         try fixture.folder.write("in.ndjson", text)
         for expected in ["enqueue: 1000 queued, 0 duplicate, 0 rejected", "enqueue: 0 queued, 1000 duplicate, 0 rejected"] {

@@ -8,7 +8,7 @@ final class HeraldFixture: @unchecked Sendable {
     let config: HeraldConfig
     let queue: MessageQueue
 
-    static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret]
+    static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret, "TEST_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789"]
 
     /// - Parameter endpoints: webhook endpoint name → URL.
     init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
@@ -32,6 +32,7 @@ final class HeraldFixture: @unchecked Sendable {
             lease: \(lease)
             poll_interval: 50ms
             shutdown_grace: \(shutdownGrace)
+            unsubscribe: {base_url: "https://crm.example.com/u", secret: "${TEST_UNSUBSCRIBE_SECRET}"}
             channels:
               webhook:
                 transport: network

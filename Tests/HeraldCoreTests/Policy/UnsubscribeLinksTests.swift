@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+@testable import HeraldCore
+
+@Suite("Unsubscribe links")
+struct UnsubscribeLinksTests {
+    let links = UnsubscribeLinks(baseURL: "https://crm.example.com/u/", secret: Secret("test-unsubscribe-key-0123456789"))
+
+    @Test("a link carries the channel, the normalized address and the campaign, and verifies")
+    func roundTrip() throws {
+        let url = links.url(channel: .email, recipient: Recipient(email: "Sarah.Jones@Example.com"), campaign: "nurture")
+        #expect(url.hasPrefix("https://crm.example.com/u/"))
+        let token = String(url.dropFirst("https://crm.example.com/u/".count))
+        #expect(links.verify(token) == .init(channel: .email, address: "sarah.jones@example.com", campaign: "nurture"))
+    }
+
+    @Test("a forged or altered token is refused")
+    func tampering() throws {
+        let token = links.token(.init(channel: .sms, address: "+15551234567", campaign: nil))
+        let other = UnsubscribeLinks(baseURL: "https://x", secret: Secret("another-key-0123456789abcdef"))
+        #expect(other.verify(token) == nil)
+        let pieces = token.split(separator: ".")
+        let forgedPayload = UnsubscribeLinks.base64URL(.init("sms\n+15550000000\n".utf8))
+        #expect(links.verify(forgedPayload + "." + pieces[1]) == nil)
+        #expect(links.verify(String(token.dropLast())) == nil)
+        #expect(links.verify("garbage") == nil)
+        #expect(links.verify(token) != nil)
+    }
+}
