@@ -38,6 +38,7 @@ test: deps
 	swift test
 
 bench: release
+	Benchmarks/template-render.sh
 	Benchmarks/webhook-throughput.sh
 
 clean:

@@ -46,12 +46,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Measures the raw SQLite claim/done limit through GRDB, the peer figure for Benchmarks/.
+        // Benchmark peers for Benchmarks/: the raw SQLite claim/done limit through GRDB, template rendering.
         .executableTarget(
             name: "herald-bench",
             dependencies: [
                 "HeraldCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             path: "Benchmarks/Sources/herald-bench"
         ),

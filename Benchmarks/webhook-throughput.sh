@@ -4,7 +4,8 @@
 #   - wrk posting the same request to the same nginx (the HTTP ceiling),
 #   - the raw SQLite claim loop (claim 100 due rows with UPDATE … RETURNING, mark them done) through
 #     GRDB, the library Herald uses (the queue ceiling).
-# Prints msgs/s, p50/p99 attempt latency, peak RSS and the ratios.
+# Prints msgs/s, p50/p99 attempt latency, peak RSS, CPU per message and the share of it spent
+# rendering the template, and the ratios.
 #
 #   Benchmarks/webhook-throughput.sh [COUNT]      (default 100000; WORKERS=64 by default)
 set -euo pipefail
@@ -55,6 +56,7 @@ echo "bench: nginx on 127.0.0.1:$PORT (pid $NGINX_PID)"
 export BENCH_HOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
 cat > "$WORK/Config/herald.yaml" <<YAML
 database: var/herald.sqlite
+templates: $PWD/Templates
 workers: $WORKERS
 lease: 2m
 retry: {max_attempts: 3, initial: 1s, max: 10s}
@@ -80,9 +82,15 @@ start=$(date +%s.%N)
 enqueue_s=$(echo "$(date +%s.%N) - $start" | bc -l)
 
 echo "bench: herald run --once --workers $WORKERS"
-HERALD_LOG_LEVEL=warning /usr/bin/time -f "%e %M" -o "$WORK/time.txt" \
-  "$BIN/herald" run --once --workers "$WORKERS" --config "$WORK/Config/herald.yaml"
-read -r run_s rss_kb < "$WORK/time.txt"
+HERALD_LOG_LEVEL=warning /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" \
+  "$BIN/herald" run --once --workers "$WORKERS" --config "$WORK/Config/herald.yaml" &
+RUN_PID=$!
+while kill -0 "$RUN_PID" 2>/dev/null; do
+  sleep 2
+  kill -0 "$RUN_PID" 2>/dev/null && echo "bench:   $(sqlite3 "$WORK/var/herald.sqlite" "SELECT count(*) FROM messages WHERE state = 'sent'" 2>/dev/null || echo '?') sent"
+done
+wait "$RUN_PID"
+read -r run_s rss_kb user_s sys_s < "$WORK/time.txt"
 DB="$WORK/var/herald.sqlite"
 sent=$(sqlite3 "$DB" "SELECT count(*) FROM messages WHERE state = 'sent'")
 attempts=$(sqlite3 "$DB" "SELECT count(*) FROM attempts")
@@ -106,6 +114,10 @@ raw_rps=$(awk '/raw_claim_done_rows_per_s/ {print $2}' "$WORK/raw.txt")
 flat_small=$(awk '/backlog_20k/ {print $2}' "$WORK/raw.txt")
 flat_large=$(awk '/backlog_500k/ {print $2}' "$WORK/raw.txt")
 
+echo "bench: rendering cost of the hot-lead-alert template"
+render_us=$("$BIN/herald-bench" render-template Templates hot-lead-alert 3 | awk '/render_us_per_message/ {print $2}')
+cpu_us=$(echo "($user_s + $sys_s) * 1000000 / $COUNT" | bc -l)
+
 herald_rps=$(echo "$COUNT / $run_s" | bc -l)
 printf '\n== Herald webhook throughput (%s messages, %s workers, %s cores) ==\n' "$COUNT" "$WORKERS" "$(nproc)"
 printf 'delivered (sent / attempts)     %s / %s\n' "$sent" "$attempts"
@@ -113,6 +125,7 @@ printf 'herald enqueue                  %.0f msgs/s\n' "$(echo "$COUNT / $enqueu
 printf 'herald run --once               %.0f msgs/s  (%.2f s)\n' "$herald_rps" "$run_s"
 printf 'attempt latency p50 / p99       %.2f ms / %.2f ms\n' "$(echo "$p50 / 1000" | bc -l)" "$(echo "$p99 / 1000" | bc -l)"
 printf 'peak RSS                        %.1f MB\n' "$(echo "$rss_kb / 1024" | bc -l)"
+printf 'CPU per message (user+sys)      %.1f us; rendering %.1f us = %.1f %%\n' "$cpu_us" "$render_us" "$(echo "100 * $render_us / $cpu_us" | bc -l)"
 printf 'peer: wrk -> nginx              %.0f req/s\n' "$wrk_rps"
 printf 'peer: raw SQLite claim+done     %.0f rows/s\n' "$raw_rps"
 printf 'ratio herald / wrk              %.3f\n' "$(echo "$herald_rps / $wrk_rps" | bc -l)"

@@ -1,91 +1,24 @@
-// The raw SQLite peer for Benchmarks/webhook-throughput.sh: how fast can GRDB, on Herald's own
-// schema and settings, claim 100 due rows with UPDATE … RETURNING and mark them done, in a loop?
-// That is the ceiling for Herald's end-to-end rate. It also measures whether a claim's cost stays
-// flat as the backlog grows (the partial due index).
+// Benchmark peers and micro-measurements for the scripts under Benchmarks/.
 //
-//   herald-bench claim-loop DB_PATH ROWS
+//   herald-bench claim-loop DB_PATH ROWS              raw SQLite claim+done through GRDB
+//   herald-bench render [SECONDS]                     a 2 KB HTML email with 10 tokens, one core
+//   herald-bench render-template TEMPLATES NAME [SECONDS]   one shipped template with its sample
 import Foundation
-import GRDB
-import HeraldCore
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func fill(_ pool: DatabasePool, rows: Int, from start: Int) throws {
-    let now = Timestamp.now()
-    var inserted = 0
-    while inserted < rows {
-        let batch = min(500, rows - inserted)
-        try pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO messages (key, channel, template, recipient, data, category, state, due_at, created_at, updated_at)
-                VALUES (?, 'webhook', 'bench', '{"endpoint":"bench"}', ?, 'marketing', 'queued', ?, ?, ?)
-                """)
-            for index in 0..<batch {
-                let n = start + inserted + index
-                try statement.execute(arguments: ["bench-\(n)", #"{"n":\#(n),"lead":"Sarah Jones"}"#, now - 1_000, now, now])
-            }
-        }
-        inserted += batch
-        if inserted % 100_000 == 0 { FileHandle.standardError.write(Data("  inserted \(inserted)/\(rows)\n".utf8)) }
-    }
-}
-
-/// Claims 100 at a time and marks each batch done, until nothing is due; returns rows per second.
-func claimLoop(_ pool: DatabasePool, limit: Int = 100, maxRows: Int = .max) throws -> (rows: Int, perSecond: Double) {
-    let clock = ContinuousClock()
-    let start = clock.now
-    var total = 0
-    while total < maxRows {
-        let now = Timestamp.now()
-        let ids = try pool.write { db in
-            try Int64.fetchAll(db, sql: """
-                UPDATE messages SET state = 'leased', lease_owner = 'bench', lease_until = ?, attempts = attempts + 1
-                WHERE id IN (SELECT id FROM messages INDEXED BY messages_due
-                             WHERE state = 'queued' AND due_at <= ? ORDER BY due_at, id LIMIT ?)
-                RETURNING id
-                """, arguments: [now + 60_000, now, limit])
-        }
-        if ids.isEmpty { break }
-        try pool.write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE messages SET state = 'sent', lease_owner = NULL WHERE id = ?")
-            for id in ids { try statement.execute(arguments: [id]) }
-        }
-        total += ids.count
-    }
-    return (total, Double(total) / seconds(clock.now - start))
-}
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, arguments[1] == "claim-loop", let rows = Int(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: herald-bench claim-loop DB_PATH ROWS\n".utf8))
+switch (arguments.count > 1 ? arguments[1] : "", arguments.count) {
+case ("claim-loop", 4) where Int(arguments[3]) != nil:
+    try runClaimLoop(path: arguments[2], rows: Int(arguments[3])!)
+case ("render", 2), ("render", 3):
+    try runRender(seconds: arguments.count == 3 ? Double(arguments[2]) ?? 3 : 3)
+case ("render-template", 4), ("render-template", 5):
+    try runRenderTemplate(folder: arguments[2], name: arguments[3], seconds: arguments.count == 5 ? Double(arguments[4]) ?? 3 : 3)
+default:
+    FileHandle.standardError.write(Data("""
+        usage: herald-bench claim-loop DB_PATH ROWS
+               herald-bench render [SECONDS]
+               herald-bench render-template TEMPLATES_FOLDER NAME [SECONDS]
+
+        """.utf8))
     exit(2)
 }
-let path = arguments[2]
-_ = try MessageQueue(path: path)  // Herald's schema and migrations.
-var configuration = Configuration()
-configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-let pool = try DatabasePool(path: path, configuration: configuration)
-
-FileHandle.standardError.write(Data("raw sqlite: inserting \(rows) due rows\n".utf8))
-try fill(pool, rows: rows, from: 0)
-let loop = try claimLoop(pool)
-print(String(format: "raw_claim_done_rows_per_s %.0f", loop.perSecond))
-
-// Flatness: the same claim loop over 20,000 due rows with 20,000 and with 500,000 other queued
-// rows behind them (due later), in the same index.
-func claimRate(backlog: Int, base: Int) throws -> Double {
-    try pool.write { db in try db.execute(sql: "DELETE FROM messages") }
-    try fill(pool, rows: 20_000, from: base)
-    try fill(pool, rows: backlog, from: base + 20_000)
-    try pool.write { db in
-        try db.execute(sql: "UPDATE messages SET due_at = due_at + 3600000 WHERE id > (SELECT min(id) + 19999 FROM messages)")
-    }
-    return try claimLoop(pool, maxRows: 20_000).perSecond
-}
-FileHandle.standardError.write(Data("raw sqlite: claim rate with a small and a large backlog\n".utf8))
-let small = try claimRate(backlog: 20_000, base: 10_000_000)
-let large = try claimRate(backlog: 500_000, base: 20_000_000)
-print(String(format: "claim_rows_per_s_backlog_20k %.0f", small))
-print(String(format: "claim_rows_per_s_backlog_500k %.0f", large))

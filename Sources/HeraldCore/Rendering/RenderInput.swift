@@ -5,26 +5,33 @@ import Foundation
 /// shape as a message: `{"to": {...}, "data": {...}, "campaign": "...", "key": "..."}`.
 public struct RenderInput: Sendable, Equatable {
     public var recipient: Recipient
-    public var data: JSONValue
+    /// The message's `data` object as JSON text, the way the queue stores it.
+    public var dataJSON: String
     public var campaign: String?
     public var key: String?
     public var messageID: Int64?
     public var category: MessageCategory
 
-    public init(recipient: Recipient, data: JSONValue = .object([:]), campaign: String? = nil, key: String? = nil,
+    public init(recipient: Recipient, dataJSON: String = "{}", campaign: String? = nil, key: String? = nil,
                 messageID: Int64? = nil, category: MessageCategory = .marketing) {
         self.recipient = recipient
-        self.data = data
+        self.dataJSON = dataJSON
         self.campaign = campaign
         self.key = key
         self.messageID = messageID
         self.category = category
     }
 
-    /// A claimed message's fields; its data JSON was validated when it was enqueued.
-    public init(_ message: ClaimedMessage) throws {
-        self.init(recipient: message.recipient, data: try JSONValue.parse(Data(message.dataJSON.utf8)),
-                  campaign: message.campaign, key: message.key, messageID: message.id, category: message.category)
+    public init(recipient: Recipient, data: JSONValue, campaign: String? = nil, key: String? = nil,
+                messageID: Int64? = nil, category: MessageCategory = .marketing) {
+        self.init(recipient: recipient, dataJSON: data.jsonText, campaign: campaign, key: key, messageID: messageID,
+                  category: category)
+    }
+
+    /// A claimed message's fields.
+    public init(_ message: ClaimedMessage) {
+        self.init(recipient: message.recipient, dataJSON: message.dataJSON, campaign: message.campaign, key: message.key,
+                  messageID: message.id, category: message.category)
     }
 
     private struct File: Decodable {
@@ -55,7 +62,7 @@ public struct RenderInput: Sendable, Equatable {
         }
         do {
             let file = try JSONDecoder().decode(File.self, from: bytes)
-            return RenderInput(recipient: file.to ?? Recipient(), data: file.data ?? .object([:]), campaign: file.campaign,
+            return RenderInput(recipient: file.to ?? Recipient(), dataJSON: (file.data ?? .object([:])).jsonText, campaign: file.campaign,
                                key: file.key, category: file.category ?? .marketing)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")

@@ -32,11 +32,16 @@ public struct TemplateCheck: Sendable {
         }
         // Every token outside a section must be supplied by the sample (or a fallback), not only
         // the first one the renderer would stop at.
-        let scope = TemplateScope(input: sample, template: template,
-                                  locale: RecipientLocale(timeZone: renderer.defaultTimeZone, locale: Locale(identifier: template.manifest.locale)),
+        let locale = RecipientLocale(timeZoneID: sample.recipient.timezone ?? renderer.defaultTimeZone.identifier,
+                                     localeID: template.manifest.locale)
+        guard let scope = try? TemplateScope(input: sample, template: template, locale: locale,
                                   unsubscribeURL: renderer.unsubscribe == nil ? nil : "https://unsubscribe.invalid/token")
+        else {
+            problems.append(TemplateProblem(file: samplePath, "data is not valid JSON"))
+            return problems
+        }
         for (_, part) in template.parts.sorted(by: { $0.key < $1.key }) {
-            for tag in part.required where TemplateScope.isMissing(scope.lookup(tag.path, filters: tag.filters)) {
+            for tag in part.required where RecipientLocale.$current.withValue(locale, operation: { TemplateScope.isMissing(scope.lookup(tag)) }) {
                 problems.append(TemplateProblem(file: part.file, line: tag.line,
                     tag.path == "unsubscribe_url" && renderer.unsubscribe == nil
                         ? "\(tag.display) needs unsubscribe.base_url in the config"

@@ -41,10 +41,9 @@ enum TemplateFilter: String, CaseIterable, Sendable {
         case .empty: return value.isNull
         case .date, .shortDate, .time, .datetime:
             guard let instant = Self.parseInstant(text) else { return nil }
-            let locale = value.locale
+            let locale = RecipientLocale.current
             // A bare calendar date has no time of day: format it as written, not shifted by a zone.
-            let formatter = instant.dateOnly
-                ? RecipientLocale(timeZone: TimeZone(identifier: "UTC")!, locale: locale.locale) : locale
+            let formatter = instant.dateOnly ? RecipientLocale(timeZoneID: "UTC", localeID: locale.localeID) : locale
             let formatted = switch self {
             case .date: formatter.format(instant.date, date: .complete, time: .omitted)
             case .shortDate: formatter.format(instant.date, date: .abbreviated, time: .omitted)

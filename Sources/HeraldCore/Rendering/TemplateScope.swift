@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 
 /// The values a template sees, as a tree of dictionaries the engine walks:
 ///
@@ -9,16 +10,16 @@ import Foundation
 ///
 /// The manifest's fallbacks fill in values that are missing or empty.
 struct TemplateScope {
-    private(set) var root: [String: Any]
+    private(set) var root: TemplateObject
 
-    init(input: RenderInput, template: CompiledTemplate, locale: RecipientLocale, unsubscribeURL: String?) {
-        func text(_ value: String?) -> TemplateText? { value.map { TemplateText(text: $0, locale: locale) } }
+    init(input: RenderInput, template: CompiledTemplate, locale: RecipientLocale, unsubscribeURL: String?) throws(RenderError) {
+        func text(_ value: String?) -> TemplateText? { value.map { TemplateText(text: $0) } }
         var to: [String: Any] = [:]
         let recipient = input.recipient
         to["name"] = text(recipient.name)
         to["email"] = text(recipient.email)
         to["phone"] = text(recipient.phone)
-        to["timezone"] = text(recipient.timezone ?? locale.timeZone.identifier)
+        to["timezone"] = text(locale.timeZoneID)
         to["endpoint"] = text(recipient.endpoint)
         if let address = recipient.address {
             var fields: [String: Any] = [:]
@@ -28,7 +29,7 @@ struct TemplateScope {
             fields["region"] = text(address.region)
             fields["postal_code"] = text(address.postalCode)
             fields["country"] = text(address.country)
-            to["address"] = fields
+            to["address"] = TemplateObject(fields)
         }
         var message: [String: Any] = [
             "channel": text(template.channel.rawValue)!,
@@ -37,23 +38,38 @@ struct TemplateScope {
         ]
         message["key"] = text(input.key)
         message["id"] = text(input.messageID.map(String.init))
-        root = ["to": to, "message": message]
-        root["data"] = Self.value(input.data, locale: locale)
+        var root: [String: Any] = ["to": TemplateObject(to), "message": TemplateObject(message)]
+        // JSONSerialization rather than Codable: parsing the data is the largest cost of a render
+        // after the engine itself, and the Codable path costs three times as much.
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(input.dataJSON.utf8))
+        } catch {
+            throw RenderError(.invalidData, "data: not valid JSON (\(error.localizedDescription))")
+        }
+        root["data"] = Self.value(parsed)
         root["campaign"] = text(input.campaign)
         root["unsubscribe_url"] = text(unsubscribeURL)
-        for (path, fallback) in template.manifest.fallbacks where Self.isMissing(lookup(path, filters: [])) {
-            root = Self.setting(TemplateText(text: fallback, locale: locale), at: path.split(separator: ".").map(String.init)[...],
-                                in: root)
+        self.root = TemplateObject(root)
+        for (path, fallback) in template.manifest.fallbacks {
+            let components = path.split(separator: ".").map(String.init)
+            if Self.isMissing(lookup(components, filters: [])) {
+                self.root.set(TemplateText(text: fallback), at: components[...])
+            }
         }
     }
 
     /// The value at a dotted path with `filters` (outermost first) applied, as the engine would
     /// find it from the top level.
-    func lookup(_ path: String, filters: [String]) -> Any? {
+    func lookup(_ tag: TemplateTag) -> Any? {
+        lookup(tag.components, filters: tag.filters)
+    }
+
+    func lookup(_ components: [String], filters: [String]) -> Any? {
         var current: Any? = root
-        for component in path.split(separator: ".") {
-            guard let object = current as? [String: Any] else { return nil }
-            current = object[String(component)]
+        for component in components {
+            guard let object = current as? TemplateObject else { return nil }
+            current = object.fields[component]
         }
         for filter in filters.reversed() {
             guard let value = current else { return nil }
@@ -78,26 +94,55 @@ struct TemplateScope {
         }
     }
 
-    private static func value(_ json: JSONValue, locale: RecipientLocale) -> Any? {
+    /// A JSONSerialization value as the engine should see it: text and numbers as
+    /// `TemplateText`, booleans as `Bool` (for sections), null as missing.
+    private static func value(_ json: Any) -> Any? {
         switch json {
-        case .null: nil
-        case .bool(let value): value
-        case .integer(let value): TemplateText(text: String(value), locale: locale)
-        case .number(let value): TemplateText(text: value.formatted(.number.grouping(.never).locale(Locale(identifier: "en_US_POSIX"))), locale: locale)
-        case .string(let value): TemplateText(text: value, locale: locale)
-        case .array(let values): values.compactMap { Self.value($0, locale: locale) }
-        case .object(let fields): fields.compactMapValues { Self.value($0, locale: locale) }
+        case let text as String:
+            return TemplateText(text: text)
+        case let number as NSNumber:
+            switch number.objCType.pointee {
+            case CChar(UInt8(ascii: "c")): return number.boolValue  // how JSONSerialization boxes true and false
+            case CChar(UInt8(ascii: "d")), CChar(UInt8(ascii: "f")):
+                return TemplateText(text: number.doubleValue.formatted(.number.grouping(.never).locale(Locale(identifier: "en_US_POSIX"))))
+            default: return TemplateText(text: number.stringValue)
+            }
+        case let array as [Any]:
+            return array.compactMap { value($0) }
+        case let object as [String: Any]:
+            return TemplateObject(object.compactMapValues { value($0) })
+        default:
+            return nil  // NSNull
         }
     }
+}
 
-    private static func setting(_ value: Any, at path: ArraySlice<String>, in object: [String: Any]) -> [String: Any] {
-        guard let first = path.first else { return object }
-        var object = object
+/// A JSON object or a group of tokens (`to`, `message`) as the engine sees it.
+///
+/// A class rather than `[String: Any]`: the engine asks every value it meets whether it is a
+/// `MustacheParent`, and answering that for a dictionary (a conditional conformance) costs a
+/// generic metadata lookup each time; for a final class it is a cached check.
+struct TemplateObject: MustacheParent, MustacheCustomRenderable {
+    private(set) var fields: [String: Any]
+
+    init(_ fields: [String: Any]) {
+        self.fields = fields
+    }
+
+    func child(named name: String) -> Any? { fields[name] }
+
+    var renderText: String { "" }
+    var isNull: Bool { fields.isEmpty }
+
+    /// Puts `value` at a dotted path, creating the objects on the way.
+    mutating func set(_ value: Any, at path: ArraySlice<String>) {
+        guard let first = path.first else { return }
         if path.count == 1 {
-            object[first] = value
+            fields[first] = value
         } else {
-            object[first] = setting(value, at: path.dropFirst(), in: object[first] as? [String: Any] ?? [:])
+            var next = fields[first] as? TemplateObject ?? TemplateObject([:])
+            next.set(value, at: path.dropFirst())
+            fields[first] = next
         }
-        return object
     }
 }

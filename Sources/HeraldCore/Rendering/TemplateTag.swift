@@ -19,7 +19,11 @@ struct TemplateTag: Sendable, Equatable {
 
     var kind: Kind
     /// The dotted data path, e.g. `data.first_name`, with filters stripped.
-    var path: String
+    var path: String {
+        didSet { components = path.split(separator: ".").map(String.init) }
+    }
+    /// `path` split at the dots, once, rather than on every render.
+    private(set) var components: [String] = []
     /// Filters applied, outermost first: `{{upper(trim(data.city))}}` → `["upper", "trim"]`.
     var filters: [String]
     /// 1-based line of the tag in its file.
@@ -66,7 +70,9 @@ struct TemplateTag: Sendable, Equatable {
             if kind == .other { continue }
             let (path, filters) = splitFilters(body)
             if kind == .close { depth = max(0, depth - 1) }
-            tags.append(TemplateTag(kind: kind, path: path, filters: filters, line: tagLine, depth: depth))
+            var tag = TemplateTag(kind: kind, path: "", filters: filters, line: tagLine, depth: depth)
+            tag.path = path
+            tags.append(tag)
             if kind == .section || kind == .invertedSection { depth += 1 }
         }
         return tags

@@ -4,9 +4,8 @@ import Mustache
 /// A text or number from the message as the template engine sees it: rendered as written,
 /// empty counts as missing (so `{{^data.first_name}}there{{/data.first_name}}` works for `""`),
 /// and filters apply to it: `{{capitalize(data.first_name)}}`, `{{date(data.appointment_at)}}`.
-struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStringConvertible, Sendable {
+struct TemplateText: MustacheCustomRenderable, MustacheTransformable, MustacheParent, CustomStringConvertible, Sendable {
     let text: String
-    let locale: RecipientLocale
 
     var renderText: String { text }
     var description: String { text }
@@ -17,24 +16,30 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStri
         return filter.apply(to: self)
     }
 
-    func with(_ text: String) -> TemplateText { TemplateText(text: text, locale: locale) }
+    func with(_ text: String) -> TemplateText { TemplateText(text: text) }
+
+    /// A text has no fields. Saying so spares the engine a reflection (`Mirror`) of this struct
+    /// for every name looked up inside `{{#data.x}}…{{/data.x}}`, which was a tenth of a render.
+    func child(named: String) -> Any? { nil }
 }
 
-/// The recipient's time zone and the template's language: what date filters format with. One
-/// per rendered message, shared by all its values.
-final class RecipientLocale: Sendable {
-    let timeZone: TimeZone
-    let locale: Locale
+/// The recipient's time zone and the template's language: what date filters format with.
+///
+/// Bound for the duration of one render (`RecipientLocale.$current.withValue`) rather than
+/// stored in every value: each value is copied many times by the engine, and a class reference
+/// in each copy was a fifth of a render's time in retain/release.
+struct RecipientLocale: Sendable {
+    let timeZoneID: String
+    let localeID: String
 
-    init(timeZone: TimeZone, locale: Locale) {
-        self.timeZone = timeZone
-        self.locale = locale
-    }
+    @TaskLocal static var current = RecipientLocale(timeZoneID: "UTC", localeID: "en_US")
 
     func format(_ date: Date, date dateStyle: Date.FormatStyle.DateStyle, time timeStyle: Date.FormatStyle.TimeStyle) -> String {
+        // The zone and locale are looked up only when a date filter runs: most renders never need them.
+        let style = Date.FormatStyle(date: dateStyle, time: timeStyle, locale: Locale(identifier: localeID),
+                                     timeZone: TimeZone(identifier: timeZoneID) ?? .gmt)
         // ICU puts a narrow no-break space before AM/PM; that one character would turn a GSM-7
         // SMS into UCS-2 and more than double its segments.
-        date.formatted(Date.FormatStyle(date: dateStyle, time: timeStyle, locale: locale, timeZone: timeZone))
-            .replacingOccurrences(of: "\u{202F}", with: " ").replacingOccurrences(of: "\u{00A0}", with: " ")
+        return date.formatted(style).replacingOccurrences(of: "\u{202F}", with: " ").replacingOccurrences(of: "\u{00A0}", with: " ")
     }
 }

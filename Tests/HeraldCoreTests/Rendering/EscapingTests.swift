@@ -67,3 +67,15 @@ struct EscapingTests {
         }
     }
 }
+
+@Suite("JSON body validation")
+struct JSONSyntaxTests {
+    @Test("the whole document is checked, also the parts nothing decodes")
+    func validation() {
+        #expect(JSONSyntax.isValid(#"{"a": [1, {"b": "c"}], "d": null}"#))
+        #expect(JSONSyntax.isValid("[1, 2]\n"))
+        for invalid in [#"{"a": 1} x"#, #"{"a": [1,}"#, #"{"a": 1"#, #"{"a": "x\"}"#, #"{"a": {"b": 1 "c": 2}}"#, "", #"{"a": tru}"#] {
+            #expect(!JSONSyntax.isValid(invalid), "\(invalid)")
+        }
+    }
+}
