@@ -88,8 +88,12 @@ let curlHeaderCallback: herald_curl_data_callback = { pointer, size, count, user
     let length = size * count
     guard let pointer, let userdata else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
+    // Trim on bytes: Foundation's trimmingCharacters(in:) made this callback 6 % of a busy
+    // worker's CPU.
+    var bytes = UnsafeRawBufferPointer(start: pointer, count: length)[...]
+    while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+    while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+    let line = String(decoding: bytes, as: UTF8.self)
     if line.hasPrefix("HTTP/") {
         // A new response (after 100 Continue or a redirect): forget the previous one's headers.
         transfer.headerLines.removeAll()
