@@ -17,6 +17,10 @@ struct ConfigCommand: AsyncParsableCommand {
             print("\(options.config): ok")
             print("  database:  \(config.resolve(config.databasePath).path)")
             print("  workers:   \(config.workers), lease \(config.lease.configText), retry up to \(config.retry.maxAttempts) attempts")
+            if let email = config.email {
+                let auth = email.smtp.username.map { " as \($0)" } ?? ""
+                print("  email:     transport \(email.transport.rawValue), \(email.smtp.url.absoluteString) starttls \(email.smtp.startTLS.rawValue)\(auth), from \(email.from.address)")
+            }
             if let webhook = config.webhook {
                 let names = webhook.endpoints.keys.sorted().joined(separator: ", ")
                 print("  webhook:   transport \(webhook.transport.rawValue), endpoints \(names)")

@@ -29,8 +29,12 @@ struct Preview: AsyncParsableCommand {
     @Flag(help: "Print JSON: the parts and, for SMS, the encoding.")
     var json = false
 
+    @Flag(help: "Email: print the whole MIME message as it would go to the SMTP server.")
+    var raw = false
+
     func validate() throws {
         if data != nil, sample { throw ValidationError("--data and --sample exclude each other") }
+        if raw, json || part != "all" { throw ValidationError("--raw prints the whole message; it excludes --json and --part") }
         if part != "all", TemplatePart(rawValue: part) == nil {
             throw ValidationError("--part must be subject, text, html, body or all, got \"\(part)\"")
         }
@@ -68,6 +72,10 @@ struct Preview: AsyncParsableCommand {
         } catch {
             throw CommandFailure("\(error.code): \(error.detail)")
         }
+        if raw {
+            try printRaw(compiled: compiled, rendered: rendered, input: input, config: config)
+            return
+        }
         let chosen = TemplatePart(rawValue: part)
         let shown = rendered.parts.filter { chosen == nil || $0.key == chosen }
         if let chosen, shown.isEmpty {
@@ -81,6 +89,20 @@ struct Preview: AsyncParsableCommand {
         } else {
             printSections(compiled: compiled, shown: shown, sms: sms)
         }
+    }
+
+    /// The MIME message exactly as the email channel would hand it to the SMTP server.
+    private func printRaw(compiled: CompiledTemplate, rendered: RenderedMessage, input: RenderInput, config: HeraldConfig) throws {
+        guard compiled.channel == .email else { throw CommandFailure("--raw is for email templates; \(template) is \(compiled.channel.rawValue)") }
+        guard let email = config.email else { throw CommandFailure("--raw needs channels.email in the config (for the sender)") }
+        guard let address = input.recipient.email else { throw CommandFailure("the data has no to.email") }
+        let message = ClaimedMessage(id: input.messageID ?? 0, key: input.key, channel: .email, template: compiled.name,
+                                     recipient: input.recipient, dataJSON: input.dataJSON, category: input.category,
+                                     campaign: input.campaign, attempt: 1, dueAt: Timestamp.now())
+        let channel = EmailChannel(config: email, transport: OutboxMailTransport(folder: URL(fileURLWithPath: "/dev/null")),
+                                   unsubscribe: config.unsubscribe)
+        let mime = channel.email(for: message, content: rendered, address: address)
+        FileHandle.standardOutput.write(Data(mime.bytes(boundarySeed: mime.messageID)))
     }
 
     private func printSections(compiled: CompiledTemplate, shown: [TemplatePart: String], sms: SMSEncoding?) {

@@ -25,6 +25,7 @@ public struct HeraldConfig: Sendable {
     /// On SIGTERM, how long in-flight deliveries may run before they are abandoned and released.
     public var shutdownGrace: Duration
     public var webhook: WebhookChannelConfig?
+    public var email: EmailChannelConfig?
     /// How often template files are checked for changes; nil: only on SIGHUP.
     public var templateReload: Duration?
     /// Makes `unsubscribe_url` for templates; nil when not configured.
@@ -53,6 +54,7 @@ public struct HeraldConfig: Sendable {
     public var channels: Set<Channel> {
         var result: Set<Channel> = []
         if webhook != nil { result.insert(.webhook) }
+        if email != nil { result.insert(.email) }
         return result
     }
 
@@ -127,12 +129,17 @@ public struct HeraldConfig: Sendable {
             switch Channel(rawValue: name)! {
             case .webhook:
                 config.webhook = try WebhookChannelConfig(node)
-            case .email, .sms, .letter:
+            case .email:
+                config.email = try EmailChannelConfig(node)
+            case .sms, .letter:
                 throw node.error("this channel is not available in this version of Herald yet")
             }
         }
         guard config.pollInterval >= .milliseconds(10) else {
             throw ConfigError(path: "poll_interval", "must be at least 10ms")
+        }
+        if let email = config.email, config.lease <= email.timeout + email.connectTimeout {
+            throw ConfigError(path: "lease", "must be longer than channels.email.timeout + connect_timeout (\((email.timeout + email.connectTimeout).configText)), or a slow delivery could be handed to a second worker")
         }
         if let webhook = config.webhook {
             let longest = webhook.endpoints.values.map(\.timeout).max() ?? .zero

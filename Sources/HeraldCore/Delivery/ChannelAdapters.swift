@@ -12,6 +12,13 @@ public enum ChannelAdapters {
             }
             adapters.append(WebhookChannel(config: webhook, transport: transport))
         }
+        if let email = config.email {
+            let transport: any MailTransport = switch email.transport {
+            case .network: CurlSMTPTransport(multi: multi)
+            case .outbox: OutboxMailTransport(folder: config.resolve(config.outboxPath).appendingPathComponent("email"))
+            }
+            adapters.append(EmailChannel(config: email, transport: transport, unsubscribe: config.unsubscribe))
+        }
         return adapters
     }
 }

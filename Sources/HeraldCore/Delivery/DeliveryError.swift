@@ -15,6 +15,12 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible, Equatable
         public static let invalidRecipient = Code("invalid_recipient")
         /// The message could not be rendered from its template (the render error's own code).
         public static func rendering(_ error: RenderError) -> Code { Code(error.code.rawValue) }
+        /// The SMTP server refused the message or a recipient (its reply code says which).
+        public static let smtpReply = Code("smtp_reply")
+        /// The recipient address does not exist: a hard bounce.
+        public static let hardBounce = Code("hard_bounce")
+        /// The server refused the configured login.
+        public static let authentication = Code("authentication")
         /// The channel's configuration cannot serve this message.
         public static let configuration = Code("configuration")
     }
@@ -25,6 +31,9 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible, Equatable
     public var remoteCode: String?
     /// The remote's answer, at most 1 KB.
     public var remoteText: String?
+    /// A permanent failure that also means "never send here again" (a hard bounce, an opt-out
+    /// reported by the provider): recorded with the failure, in the same transaction.
+    public var suppression: Suppression?
 
     public init(code: Code, detail: String, remoteCode: String? = nil, remoteText: String? = nil) {
         self.code = code

@@ -193,7 +193,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
             logger.info("delivery failed, will retry", metadata: [
                 "error": "\(lastError)", "retry_at": "\(Timestamp.rfc3339(attempt.retryAt ?? 0))",
             ])
-        case .failed(_, let lastError):
+        case .failed(_, let lastError, _):
             logger.warning("delivery failed permanently", metadata: ["error": "\(lastError)"])
         case .release:
             break

@@ -16,7 +16,7 @@ extension Settlement {
             return .sent(attempt)
         case .permanent(let error):
             attempt.fill(from: error, outcome: .permanent)
-            return .failed(attempt, lastError: error.description)
+            return .failed(attempt, lastError: error.description, suppression: error.suppression)
         case .transient(let error, let retryAfter):
             attempt.fill(from: error, outcome: .transient)
             guard let delay = retry.delay(afterAttempt: message.attempt, retryAfter: retryAfter, random: random) else {

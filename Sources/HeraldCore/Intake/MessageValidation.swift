@@ -215,13 +215,14 @@ public struct MessageValidation: Sendable {
     }
 
     /// A deliberately modest check: one `@`, something on each side, a dot in the domain, no
-    /// spaces or control characters. The mail server has the final word.
+    /// spaces or control characters, and none of `<`, `>` or `,` (they would break out of the
+    /// SMTP envelope or the To header). The mail server has the final word.
     static func isEmailAddress(_ address: String) -> Bool {
         guard address.utf8.count <= 254, let at = address.lastIndex(of: "@") else { return false }
         let local = address[..<at]
         let domain = address[address.index(after: at)...]
         return !local.isEmpty && domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".")
-            && address.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F }
+            && address.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" && $0 != "," }
     }
 
     static func parseRFC3339(_ text: String) -> Date? {

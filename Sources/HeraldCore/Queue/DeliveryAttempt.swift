@@ -48,21 +48,21 @@ public enum Settlement: Sendable, Equatable {
     case sent(DeliveryAttempt)
     /// A transient failure with attempts left: queued again, due at `attempt.retryAt`.
     case retry(DeliveryAttempt, lastError: String)
-    /// A permanent failure, or the last attempt failed.
-    case failed(DeliveryAttempt, lastError: String)
+    /// A permanent failure, or the last attempt failed; a hard bounce also suppresses the address.
+    case failed(DeliveryAttempt, lastError: String, suppression: Suppression? = nil)
     /// Abandoned without an outcome (shutdown deadline): queued again, the attempt not spent.
     case release(messageID: Int64)
 
     var attempt: DeliveryAttempt? {
         switch self {
-        case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _): attempt
+        case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _, _): attempt
         case .release: nil
         }
     }
 
     var messageID: Int64 {
         switch self {
-        case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _): attempt.messageID
+        case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _, _): attempt.messageID
         case .release(let id): id
         }
     }

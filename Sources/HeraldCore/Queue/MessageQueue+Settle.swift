@@ -45,9 +45,10 @@ extension MessageQueue {
             case .sent(let attempt):
                 update = finish
                 arguments = [MessageState.sent.rawValue, now, nil, nil, attempt.messageID, owner]
-            case .failed(let attempt, let lastError):
+            case .failed(let attempt, let lastError, let suppression):
                 update = finish
                 arguments = [MessageState.failed.rawValue, now, attempt.errorCode, lastError, attempt.messageID, owner]
+                if let suppression { try suppress(suppression, now: now, db: db) }
             case .retry(let attempt, let lastError):
                 update = requeue
                 arguments = [attempt.retryAt ?? now, now, attempt.errorCode, lastError, attempt.messageID, owner]

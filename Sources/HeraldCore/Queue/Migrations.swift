@@ -52,6 +52,18 @@ enum Migrations {
                 CREATE INDEX attempts_started ON attempts(started_at);
                 """)
         }
+        migrator.registerMigration("v2-suppressions") { db in
+            try db.execute(sql: """
+                CREATE TABLE suppressions (
+                    channel     TEXT NOT NULL,
+                    address     TEXT NOT NULL,            -- lower-cased email, E.164 phone
+                    reason      TEXT NOT NULL,            -- unsubscribed | bounced | complained | manual
+                    source      TEXT,
+                    created_at  INTEGER NOT NULL,         -- unix milliseconds
+                    PRIMARY KEY (channel, address)
+                ) STRICT, WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

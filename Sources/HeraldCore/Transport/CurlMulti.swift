@@ -180,13 +180,29 @@ public final class CurlMulti: @unchecked Sendable {
         if let method = spec.method, method != (spec.body == nil ? "GET" : "POST") {
             codes.append(herald_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
         }
-        var list: UnsafeMutablePointer<curl_slist>?
-        // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
-        for header in spec.headers + ["Expect:"] {
-            list = curl_slist_append(list, header)
+        if let mail = spec.mail {
+            codes.append(herald_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>"))
+            var recipients: UnsafeMutablePointer<curl_slist>?
+            for recipient in mail.recipients { recipients = curl_slist_append(recipients, "<\(recipient)>") }
+            transfer.recipientList = recipients
+            codes.append(herald_easy_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients))
+            codes.append(herald_easy_setopt_long(handle, CURLOPT_UPLOAD, 1))
+            codes.append(herald_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count)))
+            codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlReadCallback))
+            codes.append(herald_easy_setopt_pointer(handle, CURLOPT_READDATA, context))
+        } else {
+            var list: UnsafeMutablePointer<curl_slist>?
+            // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
+            for header in spec.headers + ["Expect:"] {
+                list = curl_slist_append(list, header)
+            }
+            transfer.headerList = list
+            codes.append(herald_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
         }
-        transfer.headerList = list
-        codes.append(herald_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
+        if let useSSL = spec.useSSL { codes.append(herald_easy_setopt_long(handle, CURLOPT_USE_SSL, useSSL)) }
+        if let username = spec.username { codes.append(herald_easy_setopt_string(handle, CURLOPT_USERNAME, username)) }
+        if let password = spec.password { codes.append(herald_easy_setopt_string(handle, CURLOPT_PASSWORD, password)) }
+        if let caFile = spec.caFile { codes.append(herald_easy_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
         if let failed = codes.first(where: { $0 != CURLE_OK }) {
             return .local("libcurl refused an option: \(String(cString: curl_easy_strerror(failed)))",
                           curlCode: Int32(failed.rawValue))
@@ -211,6 +227,10 @@ public final class CurlMulti: @unchecked Sendable {
                 transfer.finish(.success(CurlTransferResult(
                     responseCode: status, headerLines: transfer.headerLines, bodyPrefix: transfer.body,
                     duration: duration)))
+            } else if transfer.spec.keepsFailedReplies, status >= 400 {
+                transfer.finish(.success(CurlTransferResult(
+                    responseCode: status, headerLines: transfer.headerLines, bodyPrefix: transfer.body,
+                    duration: duration, error: Self.transportError(code, detail: transfer.errorText))))
             } else {
                 transfer.finish(.failure(Self.transportError(code, detail: transfer.errorText)))
             }

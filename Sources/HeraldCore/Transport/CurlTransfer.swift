@@ -13,14 +13,34 @@ struct CurlTransferSpec: Sendable {
     var timeout: Duration
     /// How much of the response body to keep.
     var bodyLimit: Int = HTTPResponse.bodyLimit
+    /// SMTP: the envelope and the message to upload.
+    var mail: Mail?
+    /// TLS for protocols that upgrade (`smtp://` with STARTTLS): CURLUSESSL_NONE/TRY/ALL.
+    var useSSL: Int?
+    var username: String?
+    var password: String?
+    /// A CA bundle to trust instead of the system's.
+    var caFile: String?
+    /// When the server answered with a failure code (an SMTP 4xx or 5xx), report its reply
+    /// instead of throwing, so the caller can classify the reply.
+    var keepsFailedReplies = false
+
+    struct Mail: Sendable {
+        var from: String
+        var recipients: [String]
+        var message: [UInt8]
+    }
 }
 
 /// What libcurl reported when a transfer ended.
 struct CurlTransferResult: Sendable {
     var responseCode: Int
+    /// HTTP header lines; for SMTP, the server's reply lines.
     var headerLines: [String]
     var bodyPrefix: [UInt8]
     var duration: Duration
+    /// Set when the transfer failed after the server answered (`keepsFailedReplies`).
+    var error: TransportError? = nil
 }
 
 /// One transfer in flight: the request, the awaiting continuation and the buffers libcurl's
@@ -39,6 +59,9 @@ final class CurlTransfer: @unchecked Sendable {
     var headerLines: [String] = []
     var body: [UInt8] = []
     var headerList: UnsafeMutablePointer<curl_slist>?
+    var recipientList: UnsafeMutablePointer<curl_slist>?
+    /// How much of `spec.mail.message` libcurl has read.
+    var uploadOffset = 0
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     var started = ContinuousClock.now
 
@@ -49,6 +72,7 @@ final class CurlTransfer: @unchecked Sendable {
 
     deinit {
         if let headerList { curl_slist_free_all(headerList) }
+        if let recipientList { curl_slist_free_all(recipientList) }
         errorBuffer.deallocate()
     }
 
@@ -94,11 +118,29 @@ let curlHeaderCallback: herald_curl_data_callback = { pointer, size, count, user
     while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
     while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
     let line = String(decoding: bytes, as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    if transfer.spec.mail != nil {
+        // SMTP: every server reply line; the last ones explain a failure.
+        transfer.headerLines.append(line)
+        if transfer.headerLines.count > 16 { transfer.headerLines.removeFirst() }
+    } else if line.hasPrefix("HTTP/") {
         // A new response (after 100 Continue or a redirect): forget the previous one's headers.
         transfer.headerLines.removeAll()
     } else if !line.isEmpty {
         transfer.headerLines.append(line)
     }
+    return length
+}
+
+/// libcurl's read callback for uploads (the SMTP DATA): hands out the message in chunks.
+let curlReadCallback: herald_curl_data_callback = { buffer, size, count, userdata in
+    guard let buffer, let userdata else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    guard let message = transfer.spec.mail?.message else { return 0 }
+    let length = min(size * count, message.count - transfer.uploadOffset)
+    guard length > 0 else { return 0 }
+    message.withUnsafeBytes { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + transfer.uploadOffset, byteCount: length)
+    }
+    transfer.uploadOffset += length
     return length
 }

@@ -18,20 +18,29 @@ public struct OutboxTransport: HTTPTransport {
         text += "\r\n"
         var bytes = Array(text.utf8)
         bytes += request.body
-        let id = request.header("webhook-id") ?? UUID().uuidString
+        let file = try OutboxFile.write(bytes, id: request.header("webhook-id") ?? UUID().uuidString, extension: "http",
+                                        in: folder)
+        return HTTPResponse(status: 200, bodyPrefix: Array("written to \(file.path)".utf8))
+    }
+}
+
+/// Writes outbox files so a reader never sees half of one: a temporary name, then a rename.
+enum OutboxFile {
+    static func write(_ bytes: [UInt8], id: String, extension fileExtension: String, in folder: URL) throws -> URL {
         let safeID = String(id.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-        let file = folder.appendingPathComponent("\(Timestamp.now())-\(safeID).http")
+        let file = folder.appendingPathComponent("\(Timestamp.now())-\(safeID).\(fileExtension)")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            // Written under a temporary name and renamed, so a reader never sees half a file.
             let temporary = folder.appendingPathComponent(".\(file.lastPathComponent).tmp")
             try Data(bytes).write(to: temporary)
             guard rename(temporary.path, file.path) == 0 else {
                 throw TransportError.local("cannot rename \(temporary.path): \(String(cString: strerror(errno)))")
             }
+        } catch let error as TransportError {
+            throw error
         } catch {
             throw TransportError.local("cannot write to the outbox \(folder.path): \(error.localizedDescription)")
         }
-        return HTTPResponse(status: 200, bodyPrefix: Array("written to \(file.path)".utf8))
+        return file
     }
 }

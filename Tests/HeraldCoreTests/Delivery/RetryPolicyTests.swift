@@ -60,7 +60,7 @@ struct RetryPolicyTests {
         last.attempt = 5
         let exhausted = Settlement.after(.transient(error, retryAfter: nil), of: last, startedAt: 0, duration: .zero,
                                          worker: owner, retry: policy)
-        guard case .failed(_, let reason) = exhausted else {
+        guard case .failed(_, let reason, _) = exhausted else {
             Issue.record("expected failed, got \(exhausted)")
             return
         }

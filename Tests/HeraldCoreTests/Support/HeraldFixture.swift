@@ -8,14 +8,21 @@ final class HeraldFixture: @unchecked Sendable {
     let config: HeraldConfig
     let queue: MessageQueue
 
-    static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret, "TEST_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789"]
+    static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret, "TEST_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789",
+                              "TEST_SMTP_PASSWORD": "s3cret-smtp"]
 
-    /// - Parameter endpoints: webhook endpoint name → URL.
+    /// - Parameters:
+    ///   - endpoints: webhook endpoint name → URL.
+    ///   - email: the body of `channels.email` (indented two spaces per level below it), or nil.
     init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
-         timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", folder: TemporaryFolder? = nil) throws {
+         timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", email: String? = nil,
+         folder: TemporaryFolder? = nil) throws {
         self.folder = try folder ?? TemporaryFolder()
-        let yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
+        var yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
                              shutdownGrace: shutdownGrace)
+        if let email {
+            yaml += "  email:\n" + email.split(separator: "\n").map { "    \($0)\n" }.joined()
+        }
         try self.folder.write("Config/herald.yaml", yaml)
         try self.folder.write("Templates/alert/manifest.yaml", "channel: webhook\n")
         try self.folder.write("Templates/alert/body.json", #"{"n": {{data.n}}, "key": "{{message.key}}"}"# + "\n")
@@ -78,13 +85,22 @@ final class HeraldFixture: @unchecked Sendable {
         await multi.shutdown()
     }
 
-    private func deliver(through multi: CurlMulti, workers: Int?, timeout: Duration) async throws {
+    /// Runs the dispatcher once in drain mode: what is due now gets one attempt.
+    func deliverOnce(through multi: CurlMulti, workers: Int? = nil) async throws {
+        try await dispatcher(multi: multi, workers: workers).run()
+    }
+
+    private func dispatcher(multi: CurlMulti, workers: Int?) -> Dispatcher {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let dispatcher = Dispatcher(
+        return Dispatcher(
             queue: queue, adapters: ChannelAdapters.make(config, multi: multi),
             renderer: config.renderer(config.templateStore(logger: logger)),
             settings: .init(config, workers: workers, drainAndExit: true), logger: logger)
+    }
+
+    private func deliver(through multi: CurlMulti, workers: Int?, timeout: Duration) async throws {
+        let dispatcher = dispatcher(multi: multi, workers: workers)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             try await dispatcher.run()

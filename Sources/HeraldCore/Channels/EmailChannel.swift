@@ -1,0 +1,51 @@
+import Crypto
+import Foundation
+
+/// Delivers `email` messages: the template's subject, text and HTML as one MIME message to the
+/// configured SMTP relay.
+public struct EmailChannel: ChannelAdapter {
+    public let channel = Channel.email
+    let config: EmailChannelConfig
+    let transport: any MailTransport
+    let unsubscribe: UnsubscribeLinks?
+    let clock: @Sendable () -> Date
+
+    public init(config: EmailChannelConfig, transport: any MailTransport, unsubscribe: UnsubscribeLinks?,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.config = config
+        self.transport = transport
+        self.unsubscribe = unsubscribe
+        self.clock = clock
+    }
+
+    public func deliver(_ message: ClaimedMessage, content: RenderedMessage) async throws -> DeliveryOutcome {
+        guard let address = message.recipient.email else {
+            return .permanent(DeliveryError(code: .invalidRecipient, detail: "to.email: required for the email channel"))
+        }
+        let email = self.email(for: message, content: content, address: address)
+        let request = SMTPRequest(settings: config.smtp, from: config.from.address, recipients: [address],
+                                  message: email.bytes(boundarySeed: email.messageID), connectTimeout: config.connectTimeout,
+                                  timeout: config.timeout, id: message.key ?? "msg_\(message.id)")
+        do {
+            return SMTPReplyClassification.outcome(for: try await transport.send(request), recipient: address)
+        } catch let error as TransportError {
+            return HTTPStatusClassification.outcome(for: error)
+        }
+    }
+
+    /// The message as it would go on the wire (also what `herald preview --raw` prints).
+    public func email(for message: ClaimedMessage, content: RenderedMessage, address: String) -> EmailMessage {
+        let from = Mailbox(name: content.manifest.fromName ?? config.from.name, address: config.from.address)
+        let domain = config.from.address.split(separator: "@").last.map(String.init) ?? "localhost"
+        let identity = SHA256.hash(data: Data((message.key ?? "msg_\(message.id)").utf8)).prefix(10)
+            .map { String(format: "%02x", $0) }.joined()
+        let marketing = message.category == .marketing
+        return EmailMessage(
+            from: from, to: Mailbox(name: message.recipient.name, address: address),
+            replyTo: content.manifest.replyTo ?? config.replyTo, subject: content[.subject] ?? "",
+            text: content[.text], html: content[.html], messageID: "\(message.id).\(identity)@\(domain)", date: clock(),
+            unsubscribeURL: marketing ? unsubscribe?.url(channel: .email, recipient: message.recipient, campaign: message.campaign) : nil,
+            unsubscribeMailto: marketing ? config.listUnsubscribeMailto : nil,
+            headers: config.headers + content.manifest.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+}

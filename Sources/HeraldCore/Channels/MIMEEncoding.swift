@@ -1,0 +1,82 @@
+import Foundation
+
+/// The encodings an RFC 5322 / MIME message needs: quoted-printable bodies (RFC 2045) and
+/// encoded words in headers (RFC 2047), with every line within the 998-octet limit.
+enum MIMEEncoding {
+    /// Quoted-printable with CRLF line ends and lines of at most 76 characters. Bare LF and CR
+    /// in the text become CRLF; trailing spaces and tabs are encoded so no relay strips them.
+    static func quotedPrintable(_ text: String) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + text.utf8.count / 8)
+        var lineLength = 0
+        let bytes = Array(text.utf8)
+        var index = 0
+        func append(_ chunk: [UInt8]) {
+            if lineLength + chunk.count > 75 {  // leave room for the soft break's "="
+                output += Array("=\r\n".utf8)
+                lineLength = 0
+            }
+            output += chunk
+            lineLength += chunk.count
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x0D || byte == 0x0A {
+                output += [0x0D, 0x0A]
+                lineLength = 0
+                index += (byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A) ? 2 : 1
+                continue
+            }
+            let next = index + 1 < bytes.count ? bytes[index + 1] : 0x0A
+            let endsLine = next == 0x0D || next == 0x0A
+            let plain = (byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "="))
+                || ((byte == 0x20 || byte == 0x09) && !endsLine)
+            // A line starting with "." or "From " is left alone by SMTP (libcurl dot-stuffs), but
+            // "From " gets mangled by mbox tools: encode its F.
+            let mboxFrom = lineLength == 0 && byte == UInt8(ascii: "F") && bytes[index...].starts(with: Array("From ".utf8))
+            if plain && !mboxFrom {
+                append([byte])
+            } else {
+                append(Array(String(format: "=%02X", byte).utf8))
+            }
+            index += 1
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// A header value as is when it is printable ASCII, otherwise as RFC 2047 `=?UTF-8?B?…?=`
+    /// words of at most 75 characters, never splitting a character, folded onto new lines.
+    static func headerText(_ text: String) -> String {
+        if text.utf8.count <= 900, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) { return text }
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        // 75 - len("=?UTF-8?B?") - len("?=") = 63 base64 characters: 45 bytes of text.
+        for character in text {
+            let bytes = Array(String(character).utf8)
+            if chunk.count + bytes.count > 45 {
+                words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
+                chunk = []
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=") }
+        return words.joined(separator: "\r\n ")
+    }
+
+    /// A mailbox for From, To and Reply-To: `"Sarah Jones" <sarah@example.com>`.
+    static func mailbox(_ mailbox: Mailbox) -> String {
+        guard let name = mailbox.name, !name.isEmpty else { return mailbox.address }
+        if name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
+            let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"\(quoted)\" <\(mailbox.address)>"
+        }
+        return "\(headerText(name)) <\(mailbox.address)>"
+    }
+
+    /// RFC 5322 date: `Sun, 22 Nov 2026 17:25:56 +0000`.
+    static func date(_ date: Date) -> String {
+        date.formatted(Date.VerbatimFormatStyle(
+            format: "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) +0000",
+            locale: Locale(identifier: "en_US_POSIX"), timeZone: .gmt, calendar: Calendar(identifier: .gregorian)))
+    }
+}
