@@ -40,6 +40,7 @@ test: deps
 bench: release
 	Benchmarks/template-render.sh
 	Benchmarks/webhook-throughput.sh
+	Benchmarks/smtp-throughput.sh
 
 clean:
 	rm -rf .build var

@@ -4,14 +4,14 @@
 # peer: Postfix itself relaying the same count from smtp-source to the same sink.
 # Prints both rates, their ratio, Herald's peak RSS and how many SMTP sessions each used.
 #
-#   Benchmarks/smtp-throughput.sh [COUNT]      (default 50000; WORKERS=8 by default)
+#   Benchmarks/smtp-throughput.sh [COUNT]      (default 50000; WORKERS=16 by default)
 #
 # It reconfigures the machine's Postfix (relayhost, loopback only) for the peer run: use a
 # scratch machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-50000}
-WORKERS=${WORKERS:-8}
+WORKERS=${WORKERS:-16}
 
 need=()
 for package in postfix time sqlite3 bc; do dpkg -s "$package" >/dev/null 2>&1 || need+=("$package"); done

@@ -6,23 +6,26 @@ enum MIMEEncoding {
     /// Quoted-printable with CRLF line ends and lines of at most 76 characters. Bare LF and CR
     /// in the text become CRLF; trailing spaces and tabs are encoded so no relay strips them.
     static func quotedPrintable(_ text: String) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(text.utf8.count + text.utf8.count / 8)
-        var lineLength = 0
         let bytes = Array(text.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + bytes.count / 8 + 16)
+        var lineLength = 0
         var index = 0
-        func append(_ chunk: [UInt8]) {
-            if lineLength + chunk.count > 75 {  // leave room for the soft break's "="
-                output += Array("=\r\n".utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        let from = Array("From ".utf8)
+        @inline(__always) func softBreakIfNeeded(_ width: Int) {
+            if lineLength + width > 75 {  // leave room for the soft break's "="
+                output.append(UInt8(ascii: "="))
+                output.append(0x0D)
+                output.append(0x0A)
                 lineLength = 0
             }
-            output += chunk
-            lineLength += chunk.count
         }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == 0x0D || byte == 0x0A {
-                output += [0x0D, 0x0A]
+                output.append(0x0D)
+                output.append(0x0A)
                 lineLength = 0
                 index += (byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A) ? 2 : 1
                 continue
@@ -31,13 +34,19 @@ enum MIMEEncoding {
             let endsLine = next == 0x0D || next == 0x0A
             let plain = (byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "="))
                 || ((byte == 0x20 || byte == 0x09) && !endsLine)
-            // A line starting with "." or "From " is left alone by SMTP (libcurl dot-stuffs), but
-            // "From " gets mangled by mbox tools: encode its F.
-            let mboxFrom = lineLength == 0 && byte == UInt8(ascii: "F") && bytes[index...].starts(with: Array("From ".utf8))
+            // "From " at a line start gets mangled by mbox tools: encode its F. (A leading "." is
+            // left alone: libcurl dot-stuffs the DATA.)
+            let mboxFrom = byte == UInt8(ascii: "F") && lineLength == 0 && bytes[index...].starts(with: from)
             if plain && !mboxFrom {
-                append([byte])
+                softBreakIfNeeded(1)
+                output.append(byte)
+                lineLength += 1
             } else {
-                append(Array(String(format: "=%02X", byte).utf8))
+                softBreakIfNeeded(3)
+                output.append(UInt8(ascii: "="))
+                output.append(hex[Int(byte >> 4)])
+                output.append(hex[Int(byte & 0x0F)])
+                lineLength += 3
             }
             index += 1
         }
