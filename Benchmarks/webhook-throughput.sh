@@ -13,15 +13,8 @@ cd "$(dirname "$0")/.."
 COUNT=${1:-100000}
 WORKERS=${WORKERS:-64}
 
-need=()
-for package in nginx-light wrk time sqlite3 bc; do dpkg -s "$package" >/dev/null 2>&1 || need+=("$package"); done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "bench: installing ${need[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-echo "bench: building (release)"
-swift build -c release >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/common.sh
+bench_setup nginx-light wrk time sqlite3 bc
 
 WORK=$(mktemp -d /tmp/herald-bench.XXXXXX)
 NGINX_PID=""

@@ -8,6 +8,20 @@ struct ConfigNode {
     let path: String
     let environment: EnvironmentSubstitution
 
+    /// The top node of a YAML document; `emptyError` is thrown for an empty one.
+    static func document(_ yaml: String, environment: EnvironmentSubstitution, emptyError: ConfigError)
+        throws(ConfigError) -> ConfigNode
+    {
+        let document: Yams.Node?
+        do {
+            document = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(path: "", "not valid YAML: \(error)")
+        }
+        guard let document else { throw emptyError }
+        return ConfigNode(node: document, path: "", environment: environment)
+    }
+
     func error(_ reason: String) -> ConfigError {
         ConfigError(path: path, reason)
     }

@@ -84,14 +84,8 @@ public struct HeraldConfig: Sendable {
 
     /// Parses config text; `root` anchors relative paths.
     public static func parse(yaml: String, root: URL, environment: [String: String]) throws(ConfigError) -> HeraldConfig {
-        let document: Yams.Node?
-        do {
-            document = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ConfigError(path: "", "not valid YAML: \(error)")
-        }
-        guard let document else { throw ConfigError(path: "", "the config file is empty") }
-        let top = ConfigNode(node: document, path: "", environment: EnvironmentSubstitution(environment: environment))
+        let top = try ConfigNode.document(yaml, environment: EnvironmentSubstitution(environment: environment),
+                                          emptyError: ConfigError(path: "", "the config file is empty"))
         let fields = try top.fields(allowed: keys)
 
         var config = HeraldConfig(root: root)

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// A template's `manifest.yaml`: which channel it serves and the defaults its messages carry.
 ///
@@ -33,15 +32,9 @@ public struct TemplateManifest: Sendable, Equatable {
 
     /// Parses manifest text; errors name the key path.
     static func parse(_ text: String) throws(ConfigError) -> TemplateManifest {
-        let document: Yams.Node?
-        do {
-            document = try Yams.compose(yaml: text)
-        } catch {
-            throw ConfigError(path: "", "not valid YAML: \(error)")
-        }
-        guard let document else { throw ConfigError(path: "channel", "required") }
         // Templates are content, not deployment config: no ${ENV} expansion.
-        let top = ConfigNode(node: document, path: "", environment: EnvironmentSubstitution(environment: [:], enabled: false))
+        let top = try ConfigNode.document(text, environment: EnvironmentSubstitution(environment: [:], enabled: false),
+                                          emptyError: ConfigError(path: "channel", "required"))
         let fields = try top.fields(allowed: keys)
         guard let channelNode = fields["channel"] else { throw ConfigError(path: "channel", "required") }
         let channelName = try channelNode.string()
