@@ -99,8 +99,7 @@ struct Preview: AsyncParsableCommand {
         let message = ClaimedMessage(id: input.messageID ?? 0, key: input.key, channel: .email, template: compiled.name,
                                      recipient: input.recipient, dataJSON: input.dataJSON, category: input.category,
                                      campaign: input.campaign, attempt: 1, dueAt: Timestamp.now())
-        let channel = EmailChannel(config: email, transport: OutboxMailTransport(folder: URL(fileURLWithPath: "/dev/null")),
-                                   unsubscribe: config.unsubscribe)
+        let channel = EmailChannel(config: email, transport: OutboxMailTransport(folder: URL(fileURLWithPath: "/dev/null")))
         let mime = channel.email(for: message, content: rendered, address: address)
         FileHandle.standardOutput.write(Data(mime.bytes(boundarySeed: mime.messageID)))
     }

@@ -7,14 +7,12 @@ public struct EmailChannel: ChannelAdapter {
     public let channel = Channel.email
     let config: EmailChannelConfig
     let transport: any MailTransport
-    let unsubscribe: UnsubscribeLinks?
     let clock: @Sendable () -> Date
 
-    public init(config: EmailChannelConfig, transport: any MailTransport, unsubscribe: UnsubscribeLinks?,
+    public init(config: EmailChannelConfig, transport: any MailTransport,
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
         self.transport = transport
-        self.unsubscribe = unsubscribe
         self.clock = clock
     }
 
@@ -44,7 +42,7 @@ public struct EmailChannel: ChannelAdapter {
             from: from, to: Mailbox(name: message.recipient.name, address: address),
             replyTo: content.manifest.replyTo ?? config.replyTo, subject: content[.subject] ?? "",
             text: content[.text], html: content[.html], messageID: "\(message.id).\(identity)@\(domain)", date: clock(),
-            unsubscribeURL: marketing ? unsubscribe?.url(channel: .email, recipient: message.recipient, campaign: message.campaign) : nil,
+            unsubscribeURL: marketing ? content.unsubscribeURL : nil,
             unsubscribeMailto: marketing ? config.listUnsubscribeMailto : nil,
             headers: config.headers + content.manifest.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }

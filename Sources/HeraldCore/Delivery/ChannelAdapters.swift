@@ -17,7 +17,7 @@ public enum ChannelAdapters {
             case .network: CurlSMTPTransport(multi: multi)
             case .outbox: OutboxMailTransport(folder: config.resolve(config.outboxPath).appendingPathComponent("email"))
             }
-            adapters.append(EmailChannel(config: email, transport: transport, unsubscribe: config.unsubscribe))
+            adapters.append(EmailChannel(config: email, transport: transport))
         }
         return adapters
     }

@@ -13,6 +13,13 @@ public struct CompiledTemplate: Sendable {
     public let displayPath: String
 
     public var channel: Channel { manifest.channel }
+
+    /// Whether a render needs the signed unsubscribe link: a part uses `{{unsubscribe_url}}`,
+    /// or the message is an email, whose List-Unsubscribe header carries it. Decided once here so
+    /// no HMAC is computed for messages that never show it.
+    var needsUnsubscribeURL: Bool {
+        channel == .email || parts.values.contains { $0.tags.contains { $0.path == "unsubscribe_url" } }
+    }
 }
 
 /// One parsed part file.

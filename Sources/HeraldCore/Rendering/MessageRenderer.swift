@@ -36,12 +36,15 @@ public struct MessageRenderer: Sendable {
         // to.timezone was checked against the IANA database when the message was enqueued.
         let locale = RecipientLocale(timeZoneID: input.recipient.timezone ?? defaultTimeZone.identifier,
                                      localeID: template.manifest.locale)
-        let url = unsubscribe.map { $0.url(channel: template.channel, recipient: input.recipient, campaign: input.campaign) }
+        let url = template.needsUnsubscribeURL
+            ? unsubscribe.map { $0.url(channel: template.channel, recipient: input.recipient, campaign: input.campaign) } : nil
         let scope = try TemplateScope(input: input, template: template, locale: locale, unsubscribeURL: url)
         let result = RecipientLocale.$current.withValue(locale) {
             Result { () throws(RenderError) in try render(template, scope: scope) }
         }
-        return try result.get()
+        var rendered = try result.get()
+        rendered.unsubscribeURL = url
+        return rendered
     }
 
     private func render(_ template: CompiledTemplate, scope: TemplateScope) throws(RenderError) -> RenderedMessage {
