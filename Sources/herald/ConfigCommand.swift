@@ -21,6 +21,9 @@ struct ConfigCommand: AsyncParsableCommand {
                 let auth = email.smtp.username.map { " as \($0)" } ?? ""
                 print("  email:     transport \(email.transport.rawValue), \(email.smtp.url.absoluteString) starttls \(email.smtp.startTLS.rawValue)\(auth), from \(email.from.address)")
             }
+            if let sms = config.sms {
+                print("  sms:       transport \(sms.transport.rawValue), gateway \(sms.gateway.rawValue) \(sms.url), from \(sms.from ?? sms.messagingServiceSID ?? "-"), max \(sms.maxSegments) segments")
+            }
             if let webhook = config.webhook {
                 let names = webhook.endpoints.keys.sorted().joined(separator: ", ")
                 print("  webhook:   transport \(webhook.transport.rawValue), endpoints \(names)")

@@ -14,14 +14,14 @@ struct TemplatesCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
 
-        @Option(help: "SMS texts longer than this many segments are errors.")
-        var maxSmsSegments: Int = 3
+        @Option(help: "SMS texts longer than this many segments are errors (default: channels.sms.max_segments, else 3).")
+        var maxSmsSegments: Int?
 
         func run() async throws {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
             let store = config.templateStore(logger: .init(label: "herald.templates", factory: { _ in SwiftLogNoOpLogHandler() }))
-            let problems = TemplateCheck(maxSMSSegments: maxSmsSegments).run(store, renderer: config.renderer(store))
+            let problems = TemplateCheck(maxSMSSegments: maxSmsSegments ?? config.sms?.maxSegments ?? 3).run(store, renderer: config.renderer(store))
             for problem in problems { print(problem) }
             let errors = problems.filter { $0.severity == .error }.count
             let compiled = store.templates.count

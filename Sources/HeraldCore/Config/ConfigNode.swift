@@ -45,6 +45,20 @@ struct ConfigNode {
         return result
     }
 
+    /// The items of a list, each with its index in the path. A single scalar counts as a list of one.
+    func items() throws(ConfigError) -> [ConfigNode] {
+        switch node {
+        case .sequence(let sequence):
+            return sequence.enumerated().map { index, item in
+                ConfigNode(node: item, path: "\(path)[\(index)]", environment: environment)
+            }
+        case .scalar:
+            return [self]
+        default:
+            throw error("expected a list, got \(describe(node))")
+        }
+    }
+
     /// The mapping's children by key, after refusing any key not in `allowed` (a typo in a key
     /// must never be silently ignored).
     func fields(allowed: Set<String>) throws(ConfigError) -> [String: ConfigNode] {

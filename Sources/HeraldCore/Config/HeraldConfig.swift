@@ -26,6 +26,7 @@ public struct HeraldConfig: Sendable {
     public var shutdownGrace: Duration
     public var webhook: WebhookChannelConfig?
     public var email: EmailChannelConfig?
+    public var sms: SMSChannelConfig?
     /// How often template files are checked for changes; nil: only on SIGHUP.
     public var templateReload: Duration?
     /// Makes `unsubscribe_url` for templates; nil when not configured.
@@ -55,6 +56,7 @@ public struct HeraldConfig: Sendable {
         var result: Set<Channel> = []
         if webhook != nil { result.insert(.webhook) }
         if email != nil { result.insert(.email) }
+        if sms != nil { result.insert(.sms) }
         return result
     }
 
@@ -125,7 +127,9 @@ public struct HeraldConfig: Sendable {
                 config.webhook = try WebhookChannelConfig(node)
             case .email:
                 config.email = try EmailChannelConfig(node)
-            case .sms, .letter:
+            case .sms:
+                config.sms = try SMSChannelConfig(node)
+            case .letter:
                 throw node.error("this channel is not available in this version of Herald yet")
             }
         }
@@ -134,6 +138,9 @@ public struct HeraldConfig: Sendable {
         }
         if let email = config.email, config.lease <= email.timeout + email.connectTimeout {
             throw ConfigError(path: "lease", "must be longer than channels.email.timeout + connect_timeout (\((email.timeout + email.connectTimeout).configText)), or a slow delivery could be handed to a second worker")
+        }
+        if let sms = config.sms, config.lease <= sms.timeout + sms.connectTimeout {
+            throw ConfigError(path: "lease", "must be longer than channels.sms.timeout + connect_timeout (\((sms.timeout + sms.connectTimeout).configText))")
         }
         if let webhook = config.webhook {
             let longest = webhook.endpoints.values.map(\.timeout).max() ?? .zero

@@ -19,6 +19,13 @@ public enum ChannelAdapters {
             }
             adapters.append(EmailChannel(config: email, transport: transport))
         }
+        if let sms = config.sms {
+            let transport: any HTTPTransport = switch sms.transport {
+            case .network: CurlHTTPTransport(multi: multi)
+            case .outbox: OutboxTransport(folder: config.resolve(config.outboxPath).appendingPathComponent("sms"))
+            }
+            adapters.append(SMSChannel(config: sms, transport: transport))
+        }
         return adapters
     }
 }

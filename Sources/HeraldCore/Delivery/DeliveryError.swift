@@ -21,6 +21,12 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible, Equatable
         public static let hardBounce = Code("hard_bounce")
         /// The server refused the configured login.
         public static let authentication = Code("authentication")
+        /// The SMS text needs more segments than `channels.sms.max_segments` allows.
+        public static let tooManySegments = Code("too_many_segments")
+        /// The provider reports that the recipient opted out (Twilio 21610): also suppressed.
+        public static let optedOut = Code("opted_out")
+        /// The gateway answered with a success status but its body did not say it accepted.
+        public static let gatewayRejected = Code("gateway_rejected")
         /// The channel's configuration cannot serve this message.
         public static let configuration = Code("configuration")
     }

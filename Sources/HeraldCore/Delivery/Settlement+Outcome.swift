@@ -10,9 +10,10 @@ extension Settlement {
             durationMicroseconds: duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000,
             worker: worker.description, outcome: .sent)
         switch outcome {
-        case .sent(let remoteCode, let remoteText):
+        case .sent(let remoteCode, let remoteText, let remoteID):
             attempt.remoteCode = remoteCode
             attempt.remoteText = remoteText
+            attempt.remoteID = remoteID
             return .sent(attempt)
         case .permanent(let error):
             attempt.fill(from: error, outcome: .permanent)

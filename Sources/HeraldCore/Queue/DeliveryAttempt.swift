@@ -23,10 +23,12 @@ public struct DeliveryAttempt: Sendable, Equatable {
     public var remoteText: String?
     /// When the next attempt is due, for a transient outcome with attempts left.
     public var retryAt: Int64?
+    /// The provider's id for the accepted message (a Twilio SID), for matching its receipts.
+    public var remoteID: String?
 
     public init(messageID: Int64, number: Int, startedAt: Int64, durationMicroseconds: Int64, worker: String,
                 outcome: Outcome, errorCode: String? = nil, remoteCode: String? = nil, remoteText: String? = nil,
-                retryAt: Int64? = nil) {
+                retryAt: Int64? = nil, remoteID: String? = nil) {
         self.messageID = messageID
         self.number = number
         self.startedAt = startedAt
@@ -37,6 +39,7 @@ public struct DeliveryAttempt: Sendable, Equatable {
         self.remoteCode = remoteCode
         self.remoteText = remoteText
         self.retryAt = retryAt
+        self.remoteID = remoteID
     }
 
     /// The most of a remote's answer that is kept.

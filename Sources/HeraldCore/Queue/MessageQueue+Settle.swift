@@ -34,8 +34,8 @@ extension MessageQueue {
             """)
         let insertAttempt = try db.cachedStatement(sql: """
             INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code,
-                                  remote_code, remote_text, retry_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  remote_code, remote_text, retry_at, remote_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         var lost: [Int64] = []
         for settlement in settlements {
@@ -66,7 +66,7 @@ extension MessageQueue {
     private static func record(_ attempt: DeliveryAttempt, with statement: Statement) throws {
         try statement.execute(arguments: [
             attempt.messageID, attempt.number, attempt.startedAt, attempt.durationMicroseconds, attempt.worker,
-            attempt.outcome.rawValue, attempt.errorCode, attempt.remoteCode, attempt.remoteText, attempt.retryAt,
+            attempt.outcome.rawValue, attempt.errorCode, attempt.remoteCode, attempt.remoteText, attempt.retryAt, attempt.remoteID,
         ])
     }
 }

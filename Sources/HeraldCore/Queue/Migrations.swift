@@ -64,6 +64,11 @@ enum Migrations {
                 ) STRICT, WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-attempt-remote-id") { db in
+            // The provider's id for an accepted message (a Twilio SID): what its delivery
+            // receipts and support desk refer to.
+            try db.execute(sql: "ALTER TABLE attempts ADD COLUMN remote_id TEXT")
+        }
         return migrator
     }
 }

@@ -15,7 +15,10 @@ public struct CurlHTTPTransport: HTTPTransport {
             headers: request.headers.map { "\($0.name): \($0.value)" },
             body: request.method == "GET" ? nil : request.body,
             connectTimeout: request.connectTimeout,
-            timeout: request.timeout)
+            timeout: request.timeout,
+            bodyLimit: request.responseBodyLimit,
+            username: request.basicAuth?.username,
+            password: request.basicAuth?.password.exposedValue)
         let result = try await multi.perform(spec)
         let headers = result.headerLines.compactMap { line -> (name: String, value: String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }

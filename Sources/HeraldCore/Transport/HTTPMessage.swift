@@ -9,15 +9,23 @@ public struct HTTPRequest: Sendable {
     public var connectTimeout: Duration
     /// The whole exchange, connection included.
     public var timeout: Duration
+    /// HTTP Basic credentials, handed to libcurl rather than written into a header, so they never
+    /// appear in an outbox file.
+    public var basicAuth: (username: String, password: Secret)?
+    /// How much of the response body to keep (a provider's JSON answer can put its id past 1 KB).
+    public var responseBodyLimit: Int
 
     public init(method: String = "POST", url: URL, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(10)) {
+                connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(10),
+                basicAuth: (username: String, password: Secret)? = nil, responseBodyLimit: Int = HTTPResponse.bodyLimit) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.connectTimeout = connectTimeout
         self.timeout = timeout
+        self.basicAuth = basicAuth
+        self.responseBodyLimit = responseBodyLimit
     }
 
     public func header(_ name: String) -> String? {
@@ -30,7 +38,7 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     /// Header names lower-cased, in arrival order.
     public var headers: [(name: String, value: String)]
-    /// At most the first `HTTPResponse.bodyLimit` bytes.
+    /// At most the first `HTTPRequest.responseBodyLimit` bytes (by default `HTTPResponse.bodyLimit`).
     public var bodyPrefix: [UInt8]
     public var duration: Duration
 

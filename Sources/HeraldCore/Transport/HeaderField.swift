@@ -19,4 +19,11 @@ public enum HeaderField {
     public static func containsLineBreak(_ value: String) -> Bool {
         value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" }
     }
+
+    /// Whether a header of this name carries a credential (`Authorization`, `X-Kannel-Password`,
+    /// `X-Api-Key`…): its value is never written to an outbox file or a log.
+    public static func isSensitive(_ name: String) -> Bool {
+        let name = name.lowercased()
+        return ["authorization", "password", "token", "secret", "api-key", "apikey", "cookie"].contains { name.contains($0) }
+    }
 }

@@ -12,8 +12,12 @@ public struct OutboxTransport: HTTPTransport {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         var text = "\(request.method) \(request.url.absoluteString) HTTP/1.1\r\n"
+        if let auth = request.basicAuth {
+            text += "Authorization: Basic \(auth.username):<redacted>\r\n"
+        }
         for header in request.headers {
-            text += "\(header.name): \(header.value)\r\n"
+            // The outbox is for reading what would be sent; a file there must not hold a secret.
+            text += "\(header.name): \(HeaderField.isSensitive(header.name) ? "<redacted>" : header.value)\r\n"
         }
         text += "\r\n"
         var bytes = Array(text.utf8)

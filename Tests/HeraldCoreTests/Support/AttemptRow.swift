@@ -11,4 +11,5 @@ struct AttemptRow: FetchableRecord, Decodable {
     var remote_code: String?
     var remote_text: String?
     var retry_at: Int64?
+    var remote_id: String?
 }

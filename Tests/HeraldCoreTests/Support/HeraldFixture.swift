@@ -9,19 +9,24 @@ final class HeraldFixture: @unchecked Sendable {
     let queue: MessageQueue
 
     static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret, "TEST_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789",
-                              "TEST_SMTP_PASSWORD": "s3cret-smtp"]
+                              "TEST_SMTP_PASSWORD": "s3cret-smtp", "TEST_SMS_PASSWORD": Kannel.password,
+        "TEST_TWILIO_TOKEN": SMSAPIServer.token]
 
     /// - Parameters:
     ///   - endpoints: webhook endpoint name → URL.
     ///   - email: the body of `channels.email` (indented two spaces per level below it), or nil.
+    ///   - sms: the body of `channels.sms`, the same way.
     init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
          timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", email: String? = nil,
-         folder: TemporaryFolder? = nil) throws {
+         sms: String? = nil, folder: TemporaryFolder? = nil) throws {
         self.folder = try folder ?? TemporaryFolder()
         var yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
                              shutdownGrace: shutdownGrace)
         if let email {
             yaml += "  email:\n" + email.split(separator: "\n").map { "    \($0)\n" }.joined()
+        }
+        if let sms {
+            yaml += "  sms:\n" + sms.split(separator: "\n").map { "    \($0)\n" }.joined()
         }
         try self.folder.write("Config/herald.yaml", yaml)
         try self.folder.write("Templates/alert/manifest.yaml", "channel: webhook\n")
@@ -52,6 +57,13 @@ final class HeraldFixture: @unchecked Sendable {
             text += "      \(name): {url: \"\(url)\", secret: \"${TEST_HOOK_SECRET}\"}\n"
         }
         return text
+    }
+
+    /// Copies a template shipped in Templates/ into the fixture's Templates/.
+    func useShippedTemplate(_ name: String) throws {
+        let target = folder.file("Templates/\(name)")
+        try? FileManager.default.removeItem(at: target)
+        try FileManager.default.copyItem(at: SupportPaths.packageRoot.appendingPathComponent("Templates/\(name)"), to: target)
     }
 
     var configPath: String { folder.file("Config/herald.yaml").path }
