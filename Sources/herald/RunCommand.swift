@@ -28,13 +28,15 @@ struct Run: AsyncParsableCommand {
         let templates = config.templateStore(logger: logger)
         let multi = CurlMulti(maxConnections: max(8, workers ?? config.workers), logger: logger)
         let dispatcher = Dispatcher(
-            queue: queue, adapters: ChannelAdapters.make(config, multi: multi), renderer: config.renderer(templates),
+            queue: queue, adapters: ChannelAdapters.make(config, multi: multi, queue: queue, logger: logger), renderer: config.renderer(templates),
             settings: .init(config, workers: workers, drainAndExit: once), logger: logger)
         // With --once the dispatcher returns when it is done, and that ends the run.
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)]
+        let letters = config.letterBatcher(queue: queue, multi: multi, logger: logger)
         if !once {
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
+            if let letters { services.append(.init(service: letters)) }
         }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -42,6 +44,9 @@ struct Run: AsyncParsableCommand {
         groupConfiguration.maximumGracefulShutdownDuration = config.shutdownGrace + .seconds(5)
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
+            // --once: finish letter batches a crash left half closed, close those past their
+            // age, and try the uploads that are due, once.
+            if once, let letters { await letters.round() }
         } catch {
             await multi.shutdown()
             throw error

@@ -27,6 +27,7 @@ public struct HeraldConfig: Sendable {
     public var webhook: WebhookChannelConfig?
     public var email: EmailChannelConfig?
     public var sms: SMSChannelConfig?
+    public var letter: LetterChannelConfig?
     /// How often template files are checked for changes; nil: only on SIGHUP.
     public var templateReload: Duration?
     /// Makes `unsubscribe_url` for templates; nil when not configured.
@@ -57,6 +58,7 @@ public struct HeraldConfig: Sendable {
         if webhook != nil { result.insert(.webhook) }
         if email != nil { result.insert(.email) }
         if sms != nil { result.insert(.sms) }
+        if letter != nil { result.insert(.letter) }
         return result
     }
 
@@ -130,7 +132,7 @@ public struct HeraldConfig: Sendable {
             case .sms:
                 config.sms = try SMSChannelConfig(node)
             case .letter:
-                throw node.error("this channel is not available in this version of Herald yet")
+                config.letter = try LetterChannelConfig(node)
             }
         }
         guard config.pollInterval >= .milliseconds(10) else {
@@ -151,7 +153,7 @@ public struct HeraldConfig: Sendable {
         return config
     }
 
-    private static func parseRetry(_ node: ConfigNode) throws(ConfigError) -> RetryPolicy {
+    static func parseRetry(_ node: ConfigNode) throws(ConfigError) -> RetryPolicy {
         let fields = try node.fields(allowed: ["max_attempts", "initial", "max"])
         var policy = RetryPolicy()
         if let value = fields["max_attempts"] { policy.maxAttempts = try value.int(in: 1...1_000) }

@@ -1,9 +1,13 @@
 import Foundation
+import Logging
 
 /// Builds the channel adapters a configuration asks for, each on its configured transport.
 public enum ChannelAdapters {
-    /// - Parameter multi: the libcurl loop shared by every network transport.
-    public static func make(_ config: HeraldConfig, multi: CurlMulti) -> [any ChannelAdapter] {
+    /// - Parameters:
+    ///   - multi: the libcurl loop shared by every network transport.
+    ///   - queue: where the letter channel keeps its batches.
+    public static func make(_ config: HeraldConfig, multi: CurlMulti, queue: MessageQueue,
+                            logger: Logger = Logger(label: "herald.channels")) -> [any ChannelAdapter] {
         var adapters: [any ChannelAdapter] = []
         if let webhook = config.webhook {
             let transport: any HTTPTransport = switch webhook.transport {
@@ -26,6 +30,22 @@ public enum ChannelAdapters {
             }
             adapters.append(SMSChannel(config: sms, transport: transport))
         }
+        if let letter = config.letter {
+            adapters.append(LetterChannel(config: letter, queue: queue, export: config.letterExport(queue: queue, logger: logger)!))
+        }
         return adapters
+    }
+}
+
+extension HeraldConfig {
+    /// What closes letter batches into `channels.letter.export_dir`; nil without a letter channel.
+    public func letterExport(queue: MessageQueue, logger: Logger) -> LetterExport? {
+        letter.map { LetterExport(queue: queue, folder: resolve($0.exportDir), uploads: $0.upload != nil, logger: logger) }
+    }
+
+    /// The letter channel's service (age closes, crash recovery, uploads); nil without one.
+    public func letterBatcher(queue: MessageQueue, multi: CurlMulti, logger: Logger) -> LetterBatcher? {
+        guard let letter, let export = letterExport(queue: queue, logger: logger) else { return nil }
+        return LetterBatcher(config: letter, queue: queue, export: export, multi: multi, logger: logger)
     }
 }

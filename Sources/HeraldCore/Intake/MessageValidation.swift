@@ -154,10 +154,7 @@ public struct MessageValidation: Sendable {
                 throw IntakeRejection(field: "to.endpoint", "unknown endpoint \"\(endpoint.prefix(80))\" (configured: \(known))")
             }
         case .letter:
-            guard recipient.name != nil else { throw IntakeRejection(field: "to.name", "required for the letter channel") }
-            guard recipient.address != nil else {
-                throw IntakeRejection(field: "to.address", "required for the letter channel")
-            }
+            if let problem = PostalAddressRules.problem(name: recipient.name, address: recipient.address) { throw problem }
         }
         return recipient
     }

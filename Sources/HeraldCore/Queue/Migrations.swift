@@ -69,6 +69,49 @@ enum Migrations {
             // receipts and support desk refer to.
             try db.execute(sql: "ALTER TABLE attempts ADD COLUMN remote_id TEXT")
         }
+        migrator.registerMigration("v4-letter-batches") { db in
+            try db.execute(sql: """
+                CREATE TABLE letter_batches (
+                    id              INTEGER PRIMARY KEY,
+                    name            TEXT NOT NULL UNIQUE,    -- the export files' stem: 2026-11-22-000003
+                    state           TEXT NOT NULL,           -- open | closing | closed
+                    letters         INTEGER NOT NULL DEFAULT 0,
+                    created_at      INTEGER NOT NULL,        -- unix milliseconds: the first letter
+                    closing_at      INTEGER,                 -- when it stopped taking letters
+                    closed_at       INTEGER,                 -- when its files were in place
+                    sha256          TEXT,                    -- of the CSV
+                    bytes           INTEGER,
+                    upload_state    TEXT,                    -- NULL (no upload) | pending | uploaded | failed
+                    upload_attempts INTEGER NOT NULL DEFAULT 0,
+                    upload_next_at  INTEGER,
+                    upload_error    TEXT
+                ) STRICT;
+                -- At most one batch takes letters at a time, across every process.
+                CREATE UNIQUE INDEX letter_batches_open ON letter_batches(state) WHERE state = 'open';
+                CREATE INDEX letter_batches_state ON letter_batches(state, created_at);
+
+                -- A letter's place in a batch. The message id is the key: a letter delivered twice
+                -- (a lease lost after a crash) keeps its one place, so it is printed once.
+                CREATE TABLE letters (
+                    message_id   INTEGER PRIMARY KEY,
+                    batch_id     INTEGER NOT NULL REFERENCES letter_batches(id),
+                    position     INTEGER NOT NULL,
+                    key          TEXT,
+                    name         TEXT NOT NULL,
+                    line1        TEXT NOT NULL,
+                    line2        TEXT NOT NULL,
+                    city         TEXT NOT NULL,
+                    region       TEXT NOT NULL,
+                    postal_code  TEXT NOT NULL,
+                    country      TEXT NOT NULL,
+                    campaign     TEXT NOT NULL,
+                    format       TEXT NOT NULL,          -- text | html
+                    body         TEXT NOT NULL,
+                    added_at     INTEGER NOT NULL
+                ) STRICT;
+                CREATE UNIQUE INDEX letters_batch ON letters(batch_id, position);
+                """)
+        }
         return migrator
     }
 }

@@ -190,6 +190,18 @@ public final class CurlMulti: @unchecked Sendable {
             codes.append(herald_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count)))
             codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlReadCallback))
             codes.append(herald_easy_setopt_pointer(handle, CURLOPT_READDATA, context))
+        } else if let upload = spec.upload {
+            codes.append(herald_easy_setopt_long(handle, CURLOPT_UPLOAD, 1))
+            codes.append(herald_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.count)))
+            codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlReadCallback))
+            codes.append(herald_easy_setopt_pointer(handle, CURLOPT_READDATA, context))
+            if let knownHosts = spec.sshKnownHosts {
+                codes.append(herald_easy_setopt_string(handle, CURLOPT_SSH_KNOWNHOSTS, knownHosts))
+            }
+            // HTTP PUT: do not wait for 100-continue.
+            let list = curl_slist_append(nil, "Expect:")
+            transfer.headerList = list
+            codes.append(herald_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
         } else {
             var list: UnsafeMutablePointer<curl_slist>?
             // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.

@@ -15,6 +15,10 @@ struct CurlTransferSpec: Sendable {
     var bodyLimit: Int = HTTPResponse.bodyLimit
     /// SMTP: the envelope and the message to upload.
     var mail: Mail?
+    /// A file to upload (FTP, SFTP, or HTTP PUT) to `url`.
+    var upload: [UInt8]?
+    /// SFTP: a known_hosts file the server's key must be in.
+    var sshKnownHosts: String?
     /// TLS for protocols that upgrade (`smtp://` with STARTTLS): CURLUSESSL_NONE/TRY/ALL.
     var useSSL: Int?
     var username: String?
@@ -60,7 +64,7 @@ final class CurlTransfer: @unchecked Sendable {
     var body: [UInt8] = []
     var headerList: UnsafeMutablePointer<curl_slist>?
     var recipientList: UnsafeMutablePointer<curl_slist>?
-    /// How much of `spec.mail.message` libcurl has read.
+    /// How much of `spec.mail.message` or `spec.upload` libcurl has read.
     var uploadOffset = 0
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     var started = ContinuousClock.now
@@ -135,7 +139,7 @@ let curlHeaderCallback: herald_curl_data_callback = { pointer, size, count, user
 let curlReadCallback: herald_curl_data_callback = { buffer, size, count, userdata in
     guard let buffer, let userdata else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    guard let message = transfer.spec.mail?.message else { return 0 }
+    guard let message = transfer.spec.mail?.message ?? transfer.spec.upload else { return 0 }
     let length = min(size * count, message.count - transfer.uploadOffset)
     guard length > 0 else { return 0 }
     message.withUnsafeBytes { bytes in

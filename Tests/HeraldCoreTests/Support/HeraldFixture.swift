@@ -106,7 +106,7 @@ final class HeraldFixture: @unchecked Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         return Dispatcher(
-            queue: queue, adapters: ChannelAdapters.make(config, multi: multi),
+            queue: queue, adapters: ChannelAdapters.make(config, multi: multi, queue: queue, logger: logger),
             renderer: config.renderer(config.templateStore(logger: logger)),
             settings: .init(config, workers: workers, drainAndExit: true), logger: logger)
     }

@@ -1,0 +1,18 @@
+import Foundation
+
+/// Named points where a test can have the process die with SIGKILL, to prove that a crash at
+/// exactly that point loses and duplicates nothing. Off unless `HERALD_FAILPOINTS` (a
+/// comma-separated list of names) is set in the environment.
+enum Failpoint {
+    static let armed: Set<String> = Set(
+        (ProcessInfo.processInfo.environment["HERALD_FAILPOINTS"] ?? "").split(separator: ",").map(String.init))
+
+    /// The letter batch's CSV is in place, its manifest is not.
+    static let letterAfterCSV = "letters.after-csv"
+
+    static func hit(_ name: String) {
+        guard armed.contains(name) else { return }
+        FileHandle.standardError.write(Data("herald: failpoint \(name): SIGKILL\n".utf8))
+        kill(getpid(), SIGKILL)
+    }
+}

@@ -1,0 +1,83 @@
+import GRDB
+
+/// A group of letters exported together: one CSV and one manifest in the export folder.
+///
+/// `open` takes letters; `closing` takes no more and its files are being written (a batch left
+/// `closing` by a crash is finished by the next `herald run`); `closed` has its files in place.
+public struct LetterBatch: Sendable, Equatable, FetchableRecord, Codable {
+    public enum State: String, Sendable, Codable {
+        case open, closing, closed
+    }
+
+    public enum UploadState: String, Sendable, Codable {
+        case pending, uploaded, failed
+    }
+
+    public var id: Int64
+    /// The export files' stem, e.g. `2026-11-22-000003`.
+    public var name: String
+    public var state: State
+    public var letters: Int
+    /// Unix milliseconds.
+    public var createdAt: Int64
+    public var closingAt: Int64?
+    public var closedAt: Int64?
+    public var sha256: String?
+    public var bytes: Int?
+    public var uploadState: UploadState?
+    public var uploadAttempts: Int
+    public var uploadNextAt: Int64?
+    public var uploadError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, letters, sha256, bytes
+        case createdAt = "created_at", closingAt = "closing_at", closedAt = "closed_at"
+        case uploadState = "upload_state", uploadAttempts = "upload_attempts", uploadNextAt = "upload_next_at"
+        case uploadError = "upload_error"
+    }
+
+    public var csvFileName: String { "letters-\(name).csv" }
+    public var manifestFileName: String { "letters-\(name).manifest.json" }
+}
+
+/// One letter as it is exported: a row of the batch's CSV.
+public struct Letter: Sendable, Equatable, FetchableRecord, Codable {
+    public enum Format: String, Sendable, Codable {
+        case text, html
+    }
+
+    public var messageID: Int64
+    public var key: String?
+    public var name: String
+    public var line1: String
+    public var line2: String
+    public var city: String
+    public var region: String
+    public var postalCode: String
+    public var country: String
+    public var campaign: String
+    public var format: Format
+    /// The rendered letter.
+    public var body: String
+
+    enum CodingKeys: String, CodingKey {
+        case key, name, line1, line2, city, region, country, campaign, format, body
+        case messageID = "message_id", postalCode = "postal_code"
+    }
+
+    public init(messageID: Int64, key: String?, name: String, address: PostalAddress, campaign: String?, format: Format,
+                body: String) {
+        self.messageID = messageID
+        self.key = key
+        self.name = name
+        line1 = address.line1 ?? ""
+        line2 = address.line2 ?? ""
+        city = address.city ?? ""
+        region = address.region ?? ""
+        postalCode = address.postalCode ?? ""
+        country = address.country ?? ""
+        self.campaign = campaign ?? ""
+        self.format = format
+        self.body = body
+    }
+}
