@@ -7,16 +7,17 @@ enum HeraldCommand {
     }
 
     /// Starts `herald ARGS --config <fixture config>` and returns at once.
-    static func start(_ arguments: [String], fixture: HeraldFixture) throws -> ChildProcess {
+    static func start(_ arguments: [String], fixture: HeraldFixture, environment extra: [String: String] = [:]) throws -> ChildProcess {
         try ChildProcess(SupportPaths.herald.path, arguments + ["--config", fixture.configPath],
-                         environment: environment(), currentDirectory: fixture.folder.url)
+                         environment: environment().merging(extra) { _, new in new }, currentDirectory: fixture.folder.url)
     }
 
     /// Runs `herald ARGS --config <fixture config>` to its end.
-    static func run(_ arguments: [String], fixture: HeraldFixture, timeout: Duration = .seconds(120)) async throws
+    static func run(_ arguments: [String], fixture: HeraldFixture, environment: [String: String] = [:],
+                    timeout: Duration = .seconds(120)) async throws
         -> (status: Int32, stdout: String, stderr: String)
     {
-        let child = try start(arguments, fixture: fixture)
+        let child = try start(arguments, fixture: fixture, environment: environment)
         let status = await child.wait(timeout: timeout)
         let output = child.output()
         return (status, output.stdout, output.stderr)

@@ -15,15 +15,18 @@ final class HeraldFixture: @unchecked Sendable {
     /// - Parameters:
     ///   - endpoints: webhook endpoint name → URL.
     ///   - email: the body of `channels.email` (indented two spaces per level below it), or nil.
-    ///   - sms: the body of `channels.sms`, the same way.
+    ///   - sms, letter: the bodies of `channels.sms` and `channels.letter`, the same way.
     init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
          timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", email: String? = nil,
-         sms: String? = nil, folder: TemporaryFolder? = nil) throws {
+         sms: String? = nil, letter: String? = nil, folder: TemporaryFolder? = nil) throws {
         self.folder = try folder ?? TemporaryFolder()
         var yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
                              shutdownGrace: shutdownGrace)
         if let email {
             yaml += "  email:\n" + email.split(separator: "\n").map { "    \($0)\n" }.joined()
+        }
+        if let letter {
+            yaml += "  letter:\n" + letter.split(separator: "\n").map { "    \($0)\n" }.joined()
         }
         if let sms {
             yaml += "  sms:\n" + sms.split(separator: "\n").map { "    \($0)\n" }.joined()
