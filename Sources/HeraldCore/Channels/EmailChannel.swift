@@ -35,8 +35,7 @@ public struct EmailChannel: ChannelAdapter {
     public func email(for message: ClaimedMessage, content: RenderedMessage, address: String) -> EmailMessage {
         let from = Mailbox(name: content.manifest.fromName ?? config.from.name, address: config.from.address)
         let domain = config.from.address.split(separator: "@").last.map(String.init) ?? "localhost"
-        let identity = SHA256.hash(data: Data((message.key ?? "msg_\(message.id)").utf8)).prefix(10)
-            .map { String(format: "%02x", $0) }.joined()
+        let identity = Hex.encode(SHA256.hash(data: Data((message.key ?? "msg_\(message.id)").utf8)).prefix(10))
         let marketing = message.category == .marketing
         return EmailMessage(
             from: from, to: Mailbox(name: message.recipient.name, address: address),

@@ -21,45 +21,53 @@ public struct EmailMessage: Sendable {
 
     /// The bytes to hand to the SMTP server after DATA.
     public func bytes(boundarySeed: String) -> [UInt8] {
-        var lines: [String] = []
-        lines.append("From: \(MIMEEncoding.mailbox(from))")
-        lines.append("To: \(MIMEEncoding.mailbox(to))")
-        if let replyTo { lines.append("Reply-To: \(replyTo)") }
-        lines.append("Subject: \(MIMEEncoding.headerText(subject))")
-        lines.append("Date: \(MIMEEncoding.date(date))")
-        lines.append("Message-ID: <\(messageID)>")
-        lines.append("MIME-Version: 1.0")
+        var output: [UInt8] = []
+        output.reserveCapacity(1_024 + (text?.utf8.count ?? 0) * 11 / 10 + (html?.utf8.count ?? 0) * 11 / 10)
+        func line(_ text: String) {
+            output += text.utf8
+            output += [0x0D, 0x0A]
+        }
+        line("From: \(MIMEEncoding.mailbox(from))")
+        line("To: \(MIMEEncoding.mailbox(to))")
+        if let replyTo { line("Reply-To: \(replyTo)") }
+        line("Subject: \(MIMEEncoding.headerText(subject))")
+        line("Date: \(MIMEEncoding.date(date))")
+        line("Message-ID: <\(messageID)>")
+        line("MIME-Version: 1.0")
         if let unsubscribeURL {
             var targets = ["<\(unsubscribeURL)>"]
             if let unsubscribeMailto { targets.append("<mailto:\(unsubscribeMailto)?subject=unsubscribe>") }
-            lines.append("List-Unsubscribe: " + targets.joined(separator: ",\r\n "))
-            lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            line("List-Unsubscribe: " + targets.joined(separator: ",\r\n "))
+            line("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         }
-        for header in headers { lines.append("\(header.name): \(MIMEEncoding.headerText(header.value))") }
+        for header in headers { line("\(header.name): \(MIMEEncoding.headerText(header.value))") }
 
-        func part(_ type: String, _ content: String) -> [String] {
-            ["Content-Type: \(type); charset=utf-8", "Content-Transfer-Encoding: quoted-printable", "",
-             MIMEEncoding.quotedPrintable(content)]
+        func part(_ type: String, _ content: String) {
+            line("Content-Type: \(type); charset=utf-8")
+            line("Content-Transfer-Encoding: quoted-printable")
+            line("")
+            MIMEEncoding.appendQuotedPrintable(content, to: &output)
+            output += [0x0D, 0x0A]
         }
         switch (text, html) {
         case let (text?, html?):
             // The boundary must not occur in the parts; quoted-printable output never contains
             // "==_", so a boundary starting with it is safe.
-            let boundary = "==_herald_" + String(SHA256.hash(data: Data(boundarySeed.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined())
-            lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
-            lines.append("")
-            lines.append("--\(boundary)")
-            lines += part("text/plain", text)
-            lines.append("--\(boundary)")
-            lines += part("text/html", html)
-            lines.append("--\(boundary)--")
+            let boundary = "==_herald_" + Hex.encode(SHA256.hash(data: Data(boundarySeed.utf8)).prefix(12))
+            line("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+            line("")
+            line("--\(boundary)")
+            part("text/plain", text)
+            line("--\(boundary)")
+            part("text/html", html)
+            line("--\(boundary)--")
         case let (text?, nil):
-            lines += part("text/plain", text)
+            part("text/plain", text)
         case let (nil, html?):
-            lines += part("text/html", html)
+            part("text/html", html)
         case (nil, nil):
-            lines += part("text/plain", "")
+            part("text/plain", "")
         }
-        return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
+        return output
     }
 }

@@ -6,51 +6,59 @@ enum MIMEEncoding {
     /// Quoted-printable with CRLF line ends and lines of at most 76 characters. Bare LF and CR
     /// in the text become CRLF; trailing spaces and tabs are encoded so no relay strips them.
     static func quotedPrintable(_ text: String) -> String {
-        let bytes = Array(text.utf8)
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count + bytes.count / 8 + 16)
-        var lineLength = 0
-        var index = 0
-        let hex = Array("0123456789ABCDEF".utf8)
-        let from = Array("From ".utf8)
-        @inline(__always) func softBreakIfNeeded(_ width: Int) {
-            if lineLength + width > 75 {  // leave room for the soft break's "="
-                output.append(UInt8(ascii: "="))
-                output.append(0x0D)
-                output.append(0x0A)
-                lineLength = 0
-            }
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0x0D || byte == 0x0A {
-                output.append(0x0D)
-                output.append(0x0A)
-                lineLength = 0
-                index += (byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A) ? 2 : 1
-                continue
-            }
-            let next = index + 1 < bytes.count ? bytes[index + 1] : 0x0A
-            let endsLine = next == 0x0D || next == 0x0A
-            let plain = (byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "="))
-                || ((byte == 0x20 || byte == 0x09) && !endsLine)
-            // "From " at a line start gets mangled by mbox tools: encode its F. (A leading "." is
-            // left alone: libcurl dot-stuffs the DATA.)
-            let mboxFrom = byte == UInt8(ascii: "F") && lineLength == 0 && bytes[index...].starts(with: from)
-            if plain && !mboxFrom {
-                softBreakIfNeeded(1)
-                output.append(byte)
-                lineLength += 1
-            } else {
-                softBreakIfNeeded(3)
-                output.append(UInt8(ascii: "="))
-                output.append(hex[Int(byte >> 4)])
-                output.append(hex[Int(byte & 0x0F)])
-                lineLength += 3
-            }
-            index += 1
-        }
+        appendQuotedPrintable(text, to: &output)
         return String(decoding: output, as: UTF8.self)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    /// `quotedPrintable` appended to `output`. One pass over the UTF-8 bytes with no closures:
+    /// a nested function capturing `output` cost a dynamic exclusivity check per byte.
+    static func appendQuotedPrintable(_ text: String, to output: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            output.reserveCapacity(output.count + bytes.count + bytes.count / 8 + 16)
+            var lineLength = 0
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                let byte = bytes[index]
+                if byte == 0x0D || byte == 0x0A {
+                    output.append(0x0D)
+                    output.append(0x0A)
+                    lineLength = 0
+                    index += (byte == 0x0D && index + 1 < count && bytes[index + 1] == 0x0A) ? 2 : 1
+                    continue
+                }
+                let next = index + 1 < count ? bytes[index + 1] : 0x0A
+                let endsLine = next == 0x0D || next == 0x0A
+                var plain = (byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "="))
+                    || ((byte == 0x20 || byte == 0x09) && !endsLine)
+                // "From " at a line start gets mangled by mbox tools: encode its F. (A leading "."
+                // is left alone: libcurl dot-stuffs the DATA.)
+                if byte == UInt8(ascii: "F"), lineLength == 0, index + 4 < count, bytes[index + 1] == UInt8(ascii: "r"),
+                   bytes[index + 2] == UInt8(ascii: "o"), bytes[index + 3] == UInt8(ascii: "m"), bytes[index + 4] == 0x20 {
+                    plain = false
+                }
+                let width = plain ? 1 : 3
+                if lineLength + width > 75 {  // leave room for the soft break's "="
+                    output.append(UInt8(ascii: "="))
+                    output.append(0x0D)
+                    output.append(0x0A)
+                    lineLength = 0
+                }
+                if plain {
+                    output.append(byte)
+                } else {
+                    output.append(UInt8(ascii: "="))
+                    output.append(hexDigits[Int(byte >> 4)])
+                    output.append(hexDigits[Int(byte & 0x0F)])
+                }
+                lineLength += width
+                index += 1
+            }
+        }
     }
 
     /// A header value as is when it is printable ASCII, otherwise as RFC 2047 `=?UTF-8?B?…?=`
@@ -76,16 +84,25 @@ enum MIMEEncoding {
     static func mailbox(_ mailbox: Mailbox) -> String {
         guard let name = mailbox.name, !name.isEmpty else { return mailbox.address }
         if name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
-            let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            // Most names hold neither a quote nor a backslash: skip the copies.
+            let quoted = !name.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) ? name
+                : name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             return "\"\(quoted)\" <\(mailbox.address)>"
         }
         return "\(headerText(name)) <\(mailbox.address)>"
     }
 
-    /// RFC 5322 date: `Sun, 22 Nov 2026 17:25:56 +0000`.
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// RFC 5322 date in UTC: `Sun, 22 Nov 2026 17:25:56 +0000`. Built from `gmtime_r`: the
+    /// locale-aware formatter cost more than the rest of the headers together.
     static func date(_ date: Date) -> String {
-        date.formatted(Date.VerbatimFormatStyle(
-            format: "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) +0000",
-            locale: Locale(identifier: "en_US_POSIX"), timeZone: .gmt, calendar: Calendar(identifier: .gregorian)))
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : String(value) }
+        return "\(weekdays[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
 }

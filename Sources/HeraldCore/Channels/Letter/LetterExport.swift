@@ -52,7 +52,7 @@ public struct LetterExport: Sendable {
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        Hex.encode(digest)
     }
 
     static func manifest(batch: LetterBatch, count: Int, sha256: String, bytes: Int) -> [UInt8] {
