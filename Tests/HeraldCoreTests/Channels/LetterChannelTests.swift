@@ -157,6 +157,35 @@ struct LetterChannelTests {
         }
     }
 
+    @Test("closed batches are uploaded over FTP (a real pyftpdlib server) with the login from the environment")
+    func uploadOverFTP() async throws {
+        let folder = try TemporaryFolder()
+        let received = folder.file("ftp-root")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        let server = try ChildProcess(SupportPaths.python, [
+            SupportPaths.servers.appendingPathComponent("ftp_server.py").path, "--folder", received.path,
+            "--user", "vendor", "--password", HeraldFixture.environment["TEST_SMTP_PASSWORD"]!,
+        ])
+        let port = try #require(await server.line(startingWith: "PORT "), "\(server.output().stderr)")
+        let fixture = try fixture(folder, batch: "{size: 10, age: 1h}",
+                                  upload: "{url: \"ftp://127.0.0.1:\(port)/\", username: vendor, password: \"${TEST_SMTP_PASSWORD}\"}")
+        try enqueueLetters(fixture, count: 10)
+        try await fixture.deliverUntilSettled()
+        let multi = CurlMulti()
+        let batcher = try #require(fixture.config.letterBatcher(queue: fixture.queue, multi: multi, logger: .init(label: "test")))
+        await batcher.round()
+        await multi.shutdown()
+        server.signal(SIGTERM)
+        await server.wait(timeout: .seconds(5))
+
+        let batch = try #require(try fixture.queue.letterBatches().first)
+        #expect(batch.uploadState == .uploaded, "\(batch.uploadError ?? "")")
+        for file in [batch.csvFileName, batch.manifestFileName] {
+            let local = try Data(contentsOf: fixture.folder.file("var/letters/\(file)"))
+            #expect(try Data(contentsOf: received.appendingPathComponent(file)) == local)
+        }
+    }
+
     @Test("an address a letter cannot go to is refused at intake, naming the field", arguments: [
         (#"{"line1": "12 Elm St", "city": "Springfield", "postal_code": "62701", "country": "US"}"#, "to.address.region: required for addresses in US"),
         (#"{"line1": "12 Elm St", "city": "Springfield", "region": "IL", "postal_code": "627", "country": "US"}"#, "to.address.postal_code: not a US ZIP code (\"627\"), e.g. \"62701\" or \"62701-1234\""),
