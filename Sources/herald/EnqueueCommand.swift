@@ -4,7 +4,7 @@ import HeraldCore
 
 struct Enqueue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Enqueue messages from a JSON, JSON array or NDJSON file (- for standard input).",
+        abstract: "Enqueue messages from a JSON, JSON array, NDJSON or CSV file (- for standard input).",
         discussion: """
             Prints one result per message: queued, duplicate (the key exists), or rejected with the \
             field at fault. Valid messages are queued even when others in the same input are rejected. \
@@ -37,7 +37,8 @@ struct Enqueue: AsyncParsableCommand {
         var totals: [EnqueueResult.Status: Int] = [:]
         var seen = 0
         var output = StandardOutput()
-        try MessageInput.read(handle) { items in
+        let read = file.lowercased().hasSuffix(".csv") ? CSVMessageInput.read : MessageInput.read
+        try read(handle) { items in
             for result in try queue.enqueue(items, validation: validation) {
                 totals[result.status, default: 0] += 1
                 output.write(json ? ResultFormat.json(result) : ResultFormat.text(result))

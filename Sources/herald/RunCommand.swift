@@ -34,7 +34,16 @@ struct Run: AsyncParsableCommand {
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)]
         let letters = config.letterBatcher(queue: queue, multi: multi, logger: logger)
+        let dropFolder = config.intake.dropFolder.map { _ in
+            DropFolder(config: config.intake, root: config, queue: queue,
+                       validation: { MessageValidation(config: config, templates: templates) }, logger: logger)
+        }
+        if once, let dropFolder {
+            // --once: what is in the drop folder now is part of what is due.
+            await dropFolder.scan()
+        }
         if !once {
+            if let dropFolder { services.append(.init(service: dropFolder)) }
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
             if let letters { services.append(.init(service: letters)) }
         }

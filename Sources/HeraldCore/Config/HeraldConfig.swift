@@ -30,6 +30,7 @@ public struct HeraldConfig: Sendable {
     public var letter: LetterChannelConfig?
     /// How often template files are checked for changes; nil: only on SIGHUP.
     public var templateReload: Duration?
+    public var intake = IntakeConfig()
     /// Makes `unsubscribe_url` for templates; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
 
@@ -83,7 +84,7 @@ public struct HeraldConfig: Sendable {
 
     static let keys: Set<String> = [
         "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
-        "shutdown_grace", "channels", "template_reload", "unsubscribe",
+        "shutdown_grace", "channels", "template_reload", "unsubscribe", "intake",
     ]
 
     /// Parses config text; `root` anchors relative paths.
@@ -109,6 +110,7 @@ public struct HeraldConfig: Sendable {
         if let node = fields["template_reload"] {
             config.templateReload = try node.string() == "off" ? nil : try node.duration()
         }
+        if let node = fields["intake"] { config.intake = try IntakeConfig(node) }
         if let node = fields["unsubscribe"] {
             let unsubscribe = try node.fields(allowed: ["base_url", "secret"])
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }

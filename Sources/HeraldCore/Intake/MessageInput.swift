@@ -19,6 +19,17 @@ public enum InputPosition: Sendable, Equatable, CustomStringConvertible {
 public struct InputItem: Sendable {
     public var position: InputPosition
     public var value: Result<JSONValue, IntakeRejection>
+    /// The input as written (at most 4 KB), kept for error reports of rejected items.
+    public var source: String? = nil
+}
+
+extension InputPosition {
+    /// The line or item number.
+    public var number: Int {
+        switch self {
+        case .line(let number), .item(let number): number
+        }
+    }
 }
 
 /// Splits JSON input into items: one object, an array of objects, or NDJSON (one object per line).
@@ -105,7 +116,8 @@ public struct MessageInput {
                 throw IntakeRejection(field: "", "not valid JSON (\(describe(error)))")
             }
         }
-        return InputItem(position: .line(number), value: value)
+        let source = value.isFailure ? String(decoding: line.prefix(4_096), as: UTF8.self) : nil
+        return InputItem(position: .line(number), value: value, source: source)
     }
 
     private static func items(ofArray data: Data) throws -> [InputItem] {
@@ -126,5 +138,12 @@ public struct MessageInput {
             return underlying ?? context.debugDescription
         }
         return "\(error)"
+    }
+}
+
+extension Result {
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
     }
 }

@@ -112,6 +112,33 @@ enum Migrations {
                 CREATE UNIQUE INDEX letters_batch ON letters(batch_id, position);
                 """)
         }
+        migrator.registerMigration("v5-intake-files") { db in
+            try db.execute(sql: """
+                -- Files taken from the drop folder. A file's progress (`position`: the last line or
+                -- item whose outcome is recorded) is updated in the transaction that queues its
+                -- messages, so a crash mid-file resumes exactly after what was queued.
+                CREATE TABLE intake_files (
+                    id          INTEGER PRIMARY KEY,
+                    name        TEXT NOT NULL,
+                    identity    TEXT NOT NULL UNIQUE,     -- device:inode:size:mtime
+                    state       TEXT NOT NULL,            -- reading | read | archived
+                    position    INTEGER NOT NULL DEFAULT 0,
+                    queued      INTEGER NOT NULL DEFAULT 0,
+                    duplicates  INTEGER NOT NULL DEFAULT 0,
+                    rejected    INTEGER NOT NULL DEFAULT 0,
+                    started_at  INTEGER NOT NULL,
+                    finished_at INTEGER
+                ) STRICT;
+                CREATE TABLE intake_rejections (
+                    file_id   INTEGER NOT NULL REFERENCES intake_files(id) ON DELETE CASCADE,
+                    position  INTEGER NOT NULL,
+                    field     TEXT NOT NULL,
+                    reason    TEXT NOT NULL,
+                    input     TEXT NOT NULL,
+                    PRIMARY KEY (file_id, position)
+                ) STRICT, WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

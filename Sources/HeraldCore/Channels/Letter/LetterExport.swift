@@ -69,58 +69,10 @@ public struct LetterExport: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let csv = LetterCSV.encode(letters)
         let sha256 = hex(SHA256.hash(data: csv))
-        try writeAtomically(csv, to: folder.appendingPathComponent(batch.csvFileName))
+        try AtomicFile.write(csv, to: folder.appendingPathComponent(batch.csvFileName))
         Failpoint.hit(Failpoint.letterAfterCSV)
-        try writeAtomically(manifest(batch: batch, count: letters.count, sha256: sha256, bytes: csv.count),
+        try AtomicFile.write(manifest(batch: batch, count: letters.count, sha256: sha256, bytes: csv.count),
                             to: folder.appendingPathComponent(batch.manifestFileName))
         return (sha256, csv.count)
     }
-
-    /// Temporary file (unique per writer, so two processes finishing one batch cannot mix their
-    /// writes), fsync, rename, fsync of the folder: the file is whole or absent, also after a
-    /// power loss.
-    static func writeAtomically(_ bytes: [UInt8], to file: URL) throws {
-        let temporary = file.deletingLastPathComponent()
-            .appendingPathComponent(".\(file.lastPathComponent).\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw LetterExportError(file: temporary.path, operation: "create") }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            guard result > 0 else {
-                close(fd)
-                unlink(temporary.path)
-                throw LetterExportError(file: temporary.path, operation: "write")
-            }
-            written += result
-        }
-        guard fsync(fd) == 0, close(fd) == 0 else {
-            unlink(temporary.path)
-            throw LetterExportError(file: temporary.path, operation: "fsync")
-        }
-        guard rename(temporary.path, file.path) == 0 else {
-            unlink(temporary.path)
-            throw LetterExportError(file: file.path, operation: "rename into place")
-        }
-        let folder = open(file.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
-    }
-}
-
-/// A batch file could not be written: the batch stays `closing` and is tried again.
-public struct LetterExportError: Error, CustomStringConvertible {
-    public let file: String
-    public let operation: String
-    public let reason: String
-
-    init(file: String, operation: String) {
-        self.file = file
-        self.operation = operation
-        reason = String(cString: strerror(errno))
-    }
-
-    public var description: String { "cannot \(operation) \(file): \(reason)" }
 }

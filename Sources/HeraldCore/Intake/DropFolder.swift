@@ -1,0 +1,201 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The drop folder: the CRM writes `.json`, `.ndjson` / `.jsonl` or `.csv` files into it (under a
+/// temporary name, then renamed), and Herald queues their messages, exactly once, then archives
+/// or deletes each file. A swift-service-lifecycle `Service`, polling every `poll`.
+///
+/// Exactly once, also across a crash: a file is known by its identity (device, inode, size,
+/// mtime); each batch of its lines is queued in the transaction that records the file's new
+/// position, and a file found again resumes after that position. Several `herald run`
+/// processes may watch one folder: a file is read under an exclusive `flock`, which the kernel
+/// releases if the reader dies.
+public final class DropFolder: Service, CustomStringConvertible, Sendable {
+    let folder: URL
+    let archive: URL
+    let deleteAfterIngest: Bool
+    let poll: Duration
+    let queue: MessageQueue
+    let validation: @Sendable () -> MessageValidation
+    let logger: Logger
+    private let stopping = StopFlag()
+    private let warned = Mutex(Set<String>())
+
+    /// - Parameter validation: made afresh for each file, so templates added since start count.
+    public init(config: IntakeConfig, root: HeraldConfig, queue: MessageQueue,
+                validation: @escaping @Sendable () -> MessageValidation, logger: Logger) {
+        folder = root.resolve(config.dropFolder ?? "var/inbox")
+        archive = root.resolve(config.archiveFolder)
+        deleteAfterIngest = config.deleteAfterIngest
+        poll = config.poll
+        self.queue = queue
+        self.validation = validation
+        self.logger = logger
+    }
+
+    public var description: String { "DropFolder(\(folder.path))" }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        logger.info("watching the drop folder", metadata: ["folder": "\(folder.path)"])
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                await scan()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.poll) }
+            }
+        } onGracefulShutdown: {
+            // A file being read stops after its current batch; the next run resumes it.
+            self.stopping.set()
+        }
+    }
+
+    /// Reads every file ready in the folder (off the cooperative pool: file reads and SQLite
+    /// writes block). Returns how many files were finished.
+    @discardableResult
+    public func scan() async -> Int {
+        (try? await BlockingWork.run { self.scanNow() }) ?? 0
+    }
+
+    /// Files a writer has finished: not hidden, not `.tmp` / `.part`, regular files.
+    static func isReady(_ name: String) -> Bool {
+        !name.hasPrefix(".") && !name.hasSuffix(".tmp") && !name.hasSuffix(".part")
+    }
+
+    enum Format {
+        case json, csv
+        init?(_ name: String) {
+            switch (name as NSString).pathExtension.lowercased() {
+            case "json", "ndjson", "jsonl": self = .json
+            case "csv": self = .csv
+            default: return nil
+            }
+        }
+    }
+
+    private func scanNow() -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return 0 }
+        var finished = 0
+        for name in names.sorted() where Self.isReady(name) {
+            if stopping.isSet { break }
+            guard let format = Format(name) else {
+                let first = warned.withLock { $0.insert(name).inserted }
+                if first, !isDirectory(name) {
+                    logger.warning("drop folder: not a .json, .ndjson, .jsonl or .csv file, left alone", metadata: ["file": "\(name)"])
+                }
+                continue
+            }
+            do {
+                if try ingest(name, format: format) { finished += 1 }
+            } catch let stop as Stopped {
+                logger.notice("drop folder: stopped mid-file, the next run resumes it", metadata: ["file": "\(name)", "line": "\(stop.position)"])
+                break
+            } catch {
+                logger.error("drop folder: cannot ingest file, will retry", metadata: ["file": "\(name)", "error": "\(error)"])
+            }
+        }
+        return finished
+    }
+
+    private func isDirectory(_ name: String) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path, isDirectory: &directory)
+            && directory.boolValue
+    }
+
+    struct Stopped: Error {
+        let position: Int
+    }
+
+    /// Ingests one file; false when another process holds it or it vanished.
+    private func ingest(_ name: String, format: Format) throws -> Bool {
+        let path = folder.appendingPathComponent(name).path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        // Another process may have finished and archived it between our listing and our lock.
+        var current = stat()
+        guard stat(path, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev else { return false }
+        let identity = "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        var record = try queue.intakeFile(name: name, identity: identity)
+
+        if record.state == .reading {
+            if record.position > 0 {
+                logger.notice("drop folder: resuming file", metadata: ["file": "\(name)", "after": "\(record.position)"])
+            }
+            let started = ContinuousClock.now
+            var lastReport = started
+            var read = record.position
+            let validation = validation()
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+            let resumeAfter = record.position
+            let consume: ([InputItem]) throws -> Void = { [stopping, queue, logger] items in
+                if stopping.isSet { throw Stopped(position: read) }
+                let fresh = resumeAfter > 0 ? items.filter { $0.position.number > resumeAfter } : items
+                guard !fresh.isEmpty else { return }
+                _ = try queue.enqueue(fresh, validation: validation, file: record.id)
+                read = fresh.last!.position.number
+                if ContinuousClock.now - lastReport >= .seconds(5) {
+                    lastReport = ContinuousClock.now
+                    let seconds = (ContinuousClock.now - started) / .seconds(1)
+                    logger.info("drop folder: ingesting", metadata: [
+                        "file": "\(name)", "position": "\(read)",
+                        "per_second": "\(Int(Double(read - resumeAfter) / max(seconds, 0.001)))",
+                    ])
+                }
+            }
+            switch format {
+            case .json: try MessageInput.read(handle, consume)
+            case .csv: try CSVMessageInput.read(handle, consume)
+            }
+            try queue.markIntakeFile(record.id, .read)
+            record = try queue.intakeFile(name: name, identity: identity)
+            logger.info("drop folder: file ingested", metadata: [
+                "file": "\(name)", "queued": "\(record.queued)", "duplicates": "\(record.duplicates)",
+                "rejected": "\(record.rejected)",
+            ])
+        }
+        try finish(record, path: path)
+        return true
+    }
+
+    /// Writes the errors file (if any line was rejected) and archives or deletes the file. Both
+    /// steps can be repeated after a crash with the same result.
+    private func finish(_ record: IntakeFile, path: String) throws {
+        let stem = "\(record.id)-\(record.name)"
+        let rejections = try queue.intakeRejections(file: record.id)
+        if !rejections.isEmpty || !deleteAfterIngest {
+            try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
+        }
+        if !rejections.isEmpty {
+            var text = ""
+            for rejection in rejections {
+                let line: JSONValue = .object([
+                    "line": .integer(Int64(rejection.position)), "field": .string(rejection.field),
+                    "reason": .string(rejection.reason), "input": .string(rejection.input),
+                ])
+                text += line.jsonText + "\n"
+            }
+            try AtomicFile.write(Array(text.utf8), to: archive.appendingPathComponent("\(stem).errors.ndjson"))
+        }
+        if deleteAfterIngest {
+            guard unlink(path) == 0 || errno == ENOENT else { throw FileWriteError(file: path, operation: "delete") }
+        } else {
+            guard rename(path, archive.appendingPathComponent(stem).path) == 0 else {
+                throw FileWriteError(file: path, operation: "archive")
+            }
+        }
+        try queue.markIntakeFile(record.id, .archived)
+    }
+}
+
+/// Set once, read from any thread: tells a blocking loop to stop at its next check.
+final class StopFlag: Sendable {
+    private let flag = Atomic(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}
