@@ -94,14 +94,7 @@ public struct EmailChannelConfig: Sendable {
         self.from = from
         replyTo = try fields["reply_to"]?.headerValue()
         listUnsubscribeMailto = try fields["list_unsubscribe_mailto"]?.headerValue()
-        var headers: [(name: String, value: String)] = []
-        if let headersNode = fields["headers"] {
-            for (name, value) in try headersNode.entries() {
-                guard HeaderField.isValidName(name) else { throw value.error("not a valid header name") }
-                headers.append((name, try value.headerValue()))
-            }
-        }
-        self.headers = headers
+        headers = try fields["headers"]?.headerFields() ?? []
         connectTimeout = try fields["connect_timeout"]?.duration() ?? .seconds(10)
         timeout = try fields["timeout"]?.duration() ?? .seconds(60)
     }

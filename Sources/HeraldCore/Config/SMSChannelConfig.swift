@@ -157,14 +157,7 @@ public struct HTTPGatewayRequest: Sendable {
         guard ["GET", "POST", "PUT"].contains(method) else {
             throw fields["method"]!.error("expected GET, POST or PUT, got \"\(method)\"")
         }
-        var headers: [(name: String, value: String)] = []
-        if let headersNode = fields["headers"] {
-            for (name, value) in try headersNode.entries() {
-                guard HeaderField.isValidName(name) else { throw value.error("not a valid header name") }
-                headers.append((name, try value.headerValue()))
-            }
-        }
-        self.headers = headers
+        headers = try fields["headers"]?.headerFields() ?? []
         let formatText = try fields["format"]?.string() ?? "json"
         guard let format = Format(rawValue: formatText) else {
             throw fields["format"]!.error("expected json or form, got \"\(formatText)\"")

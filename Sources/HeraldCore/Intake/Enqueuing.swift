@@ -15,24 +15,28 @@ public struct EnqueueResult: Sendable, Equatable {
     public var reason: String?
 }
 
-extension MessageQueue {
-    /// Validates `items` and enqueues the valid ones in one transaction; a rejected item never
-    /// keeps the others out. Results are in input order.
-    public func enqueue(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) throws
-        -> [EnqueueResult]
-    {
-        var results: [EnqueueResult] = []
-        var accepted: [(index: Int, message: NewMessage)] = []
+/// A batch of input items after validation: results in input order (accepted ones still to be
+/// given their ids), the messages to insert, and the rejections.
+struct ValidatedBatch {
+    var results: [EnqueueResult] = []
+    var accepted: [(index: Int, message: NewMessage)] = []
+    var rejections: [(item: InputItem, rejection: IntakeRejection)] = []
+
+    init(_ items: [InputItem], validation: MessageValidation, now: Int64) {
         for item in items {
             switch item.value.flatMap({ validation.validate($0, now: now) }) {
             case .success(let message):
                 accepted.append((results.count, message))
                 results.append(EnqueueResult(position: item.position, status: .queued, key: message.key))
             case .failure(let rejection):
+                rejections.append((item, rejection))
                 results.append(EnqueueResult(position: item.position, status: .rejected, reason: rejection.description))
             }
         }
-        let outcomes = try enqueue(accepted.map(\.message), now: now)
+    }
+
+    /// Fills in what inserting `accepted` gave: ids, and duplicates.
+    mutating func record(_ outcomes: [EnqueueOutcome]) {
         for (entry, outcome) in zip(accepted, outcomes) {
             switch outcome {
             case .queued(let id):
@@ -42,6 +46,17 @@ extension MessageQueue {
                 results[entry.index].id = id
             }
         }
-        return results
+    }
+}
+
+extension MessageQueue {
+    /// Validates `items` and enqueues the valid ones in one transaction; a rejected item never
+    /// keeps the others out. Results are in input order.
+    public func enqueue(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) throws
+        -> [EnqueueResult]
+    {
+        var batch = ValidatedBatch(items, validation: validation, now: now)
+        batch.record(try enqueue(batch.accepted.map(\.message), now: now))
+        return batch.results
     }
 }

@@ -48,35 +48,15 @@ extension MessageQueue {
     public func enqueue(_ items: [InputItem], validation: MessageValidation, file: Int64, now: Int64 = Timestamp.now())
         throws -> [EnqueueResult]
     {
-        var results: [EnqueueResult] = []
-        var accepted: [(index: Int, message: NewMessage)] = []
-        var rejections: [(item: InputItem, rejection: IntakeRejection)] = []
-        for item in items {
-            switch item.value.flatMap({ validation.validate($0, now: now) }) {
-            case .success(let message):
-                accepted.append((results.count, message))
-                results.append(EnqueueResult(position: item.position, status: .queued, key: message.key))
-            case .failure(let rejection):
-                rejections.append((item, rejection))
-                results.append(EnqueueResult(position: item.position, status: .rejected, reason: rejection.description))
-            }
-        }
+        let validated = ValidatedBatch(items, validation: validation, now: now)
         let last = items.last?.position.number ?? 0
         return try writeNow { db in
-            let outcomes = try Self.insert(accepted.map(\.message), now: now, db: db)
-            for (entry, outcome) in zip(accepted, outcomes) {
-                switch outcome {
-                case .queued(let id):
-                    results[entry.index].id = id
-                case .duplicate(let id):
-                    results[entry.index].status = .duplicate
-                    results[entry.index].id = id
-                }
-            }
+            var batch = validated
+            batch.record(try Self.insert(batch.accepted.map(\.message), now: now, db: db))
             let reject = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO intake_rejections (file_id, position, field, reason, input) VALUES (?, ?, ?, ?, ?)
                 """)
-            for (item, rejection) in rejections {
+            for (item, rejection) in batch.rejections {
                 let input: String = switch item.value {
                 case .success(let value): item.source ?? value.jsonText
                 case .failure: item.source ?? ""
@@ -84,13 +64,13 @@ extension MessageQueue {
                 try reject.execute(arguments: [file, item.position.number, rejection.field, rejection.reason, input])
             }
             var counts: [EnqueueResult.Status: Int] = [:]
-            for result in results { counts[result.status, default: 0] += 1 }
+            for result in batch.results { counts[result.status, default: 0] += 1 }
             try db.execute(sql: """
                 UPDATE intake_files SET position = max(position, ?), queued = queued + ?, duplicates = duplicates + ?,
                     rejected = rejected + ?
                 WHERE id = ?
                 """, arguments: [last, counts[.queued, default: 0], counts[.duplicate, default: 0], counts[.rejected, default: 0], file])
-            return results
+            return batch.results
         }
     }
 

@@ -68,6 +68,16 @@ public struct TemplateManifest: Sendable, Equatable {
 
 extension ConfigNode {
     /// A value that goes into a header: CR and LF would start a new header, so they are refused.
+    /// A mapping of header names to values, in file order, each checked.
+    func headerFields() throws(ConfigError) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        for (name, value) in try entries() {
+            guard HeaderField.isValidName(name) else { throw value.error("not a valid header name") }
+            headers.append((name, try value.headerValue()))
+        }
+        return headers
+    }
+
     func headerValue() throws(ConfigError) -> String {
         let value = try string()
         guard !HeaderField.containsLineBreak(value) else { throw error("must not contain CR or LF") }
