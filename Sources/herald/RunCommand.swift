@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HeraldCore
 import ServiceLifecycle
 
@@ -22,21 +23,25 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         ShutdownSignals.unblock()
+        // Whatever the parent's umask, nothing Herald creates (the socket, exports, archives)
+        // is writable or readable by other users.
+        umask(umask(0) | 0o007)
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
         let queue = try options.openQueue(config)
         let templates = config.templateStore(logger: logger)
         let multi = CurlMulti(maxConnections: max(8, workers ?? config.workers), logger: logger)
+        let metrics = DeliveryMetrics()
         let dispatcher = Dispatcher(
             queue: queue, adapters: ChannelAdapters.make(config, multi: multi, queue: queue, logger: logger), renderer: config.renderer(templates),
-            settings: .init(config, workers: workers, drainAndExit: once), logger: logger)
+            settings: .init(config, workers: workers, drainAndExit: once), metrics: metrics, logger: logger)
+        let validation: @Sendable () -> MessageValidation = { MessageValidation(config: config, templates: templates) }
         // With --once the dispatcher returns when it is done, and that ends the run.
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)]
         let letters = config.letterBatcher(queue: queue, multi: multi, logger: logger)
         let dropFolder = config.intake.dropFolder.map { _ in
-            DropFolder(config: config.intake, root: config, queue: queue,
-                       validation: { MessageValidation(config: config, templates: templates) }, logger: logger)
+            DropFolder(config: config.intake, root: config, queue: queue, validation: validation, logger: logger)
         }
         if once, let dropFolder {
             // --once: what is in the drop folder now is part of what is due.
@@ -46,6 +51,8 @@ struct Run: AsyncParsableCommand {
             if let dropFolder { services.append(.init(service: dropFolder)) }
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
             if let letters { services.append(.init(service: letters)) }
+            let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, logger: logger)
+            services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }
         }
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -1,7 +1,7 @@
 /// DESIGN.md's rule for HTTP answers, shared by every channel that speaks HTTP: 2xx sent;
 /// 408, 425, 429 and 5xx transient (honouring Retry-After); any other status permanent.
 enum HTTPStatusClassification {
-    static func outcome(for response: HTTPResponse) -> DeliveryOutcome {
+    static func outcome(for response: OutboundResponse) -> DeliveryOutcome {
         let text = String(response.bodyText.prefix(DeliveryAttempt.remoteTextLimit))
         let status = response.status
         if (200...299).contains(status) {

@@ -46,7 +46,7 @@ public struct WebhookChannel: ChannelAdapter {
             ("webhook-signature", signature.sign(id: id, timestamp: timestamp, body: body)),
         ]
         headers += endpoint.headers
-        let request = HTTPRequest(method: "POST", url: endpoint.url, headers: headers, body: body,
+        let request = OutboundRequest(method: "POST", url: endpoint.url, headers: headers, body: body,
                                   connectTimeout: config.connectTimeout, timeout: endpoint.timeout)
         do {
             return HTTPStatusClassification.outcome(for: try await transport.send(request))

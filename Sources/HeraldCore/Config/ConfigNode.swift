@@ -111,6 +111,21 @@ struct ConfigNode {
         return value
     }
 
+    /// A size such as `16MB`, `512KB` or a plain byte count (KB = 1,024 bytes).
+    func byteCount(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string().uppercased()
+        let units: [(suffix: String, factor: Int)] = [("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+        let unit = units.first { text.hasSuffix($0.suffix) } ?? ("", 1)
+        guard let number = Int(text.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)) else {
+            throw error("expected a size such as 16MB, 512KB or a byte count, got \"\(text)\"")
+        }
+        let (value, overflow) = number.multipliedReportingOverflow(by: unit.factor)
+        guard !overflow, range.contains(value) else {
+            throw error("\(text) is out of range \(range.lowerBound)...\(range.upperBound) bytes")
+        }
+        return value
+    }
+
     func bool() throws(ConfigError) -> Bool {
         switch try string().lowercased() {
         case "true", "yes", "on": return true

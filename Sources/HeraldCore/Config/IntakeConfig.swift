@@ -8,23 +8,54 @@ import Foundation
 ///   after_ingest: archive           # archive | delete
 ///   archive_folder: var/archive     # ingested files, and <file>.errors.ndjson for rejected lines
 ///   poll: 500ms
+///   socket: var/herald.sock         # the HTTP API on a unix socket (mode 0660); "off" to disable
+///   http: {listen: "127.0.0.1:8470", token: "${HERALD_API_TOKEN}"}
+///   max_body: 16MB
 /// ```
 public struct IntakeConfig: Sendable {
     public var dropFolder: String?
     public var deleteAfterIngest: Bool
     public var archiveFolder: String
     public var poll: Duration
+    /// The API's unix socket; nil: none.
+    public var socket: String?
+    /// The API on TCP; nil: none.
+    public var http: TCPListener?
+    /// The largest request body read whole (a JSON object or array, a form). An NDJSON stream
+    /// may be any length; each of its lines is limited to `maxLine`.
+    public var maxBody: Int
+    public static let maxLine = 1 << 20
+
+    /// A TCP address for the API, where every request but the public routes (unsubscribe,
+    /// inbound SMS) must carry `Authorization: Bearer <token>`.
+    public struct TCPListener: Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var token: Secret
+
+        public init(host: String, port: Int, token: Secret) {
+            self.host = host
+            self.port = port
+            self.token = token
+        }
+
+        public var description: String { "\(host):\(port)" }
+    }
 
     public init(dropFolder: String? = "var/inbox", deleteAfterIngest: Bool = false, archiveFolder: String = "var/archive",
-                poll: Duration = .milliseconds(500)) {
+                poll: Duration = .milliseconds(500), socket: String? = "var/herald.sock", http: TCPListener? = nil,
+                maxBody: Int = 16 << 20) {
         self.dropFolder = dropFolder
         self.deleteAfterIngest = deleteAfterIngest
         self.archiveFolder = archiveFolder
         self.poll = poll
+        self.socket = socket
+        self.http = http
+        self.maxBody = maxBody
     }
 
     init(_ node: ConfigNode) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["drop_folder", "after_ingest", "archive_folder", "poll"])
+        let fields = try node.fields(allowed: ["drop_folder", "after_ingest", "archive_folder", "poll", "socket", "http", "max_body"])
         self.init()
         if let folder = fields["drop_folder"] {
             let text = try folder.nonEmptyString()
@@ -44,5 +75,34 @@ public struct IntakeConfig: Sendable {
                 throw poll.error("must be between 10ms and 1s (files are picked up within one poll)")
             }
         }
+        if let socket = fields["socket"] {
+            let text = try socket.nonEmptyString()
+            // sockaddr_un holds 108 bytes; NIO refuses longer paths with a less helpful error.
+            guard text == "off" || text.utf8.count < 100 else {
+                throw socket.error("a unix socket path must be shorter than 100 bytes (\(text.utf8.count))")
+            }
+            self.socket = text == "off" ? nil : text
+        }
+        if let http = fields["http"], !http.isNull { self.http = try Self.tcpListener(http) }
+        if let maxBody = fields["max_body"] { self.maxBody = try maxBody.byteCount(in: 1_024...(1 << 30)) }
+    }
+
+    private static func tcpListener(_ node: ConfigNode) throws(ConfigError) -> TCPListener {
+        let fields = try node.fields(allowed: ["listen", "token"])
+        guard let listenNode = fields["listen"] else { throw node.error("listen is required (host:port)") }
+        let listen = try listenNode.nonEmptyString()
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (1...65_535).contains(port), colon != listen.startIndex
+        else { throw listenNode.error("expected host:port such as 127.0.0.1:8470, got \"\(listen)\"") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let tokenNode = fields["token"] else {
+            throw node.error("token is required: every request on TCP must carry it (from the environment)")
+        }
+        let token = try tokenNode.secret()
+        guard token.exposedValue.utf8.count >= 16 else {
+            throw tokenNode.error("must be at least 16 bytes (e.g. `openssl rand -hex 24`)")
+        }
+        return TCPListener(host: host, port: port, token: token)
     }
 }

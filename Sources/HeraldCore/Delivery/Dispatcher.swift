@@ -39,14 +39,17 @@ public struct Dispatcher: Service, CustomStringConvertible {
     let renderer: MessageRenderer
     let settings: Settings
     let owner: LeaseOwner
+    let metrics: DeliveryMetrics?
     let logger: Logger
 
     /// How often leases of crashed processes on this host are looked for.
     static let deadOwnerScanInterval: Duration = .seconds(15)
 
     public init(queue: MessageQueue, adapters: [any ChannelAdapter], renderer: MessageRenderer, settings: Settings,
-                owner: LeaseOwner = .current(), logger: Logger = Logger(label: "herald.dispatch")) {
+                owner: LeaseOwner = .current(), metrics: DeliveryMetrics? = nil,
+                logger: Logger = Logger(label: "herald.dispatch")) {
         self.queue = queue
+        self.metrics = metrics
         self.renderer = renderer
         self.adapters = Dictionary(adapters.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
         self.settings = settings
@@ -183,6 +186,10 @@ public struct Dispatcher: Service, CustomStringConvertible {
             return
         }
         log(settlement, logger: logger)
+        if let metrics, let attempt = settlement.attempt {
+            metrics.recordAttempt(channel: message.channel, outcome: attempt.outcome, duration: .now - start)
+            if case .retry = settlement { metrics.recordDeferral(reason: "retry", channel: message.channel) }
+        }
     }
 
     private func log(_ settlement: Settlement, logger: Logger) {

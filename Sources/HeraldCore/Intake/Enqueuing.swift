@@ -17,7 +17,7 @@ public struct EnqueueResult: Sendable, Equatable {
 
 /// A batch of input items after validation: results in input order (accepted ones still to be
 /// given their ids), the messages to insert, and the rejections.
-struct ValidatedBatch {
+struct ValidatedBatch: Sendable {
     var results: [EnqueueResult] = []
     var accepted: [(index: Int, message: NewMessage)] = []
     var rejections: [(item: InputItem, rejection: IntakeRejection)] = []
@@ -57,6 +57,15 @@ extension MessageQueue {
     {
         var batch = ValidatedBatch(items, validation: validation, now: now)
         batch.record(try enqueue(batch.accepted.map(\.message), now: now))
+        return batch.results
+    }
+
+    /// The async form, for callers on the cooperative pool (the API).
+    public func enqueueAsync(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) async throws
+        -> [EnqueueResult]
+    {
+        var batch = ValidatedBatch(items, validation: validation, now: now)
+        batch.record(try await enqueueAsync(batch.accepted.map(\.message), now: now))
         return batch.results
     }
 }

@@ -76,27 +76,25 @@ public struct MessageInput {
         }
 
         // NDJSON, line by line.
-        var lineNumber = 0
+        var lines = NDJSONLines()
+        lines.append(buffer)
+        buffer = Data()
         var batch: [InputItem] = []
         batch.reserveCapacity(batchSize)
         while true {
-            var start = buffer.startIndex
-            while let end = buffer[start...].firstIndex(of: newline) {
-                lineNumber += 1
-                if let item = item(line: buffer[start..<end], number: lineNumber) { batch.append(item) }
-                start = buffer.index(after: end)
+            while let item = lines.next(atEnd: atEnd) {
+                batch.append(item)
                 if batch.count == batchSize {
                     try body(batch)
                     batch.removeAll(keepingCapacity: true)
                 }
             }
-            buffer.removeSubrange(buffer.startIndex..<start)
             if atEnd { break }
-            try fill()
-        }
-        if !buffer.isEmpty {
-            lineNumber += 1
-            if let item = item(line: buffer[...], number: lineNumber) { batch.append(item) }
+            if let chunk = try handle.read(upToCount: chunkSize), !chunk.isEmpty {
+                lines.append(chunk)
+            } else {
+                atEnd = true
+            }
         }
         if !batch.isEmpty { try body(batch) }
     }
@@ -107,11 +105,12 @@ public struct MessageInput {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
-    private static func item(line: Data.SubSequence, number: Int) -> InputItem? {
+    /// One NDJSON line as an item; nil for a blank line.
+    static func item(line: some Collection<UInt8>, number: Int) -> InputItem? {
         guard line.contains(where: { !isSpace($0) }) else { return nil }  // Blank lines are allowed.
         let value = Result { () throws(IntakeRejection) in
             do {
-                return try JSONValue.parse(line)
+                return try JSONValue.parse(Data(line))
             } catch {
                 throw IntakeRejection(field: "", "not valid JSON (\(describe(error)))")
             }

@@ -57,3 +57,10 @@ public final class MessageQueue: Sendable {
         try pool.read(value)
     }
 }
+
+extension MessageQueue {
+    /// Reads one row through a reader connection: the cheapest proof that the file is readable.
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
+    }
+}

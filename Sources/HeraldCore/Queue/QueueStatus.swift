@@ -9,7 +9,14 @@ public struct QueueStatus: Sendable, Codable, Equatable {
         public var count: Int
     }
 
+    public struct ChannelCount: Sendable, Codable, Equatable {
+        public var channel: String
+        public var count: Int
+    }
+
     public var counts: [Count]
+    /// Queued messages already due, by channel: the backlog waiting for a worker.
+    public var dueNow: [ChannelCount]
     /// Due time of the oldest queued message that is already due (unix ms), nil when none is.
     public var oldestDueAt: Int64?
     /// Due time of the next queued message not yet due (unix ms).
@@ -30,10 +37,22 @@ public struct QueueStatus: Sendable, Codable, Equatable {
 
 extension MessageQueue {
     public func status(now: Int64 = Timestamp.now()) throws -> QueueStatus {
-        try readNow { db in
+        try readNow { db in try Self.status(now: now, db: db) }
+    }
+
+    /// The async form, for the API on the cooperative pool.
+    public func statusAsync(now: Int64 = Timestamp.now()) async throws -> QueueStatus {
+        try await read { db in try Self.status(now: now, db: db) }
+    }
+
+    static func status(now: Int64, db: Database) throws -> QueueStatus {
             let counts = try Row.fetchAll(db, sql: """
                 SELECT state, channel, count(*) AS n FROM messages GROUP BY state, channel ORDER BY state, channel
                 """).map { QueueStatus.Count(state: $0["state"], channel: $0["channel"], count: $0["n"]) }
+            let dueNow = try Row.fetchAll(db, sql: """
+                SELECT channel, count(*) AS n FROM messages INDEXED BY messages_due
+                WHERE state = 'queued' AND due_at <= ? GROUP BY channel ORDER BY channel
+                """, arguments: [now]).map { QueueStatus.ChannelCount(channel: $0["channel"], count: $0["n"]) }
             let oldestDue = try Int64.fetchOne(db, sql: """
                 SELECT due_at FROM messages INDEXED BY messages_due WHERE state = 'queued' AND due_at <= ? ORDER BY due_at LIMIT 1
                 """, arguments: [now])
@@ -47,9 +66,8 @@ extension MessageQueue {
                 FROM attempts WHERE started_at >= ?
                 """, arguments: [now - 60_000, now - 3_600_000])
             return QueueStatus(
-                counts: counts, oldestDueAt: oldestDue, nextDueAt: nextDue,
+                counts: counts, dueNow: dueNow, oldestDueAt: oldestDue, nextDueAt: nextDue,
                 sentLastMinute: recent?["minute"] ?? 0, sentLastHour: recent?["hour"] ?? 0,
                 errorsLastHour: recent?["errors"] ?? 0, takenAt: now)
-        }
     }
 }

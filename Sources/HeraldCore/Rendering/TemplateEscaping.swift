@@ -80,3 +80,12 @@ struct JSONStringContentType: MustacheContentType {
         return result
     }
 }
+
+/// A JSON string literal, quotes included, appended as bytes (for output written by hand).
+enum JSONStringEscaping {
+    static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: JSONStringContentType().escapeText(text).utf8)
+        out.append(UInt8(ascii: "\""))
+    }
+}

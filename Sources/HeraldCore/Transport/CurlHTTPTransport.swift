@@ -8,7 +8,7 @@ public struct CurlHTTPTransport: HTTPTransport {
         self.multi = multi
     }
 
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
         let spec = CurlTransferSpec(
             url: request.url.absoluteString,
             method: request.method,
@@ -26,7 +26,7 @@ public struct CurlHTTPTransport: HTTPTransport {
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             return (name, value)
         }
-        return HTTPResponse(status: result.responseCode, headers: headers, bodyPrefix: result.bodyPrefix,
+        return OutboundResponse(status: result.responseCode, headers: headers, bodyPrefix: result.bodyPrefix,
                             duration: result.duration)
     }
 }

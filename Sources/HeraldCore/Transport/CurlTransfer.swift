@@ -12,7 +12,7 @@ struct CurlTransferSpec: Sendable {
     var connectTimeout: Duration
     var timeout: Duration
     /// How much of the response body to keep.
-    var bodyLimit: Int = HTTPResponse.bodyLimit
+    var bodyLimit: Int = OutboundResponse.bodyLimit
     /// SMTP: the envelope and the message to upload.
     var mail: Mail?
     /// A file to upload (FTP, SFTP, or HTTP PUT) to `url`.

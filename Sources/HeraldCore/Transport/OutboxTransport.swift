@@ -10,7 +10,7 @@ public struct OutboxTransport: HTTPTransport {
         self.folder = folder
     }
 
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
         var text = "\(request.method) \(request.url.absoluteString) HTTP/1.1\r\n"
         if let auth = request.basicAuth {
             text += "Authorization: Basic \(auth.username):<redacted>\r\n"
@@ -24,7 +24,7 @@ public struct OutboxTransport: HTTPTransport {
         bytes += request.body
         let file = try OutboxFile.write(bytes, id: request.header("webhook-id") ?? UUID().uuidString, extension: "http",
                                         in: folder)
-        return HTTPResponse(status: 200, bodyPrefix: Array("written to \(file.path)".utf8))
+        return OutboundResponse(status: 200, bodyPrefix: Array("written to \(file.path)".utf8))
     }
 }
 

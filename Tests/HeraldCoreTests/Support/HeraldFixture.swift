@@ -10,18 +10,21 @@ final class HeraldFixture: @unchecked Sendable {
 
     static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret, "TEST_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789",
                               "TEST_SMTP_PASSWORD": "s3cret-smtp", "TEST_SMS_PASSWORD": Kannel.password,
-        "TEST_TWILIO_TOKEN": SMSAPIServer.token]
+        "TEST_TWILIO_TOKEN": SMSAPIServer.token, "TEST_API_TOKEN": apiToken]
+    static let apiToken = "test-api-token-0123456789abcdef"
 
     /// - Parameters:
     ///   - endpoints: webhook endpoint name → URL.
     ///   - email: the body of `channels.email` (indented two spaces per level below it), or nil.
     ///   - sms, letter: the bodies of `channels.sms` and `channels.letter`, the same way.
+    ///   - topLevel: more top-level YAML (`intake:` …), written before `channels:`.
     init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
          timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", email: String? = nil,
-         sms: String? = nil, letter: String? = nil, folder: TemporaryFolder? = nil) throws {
+         sms: String? = nil, letter: String? = nil, topLevel: String = "", folder: TemporaryFolder? = nil) throws {
         self.folder = try folder ?? TemporaryFolder()
-        var yaml = Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
-                             shutdownGrace: shutdownGrace)
+        var yaml = topLevel + (topLevel.isEmpty || topLevel.hasSuffix("\n") ? "" : "\n")
+            + Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
+                        shutdownGrace: shutdownGrace)
         if let email {
             yaml += "  email:\n" + email.split(separator: "\n").map { "    \($0)\n" }.joined()
         }

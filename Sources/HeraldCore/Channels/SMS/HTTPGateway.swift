@@ -10,7 +10,7 @@ struct HTTPGateway: SMSGateway {
 
     private var spec: HTTPGatewayRequest { config.request! }
 
-    func request(for submission: SMSSubmission) -> HTTPRequest {
+    func request(for submission: SMSSubmission) -> OutboundRequest {
         let values = ["to": submission.to, "from": submission.from ?? "", "text": submission.text, "key": submission.reference]
         let url = HTTPGatewayRequest.fill(config.url, with: values, escape: HTTPGatewayRequest.percentEncoded)
         var headers = spec.headers
@@ -25,13 +25,13 @@ struct HTTPGateway: SMSGateway {
                 headers.insert(("Content-Type", spec.format.contentType), at: 0)
             }
         }
-        return HTTPRequest(method: spec.method, url: URL(string: url)!, headers: headers, body: body,
+        return OutboundRequest(method: spec.method, url: URL(string: url)!, headers: headers, body: body,
                            connectTimeout: config.connectTimeout, timeout: config.timeout,
                            basicAuth: config.username.map { ($0, config.password ?? Secret("")) },
                            responseBodyLimit: 16 * 1024)
     }
 
-    func outcome(for response: HTTPResponse, submission: SMSSubmission) -> DeliveryOutcome {
+    func outcome(for response: OutboundResponse, submission: SMSSubmission) -> DeliveryOutcome {
         let text = String(response.bodyText.prefix(DeliveryAttempt.remoteTextLimit))
         guard spec.successStatuses.contains(response.status) else {
             if (200...299).contains(response.status) {

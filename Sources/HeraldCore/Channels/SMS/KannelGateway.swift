@@ -10,7 +10,7 @@ import Foundation
 struct KannelGateway: SMSGateway {
     let config: SMSChannelConfig
 
-    func request(for submission: SMSSubmission) -> HTTPRequest {
+    func request(for submission: SMSSubmission) -> OutboundRequest {
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "text/plain; charset=UTF-8"),
             ("X-Kannel-Username", config.username ?? ""),
@@ -19,11 +19,11 @@ struct KannelGateway: SMSGateway {
             ("X-Kannel-Coding", submission.encoding.alphabet == .gsm7 ? "0" : "2"),
         ]
         if let from = submission.from { headers.append(("X-Kannel-From", from)) }
-        return HTTPRequest(method: "POST", url: URL(string: config.url)!, headers: headers, body: Array(submission.text.utf8),
+        return OutboundRequest(method: "POST", url: URL(string: config.url)!, headers: headers, body: Array(submission.text.utf8),
                            connectTimeout: config.connectTimeout, timeout: config.timeout)
     }
 
-    func outcome(for response: HTTPResponse, submission: SMSSubmission) -> DeliveryOutcome {
+    func outcome(for response: OutboundResponse, submission: SMSSubmission) -> DeliveryOutcome {
         let answer = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
         if response.status == 401 || response.status == 403 {
             return .permanent(DeliveryError(

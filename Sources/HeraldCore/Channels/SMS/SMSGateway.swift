@@ -15,8 +15,8 @@ public struct SMSSubmission: Sendable {
 /// provider's answer becomes an outcome. Gateways hold no connection; the channel's HTTP
 /// transport (libcurl) carries the request.
 public protocol SMSGateway: Sendable {
-    func request(for submission: SMSSubmission) -> HTTPRequest
-    func outcome(for response: HTTPResponse, submission: SMSSubmission) -> DeliveryOutcome
+    func request(for submission: SMSSubmission) -> OutboundRequest
+    func outcome(for response: OutboundResponse, submission: SMSSubmission) -> DeliveryOutcome
 }
 
 extension SMSChannelConfig {

@@ -24,7 +24,7 @@ struct TwilioGateway: SMSGateway {
         return URL(string: "\(base)/2010-04-01/Accounts/\(config.username ?? "")/Messages.json")!
     }
 
-    func request(for submission: SMSSubmission) -> HTTPRequest {
+    func request(for submission: SMSSubmission) -> OutboundRequest {
         var form = [("To", submission.to), ("Body", submission.text)]
         if let service = config.messagingServiceSID {
             form.append(("MessagingServiceSid", service))
@@ -32,7 +32,7 @@ struct TwilioGateway: SMSGateway {
             form.append(("From", from))
         }
         let body = form.map { "\($0.0)=\(HTTPGatewayRequest.percentEncoded($0.1))" }.joined(separator: "&")
-        return HTTPRequest(
+        return OutboundRequest(
             method: "POST", url: messagesURL,
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Array(body.utf8), connectTimeout: config.connectTimeout, timeout: config.timeout,
@@ -59,7 +59,7 @@ struct TwilioGateway: SMSGateway {
         }
     }
 
-    func outcome(for response: HTTPResponse, submission: SMSSubmission) -> DeliveryOutcome {
+    func outcome(for response: OutboundResponse, submission: SMSSubmission) -> DeliveryOutcome {
         let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.bodyPrefix))
         if (200...299).contains(response.status) {
             var words = "accepted"

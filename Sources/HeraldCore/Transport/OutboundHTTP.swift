@@ -1,7 +1,7 @@
 import Foundation
 
 /// An HTTP request as a channel hands it to a transport.
-public struct HTTPRequest: Sendable {
+public struct OutboundRequest: Sendable {
     public var method: String
     public var url: URL
     public var headers: [(name: String, value: String)]
@@ -17,7 +17,7 @@ public struct HTTPRequest: Sendable {
 
     public init(method: String = "POST", url: URL, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
                 connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(10),
-                basicAuth: (username: String, password: Secret)? = nil, responseBodyLimit: Int = HTTPResponse.bodyLimit) {
+                basicAuth: (username: String, password: Secret)? = nil, responseBodyLimit: Int = OutboundResponse.bodyLimit) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -34,11 +34,11 @@ public struct HTTPRequest: Sendable {
 }
 
 /// What came back: the status, the headers, and the start of the body.
-public struct HTTPResponse: Sendable {
+public struct OutboundResponse: Sendable {
     public var status: Int
     /// Header names lower-cased, in arrival order.
     public var headers: [(name: String, value: String)]
-    /// At most the first `HTTPRequest.responseBodyLimit` bytes (by default `HTTPResponse.bodyLimit`).
+    /// At most the first `OutboundRequest.responseBodyLimit` bytes (by default `OutboundResponse.bodyLimit`).
     public var bodyPrefix: [UInt8]
     public var duration: Duration
 
@@ -66,5 +66,5 @@ public struct HTTPResponse: Sendable {
 public protocol HTTPTransport: Sendable {
     /// Throws `TransportError` when no response arrived, `CancellationError` when the task was
     /// cancelled before it did.
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+    func send(_ request: OutboundRequest) async throws -> OutboundResponse
 }

@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// Herald's HTTP API: intake (`POST /v1/messages`), message lookup and operator actions,
+/// suppressions, stats, health and metrics, and the public unsubscribe and inbound-SMS routes.
+///
+/// The same routes are served on the unix socket (trusted by file permissions) and, when
+/// configured, on TCP behind a bearer token; `APIListeners` binds them. The routes are listed
+/// in `openapi.yaml` beside this file, which a test checks against the router.
+public struct HeraldAPI: Sendable {
+    let queue: MessageQueue
+    let config: HeraldConfig
+    /// Made afresh per request, so templates added since start are accepted.
+    let validation: @Sendable () -> MessageValidation
+    let metrics: DeliveryMetrics
+    let logger: Logger
+
+    public init(queue: MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
+                metrics: DeliveryMetrics, logger: Logger) {
+        self.queue = queue
+        self.config = config
+        self.validation = validation
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Paths that answer without the TCP listener's token: they are reached by recipients and
+    /// gateways, and carry their own proof (a signed token, a gateway signature).
+    var publicPrefixes: [String] { [unsubscribePath, "/inbound", "/healthz"] }
+
+    /// The path part of `unsubscribe.base_url`, where the unsubscribe pages are served.
+    var unsubscribePath: String {
+        let path = config.unsubscribe.flatMap { URL(string: $0.baseURL)?.path } ?? ""
+        return path.isEmpty || path == "/" ? "/unsubscribe" : path
+    }
+
+    /// The router for one listener; `token` makes every non-public route require it.
+    public func router(token: Secret?) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrors())
+        if let token { router.add(middleware: BearerToken(token, publicPrefixes: publicPrefixes)) }
+        addMessageRoutes(to: router)
+        addSuppressionRoutes(to: router)
+        addStatusRoutes(to: router)
+        return router
+    }
+}

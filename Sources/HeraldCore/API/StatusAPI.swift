@@ -1,0 +1,23 @@
+import Hummingbird
+
+extension HeraldAPI {
+    func addStatusRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v1/stats") { _, _ in
+            APIJSON.response(StatsBody(try await queue.statusAsync()))
+        }
+        // For load balancers and systemd watchdogs: the process answers and the database reads.
+        router.get("/healthz") { _, _ in
+            do {
+                try await queue.ping()
+                return APIJSON.response(["status": "ok"])
+            } catch {
+                throw APIError(.serviceUnavailable, code: "database_unavailable", "the queue database cannot be read: \(error)")
+            }
+        }
+        router.get("/metrics") { _, _ in
+            let text = metrics.exposition(status: try await queue.statusAsync(), channels: config.channels)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Hummingbird
+
+extension HeraldAPI {
+    func addSuppressionRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v1/suppressions") { request, _ in
+            let query = request.uri.queryParameters
+            let channel = try query.get("channel").map(Self.channel)
+            let limit = try query.get("limit").map { text in
+                guard let limit = Int(text), (1...10_000).contains(limit) else {
+                    throw APIError.badRequest("limit: expected 1 to 10000, got \"\(text)\"")
+                }
+                return limit
+            } ?? 1_000
+            let after = try query.get("after").map { cursor in
+                let pieces = cursor.split(separator: " ", maxSplits: 1).map(String.init)
+                guard pieces.count == 2, let channel = Channel(rawValue: pieces[0]) else {
+                    throw APIError.badRequest("after: expected the `next` value of the previous page, got \"\(cursor)\"")
+                }
+                return (channel, pieces[1])
+            }
+            let page = try await queue.suppressions(channel: channel, after: after, limit: limit)
+            let next = page.count == limit ? page.last.map { "\($0.channel.rawValue) \($0.address)" } : nil
+            return APIJSON.response(SuppressionPage(suppressions: page.map(SuppressionBody.init), next: next))
+        }
+        router.get("/v1/suppressions/{channel}/{address}") { _, context in
+            let (channel, address) = try Self.suppressionReference(context)
+            guard let suppression = try await queue.suppressionAsync(channel: channel, address: address) else { throw APIError.notFound("\(address) is not suppressed on \(channel.rawValue)") }
+            return APIJSON.response(SuppressionBody(suppression))
+        }
+        router.post("/v1/suppressions") { request, _ in
+            let body = try await request.body.collect(upTo: config.intake.maxBody)
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(Data(buffer: body))
+            } catch {
+                throw APIError.badRequest("the body is not valid JSON (\(MessageInput.describe(error)))")
+            }
+            let elements: [JSONValue] = if case .array(let items) = value { items } else { [value] }
+            var results: [SuppressionResult] = []
+            var accepted: [Suppression] = []
+            for (index, element) in elements.enumerated() {
+                switch Self.suppression(from: element) {
+                case .success(let suppression):
+                    accepted.append(suppression)
+                    results.append(SuppressionResult(item: index + 1, status: "suppressed", channel: suppression.channel.rawValue,
+                                                     address: suppression.address))
+                case .failure(let rejection):
+                    results.append(SuppressionResult(item: index + 1, status: "rejected", reason: rejection.description))
+                }
+            }
+            try await queue.suppress(accepted)
+            return APIJSON.response(results)
+        }
+        router.delete("/v1/suppressions/{channel}/{address}") { _, context in
+            let (channel, address) = try Self.suppressionReference(context)
+            guard try await queue.unsuppress(channel: channel, address: address) else {
+                throw APIError.notFound("\(address) is not suppressed on \(channel.rawValue)")
+            }
+            return APIJSON.response(["removed": true])
+        }
+    }
+
+    private static func channel(_ text: String) throws -> Channel {
+        guard let channel = Channel(rawValue: text) else {
+            throw APIError.badRequest("channel: expected one of \(Channel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return channel
+    }
+
+    private static func suppressionReference(_ context: BasicRequestContext) throws -> (Channel, String) {
+        let channel = try channel(try context.parameters.require("channel"))
+        let raw = try context.parameters.require("address")
+        let text = raw.removingPercentEncoding ?? raw
+        do {
+            return (channel, try Suppression.normalizedAddress(text, channel: channel))
+        } catch {
+            throw APIError.badRequest(error.description)
+        }
+    }
+
+    /// One suppression from `{"channel", "address", "reason"?, "source"?}`; the reason defaults
+    /// to `manual`.
+    static func suppression(from value: JSONValue) -> Result<Suppression, IntakeRejection> {
+        Result { () throws(IntakeRejection) in
+            guard case .object(let object) = value else {
+                throw IntakeRejection(field: "", "expected an object, got \(value.errorDescription)")
+            }
+            if let unknown = object.keys.sorted().first(where: { !["channel", "address", "reason", "source"].contains($0) }) {
+                throw IntakeRejection(field: unknown, "unknown field")
+            }
+            guard case .string(let channelText)? = object["channel"] else {
+                throw IntakeRejection(field: "channel", "required: one of \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let channel = Channel(rawValue: channelText) else {
+                throw IntakeRejection(field: "channel", "unknown channel \"\(channelText.prefix(40))\"")
+            }
+            guard case .string(let addressText)? = object["address"] else {
+                throw IntakeRejection(field: "address", "required: a string")
+            }
+            let address = try Suppression.normalizedAddress(addressText, channel: channel)
+            var reason = Suppression.Reason.manual
+            if let reasonValue = object["reason"] {
+                guard case .string(let text) = reasonValue, let parsed = Suppression.Reason(rawValue: text) else {
+                    throw IntakeRejection(field: "reason", "expected one of \(Suppression.Reason.allCases.map(\.rawValue).joined(separator: ", ")), got \(reasonValue.errorDescription)")
+                }
+                reason = parsed
+            }
+            var source = "api"
+            if let sourceValue = object["source"] {
+                guard case .string(let text) = sourceValue else {
+                    throw IntakeRejection(field: "source", "expected a string, got \(sourceValue.errorDescription)")
+                }
+                source = String(text.prefix(200))
+            }
+            return Suppression(channel: channel, address: address, reason: reason, source: source)
+        }
+    }
+}
+
+struct SuppressionBody: Encodable {
+    var channel: String
+    var address: String
+    var reason: String
+    var source: String?
+    var createdAt: String?
+
+    init(_ suppression: Suppression) {
+        channel = suppression.channel.rawValue
+        address = suppression.address
+        reason = suppression.reason.rawValue
+        source = suppression.source
+        createdAt = suppression.createdAt.map(Timestamp.rfc3339)
+    }
+}
+
+struct SuppressionPage: Encodable {
+    var suppressions: [SuppressionBody]
+    /// Pass as `after` for the next page; absent on the last page.
+    var next: String?
+}
+
+struct SuppressionResult: Encodable {
+    var item: Int
+    var status: String
+    var channel: String?
+    var address: String?
+    var reason: String?
+}

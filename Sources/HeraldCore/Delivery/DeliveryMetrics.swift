@@ -1,0 +1,60 @@
+import Prometheus
+
+/// What `/metrics` exposes, in Prometheus text: attempt durations and deferrals as they happen
+/// in this process, and the queue's counts read from the database at each scrape (so every
+/// process sharing the file reports the same queue).
+public final class DeliveryMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+
+    private static let attemptBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    private static func name(_ metric: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "herald", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    public init() {}
+
+    /// One delivery attempt and how long it took (rendering and the remote's answer included).
+    public func recordAttempt(channel: Channel, outcome: DeliveryAttempt.Outcome, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: Self.name("attempt_duration", unit: "seconds", "Time from claim to outcome of one delivery attempt"),
+            labels: [("channel", channel.rawValue), ("outcome", outcome.rawValue)],
+            buckets: Self.attemptBuckets
+        ).record(duration)
+    }
+
+    /// A message put off to a later time. Reasons: `retry` (a transient failure), and the
+    /// policies' `quiet_hours`, `rate_limit`, `frequency_cap`.
+    public func recordDeferral(reason: String, channel: Channel) {
+        registry.makeCounter(
+            descriptor: Self.name("deferrals", unit: "total", "Messages deferred to a later time, by reason"),
+            labels: [("reason", reason), ("channel", channel.rawValue)]
+        ).increment()
+    }
+
+    /// The Prometheus text exposition, with the queue gauges set from `status`.
+    public func exposition(status: QueueStatus, channels: Set<Channel>) -> [UInt8] {
+        // Every state of every channel, so a count that drops to zero reads 0 instead of vanishing.
+        let reported = channels.union(status.counts.compactMap { Channel(rawValue: $0.channel) })
+        for channel in reported {
+            for state in MessageState.allCases {
+                registry.makeGauge(
+                    descriptor: Self.name("messages", "Messages in the queue database by state and channel"),
+                    labels: [("state", state.rawValue), ("channel", channel.rawValue)]
+                ).set(Double(status.count(state: state, channel: channel)))
+            }
+            registry.makeGauge(
+                descriptor: Self.name("queue_depth", "Queued messages already due, waiting for a worker"),
+                labels: [("channel", channel.rawValue)]
+            ).set(Double(status.dueNow.first { $0.channel == channel.rawValue }?.count ?? 0))
+        }
+        registry.makeGauge(
+            descriptor: Self.name("oldest_due_age", unit: "seconds",
+                                  "How long the oldest due queued message has waited past its due time (0 when none)")
+        ).set(status.oldestDueAt.map { Double(max(0, status.takenAt - $0)) / 1_000 } ?? 0)
+        return registry.emitToBuffer()
+    }
+}
