@@ -44,14 +44,44 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// Parses one JSON document.
     public static func parse(_ bytes: some DataProtocol) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        if let contiguous = bytes as? Data {
+            return try contiguous.withUnsafeBytes { buffer throws(JSONParser.SyntaxError) in try JSONParser.parse(buffer) }
+        }
+        return try Array(bytes).withUnsafeBytes { buffer throws(JSONParser.SyntaxError) in try JSONParser.parse(buffer) }
     }
 
-    /// Compact JSON text with sorted keys.
+    /// Compact JSON text with sorted keys (so equal values are stored as equal text).
     public var jsonText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data("null".utf8), as: UTF8.self)
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        appendJSON(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func appendJSON(to out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .number(let value): out.append(contentsOf: "\(value)".utf8)
+        case .string(let value): JSONStringEscaping.append(value, to: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                element.appendJSON(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONStringEscaping.append(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                members[key]!.appendJSON(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
     }
 
     /// How the value reads in an error message: its JSON type and, for scalars, the value.

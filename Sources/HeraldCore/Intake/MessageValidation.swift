@@ -87,10 +87,10 @@ public struct MessageValidation: Sendable {
 
         var sendAt = now
         if let text = try optionalString(object, "send_at") {
-            guard let date = Self.parseRFC3339(text) else {
+            guard let milliseconds = RFC3339.milliseconds(text) else {
                 throw IntakeRejection(field: "send_at", "not an RFC 3339 time (\"\(text.prefix(80))\"), e.g. \"2026-11-24T14:00:00Z\"")
             }
-            sendAt = Timestamp.milliseconds(date)
+            sendAt = milliseconds
         }
 
         var category = manifest?.category ?? .marketing
@@ -220,13 +220,5 @@ public struct MessageValidation: Sendable {
         let domain = address[address.index(after: at)...]
         return !local.isEmpty && domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".")
             && address.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "<" && $0 != ">" && $0 != "," }
-    }
-
-    static func parseRFC3339(_ text: String) -> Date? {
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        return plain.date(from: text) ?? withFraction.date(from: text)
     }
 }

@@ -22,11 +22,10 @@ extension MessageQueue {
             RETURNING id
             """)
         let existing = try db.cachedStatement(sql: "SELECT id FROM messages WHERE key = ?")
-        let encoder = RecipientCoding.encoder
         var outcomes: [EnqueueOutcome] = []
         outcomes.reserveCapacity(messages.count)
         for message in messages {
-            let recipient = String(decoding: try encoder.encode(message.recipient), as: UTF8.self)
+            let recipient = message.recipient.jsonText
             let arguments: StatementArguments = [
                 message.key, message.channel.rawValue, message.template, recipient, message.dataJSON,
                 message.category.rawValue, message.campaign, message.sendAt, now, now,
@@ -39,13 +38,5 @@ extension MessageQueue {
             }
         }
         return outcomes
-    }
-}
-
-enum RecipientCoding {
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

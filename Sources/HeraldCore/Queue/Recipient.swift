@@ -42,3 +42,48 @@ public struct PostalAddress: Sendable, Codable, Equatable {
         self.country = country
     }
 }
+
+extension Recipient {
+    /// The stored form: compact JSON, keys sorted, absent fields left out (what `JSONEncoder`
+    /// with sorted keys writes, without its cost on every enqueued message).
+    var jsonText: String {
+        var fields = JSONFields(out: [UInt8(ascii: "{")])
+        if let address {
+            fields.key("address")
+            var inner = JSONFields(out: [UInt8(ascii: "{")])
+            inner.add("city", address.city)
+            inner.add("country", address.country)
+            inner.add("line1", address.line1)
+            inner.add("line2", address.line2)
+            inner.add("postal_code", address.postalCode)
+            inner.add("region", address.region)
+            fields.out += inner.out + [UInt8(ascii: "}")]
+        }
+        fields.add("email", email)
+        fields.add("endpoint", endpoint)
+        fields.add("name", name)
+        fields.add("phone", phone)
+        fields.add("timezone", timezone)
+        fields.out.append(UInt8(ascii: "}"))
+        return String(decoding: fields.out, as: UTF8.self)
+    }
+}
+
+/// Writes the members of a JSON object, commas between them.
+private struct JSONFields {
+    var out: [UInt8]
+    var count = 0
+
+    mutating func key(_ name: String) {
+        if count > 0 { out.append(UInt8(ascii: ",")) }
+        count += 1
+        JSONStringEscaping.append(name, to: &out)
+        out.append(UInt8(ascii: ":"))
+    }
+
+    mutating func add(_ name: String, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        JSONStringEscaping.append(value, to: &out)
+    }
+}
