@@ -56,16 +56,17 @@ echo "bench: socket API, one NDJSON stream"
 HERALD_LOG_LEVEL=info "$BIN/herald" run --config "$WORK/Config/herald.yaml" > "$WORK/socket.log" 2>&1 &
 RUN_PID=$!
 for _ in $(seq 100); do [ -S "$WORK/var/herald.sock" ] && break; sleep 0.1; done
-start=$(date +%s.%N)
+# curl times the exchange itself (-w), so the progress loop's sleeps do not count.
 curl -sS --fail --unix-socket "$WORK/var/herald.sock" -X POST -T "$WORK/messages.ndjson" \
-  -H 'Content-Type: application/x-ndjson' -H 'Expect:' http://herald/v1/messages -o "$WORK/results.ndjson" &
+  -H 'Content-Type: application/x-ndjson' -H 'Expect:' http://herald/v1/messages -o "$WORK/results.ndjson" \
+  -w '%{time_total}' > "$WORK/curl-time.txt" &
 CURL_PID=$!
 while kill -0 "$CURL_PID" 2>/dev/null; do
-  sleep 2
+  sleep 1
   kill -0 "$CURL_PID" 2>/dev/null && echo "bench:   $(wc -l < "$WORK/results.ndjson") results"
 done
 wait "$CURL_PID"
-socket_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+socket_s=$(cat "$WORK/curl-time.txt")
 socket_rss_kb=$(peak_rss_kb "$RUN_PID")
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true; RUN_PID=""
 socket_queued=$(grep -c '"status":"queued"' "$WORK/results.ndjson" || true)
@@ -79,7 +80,7 @@ HERALD_LOG_LEVEL=info /usr/bin/time -f "%e %M" -o "$WORK/time.txt" \
   "$BIN/herald" run --once --config "$WORK/Config/herald.yaml" > "$WORK/drop.log" 2>&1 &
 RUN_PID=$!
 while kill -0 "$RUN_PID" 2>/dev/null; do
-  sleep 2
+  sleep 1
   kill -0 "$RUN_PID" 2>/dev/null && grep -o 'position=[0-9]*' "$WORK/drop.log" | tail -1 | sed 's/^/bench:   /' || true
 done
 wait "$RUN_PID"; RUN_PID=""

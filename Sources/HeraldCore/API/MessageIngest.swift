@@ -49,16 +49,20 @@ struct MessageIngest: Sendable {
     }
 }
 
-/// Reads a request body into validated batches of up to `MessageInput.batchSize` items.
+/// Reads a request body into validated batches of up to `batchSize` items.
 private struct BatchReader {
+    /// Larger than a file's batches: each one costs a transaction, two task hops and a response
+    /// write, and a stream's client waits for nothing in between.
+    static let batchSize = 2_000
+
     var body: RequestBody.AsyncIterator
     var lines = NDJSONLines()
     var atEnd = false
 
     mutating func next(validation: MessageValidation) async throws -> ValidatedBatch? {
         var items: [InputItem] = []
-        items.reserveCapacity(MessageInput.batchSize)
-        while items.count < MessageInput.batchSize {
+        items.reserveCapacity(Self.batchSize)
+        while items.count < Self.batchSize {
             if let item = lines.next(atEnd: atEnd) {
                 items.append(item)
                 continue

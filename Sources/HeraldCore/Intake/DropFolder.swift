@@ -133,11 +133,12 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
             let validation = validation()
             let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
             let resumeAfter = record.position
+            let writeAhead = WriteAhead(queue: queue)
             let consume: ([InputItem]) throws -> Void = { [stopping, queue, logger] items in
                 if stopping.isSet { throw Stopped(position: read) }
                 let fresh = resumeAfter > 0 ? items.filter { $0.position.number > resumeAfter } : items
                 guard !fresh.isEmpty else { return }
-                _ = try queue.enqueue(fresh, validation: validation, file: record.id)
+                try queue.enqueue(fresh, validation: validation, file: record.id, writeAhead: writeAhead)
                 read = fresh.last!.position.number
                 if ContinuousClock.now - lastReport >= .seconds(5) {
                     lastReport = ContinuousClock.now
@@ -148,9 +149,15 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
                     ])
                 }
             }
-            switch format {
-            case .json: try MessageInput.read(handle, consume)
-            case .csv: try CSVMessageInput.read(handle, consume)
+            do {
+                switch format {
+                case .json: try MessageInput.read(handle, consume)
+                case .csv: try CSVMessageInput.read(handle, consume)
+                }
+                try writeAhead.finish()
+            } catch {
+                try? writeAhead.finish()  // The batch in flight lands (or not) before the file is let go.
+                throw error
             }
             try queue.markIntakeFile(record.id, .read)
             record = try queue.intakeFile(name: name, identity: identity)

@@ -106,13 +106,13 @@ public struct MessageInput {
     }
 
     /// One NDJSON line as an item; nil for a blank line.
-    static func item(line: some Collection<UInt8>, number: Int) -> InputItem? {
+    static func item(line: UnsafeRawBufferPointer, number: Int) -> InputItem? {
         guard line.contains(where: { !isSpace($0) }) else { return nil }  // Blank lines are allowed.
         let value = Result { () throws(IntakeRejection) in
             do {
-                return try JSONValue.parse(Data(line))
+                return try JSONParser.parse(line)
             } catch {
-                throw IntakeRejection(field: "", "not valid JSON (\(describe(error)))")
+                throw IntakeRejection(field: "", "not valid JSON (\(error))")
             }
         }
         let source = value.isFailure ? String(decoding: line.prefix(4_096), as: UTF8.self) : nil

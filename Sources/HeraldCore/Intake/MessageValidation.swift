@@ -190,17 +190,21 @@ public struct MessageValidation: Sendable {
     private static func refuseUnknown(_ object: [String: JSONValue], allowed: Set<String>, prefix: String)
         throws(IntakeRejection)
     {
+        // Sorted only when something is wrong, so the error names the same field every time.
+        guard object.keys.contains(where: { !allowed.contains($0) }) else { return }
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw IntakeRejection(field: prefix + unknown, "unknown field (expected one of: \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 
+    /// ASCII letters and digits, then also `.`, `_` and `-`; at most 128 bytes.
     static func isTemplateName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, name.utf8.count <= 128,
-              first.properties.isAlphabetic || ("0"..."9").contains(first)
-        else { return false }
-        return name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+        func isAlphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        guard let first = name.utf8.first, name.utf8.count <= 128, isAlphanumeric(first) else { return false }
+        return name.utf8.allSatisfy { byte in
+            isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
 

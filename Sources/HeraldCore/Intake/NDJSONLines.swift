@@ -63,7 +63,7 @@ struct NDJSONLines {
             if line.count > maxLine {
                 return tooLong(preview: line.prefix(4_096))
             }
-            if let item = MessageInput.item(line: line, number: lineNumber) { return item }
+            if let item = line.withUnsafeBytes({ MessageInput.item(line: $0, number: lineNumber) }) { return item }
         }
     }
 

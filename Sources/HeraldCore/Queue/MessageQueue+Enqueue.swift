@@ -19,7 +19,6 @@ extension MessageQueue {
                                   due_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
             ON CONFLICT(key) DO NOTHING
-            RETURNING id
             """)
         let existing = try db.cachedStatement(sql: "SELECT id FROM messages WHERE key = ?")
         var outcomes: [EnqueueOutcome] = []
@@ -30,8 +29,10 @@ extension MessageQueue {
                 message.key, message.channel.rawValue, message.template, recipient, message.dataJSON,
                 message.category.rawValue, message.campaign, message.sendAt, now, now,
             ]
-            if let id = try Int64.fetchOne(insert, arguments: arguments) {
-                outcomes.append(.queued(id: id))
+            // execute + changesCount: a RETURNING cursor per row cost more than the insert.
+            try insert.execute(arguments: arguments)
+            if db.changesCount > 0 {
+                outcomes.append(.queued(id: db.lastInsertedRowID))
             } else {
                 let id = try Int64.fetchOne(existing, arguments: [message.key]) ?? 0
                 outcomes.append(.duplicate(id: id))

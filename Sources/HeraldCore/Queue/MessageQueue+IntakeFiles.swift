@@ -50,28 +50,41 @@ extension MessageQueue {
     {
         let validated = ValidatedBatch(items, validation: validation, now: now)
         let last = items.last?.position.number ?? 0
-        return try writeNow { db in
-            var batch = validated
-            batch.record(try Self.insert(batch.accepted.map(\.message), now: now, db: db))
-            let reject = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO intake_rejections (file_id, position, field, reason, input) VALUES (?, ?, ?, ?, ?)
-                """)
-            for (item, rejection) in batch.rejections {
-                let input: String = switch item.value {
-                case .success(let value): item.source ?? value.jsonText
-                case .failure: item.source ?? ""
-                }
-                try reject.execute(arguments: [file, item.position.number, rejection.field, rejection.reason, input])
+        return try writeNow { db in try Self.record(validated, through: last, file: file, now: now, db: db) }
+    }
+
+    /// The same, with the write handed to `writeAhead`: the caller goes on to read and validate
+    /// the next batch while this one is written. Batches are still written one at a time, in order.
+    func enqueue(_ items: [InputItem], validation: MessageValidation, file: Int64, writeAhead: WriteAhead,
+                 now: Int64 = Timestamp.now()) throws {
+        let validated = ValidatedBatch(items, validation: validation, now: now)
+        let last = items.last?.position.number ?? 0
+        try writeAhead.submit { db in _ = try Self.record(validated, through: last, file: file, now: now, db: db) }
+    }
+
+    private static func record(_ validated: ValidatedBatch, through last: Int, file: Int64, now: Int64, db: Database) throws
+        -> [EnqueueResult]
+    {
+        var batch = validated
+        batch.record(try insert(batch.accepted.map(\.message), now: now, db: db))
+        let reject = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO intake_rejections (file_id, position, field, reason, input) VALUES (?, ?, ?, ?, ?)
+            """)
+        for (item, rejection) in batch.rejections {
+            let input: String = switch item.value {
+            case .success(let value): item.source ?? value.jsonText
+            case .failure: item.source ?? ""
             }
-            var counts: [EnqueueResult.Status: Int] = [:]
-            for result in batch.results { counts[result.status, default: 0] += 1 }
-            try db.execute(sql: """
-                UPDATE intake_files SET position = max(position, ?), queued = queued + ?, duplicates = duplicates + ?,
-                    rejected = rejected + ?
-                WHERE id = ?
-                """, arguments: [last, counts[.queued, default: 0], counts[.duplicate, default: 0], counts[.rejected, default: 0], file])
-            return batch.results
+            try reject.execute(arguments: [file, item.position.number, rejection.field, rejection.reason, input])
         }
+        var counts: [EnqueueResult.Status: Int] = [:]
+        for result in batch.results { counts[result.status, default: 0] += 1 }
+        try db.execute(sql: """
+            UPDATE intake_files SET position = max(position, ?), queued = queued + ?, duplicates = duplicates + ?,
+                rejected = rejected + ?
+            WHERE id = ?
+            """, arguments: [last, counts[.queued, default: 0], counts[.duplicate, default: 0], counts[.rejected, default: 0], file])
+        return batch.results
     }
 
     public func markIntakeFile(_ id: Int64, _ state: IntakeFile.State, now: Int64 = Timestamp.now()) throws {
