@@ -19,7 +19,7 @@ struct BearerToken<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              Self.equalInConstantTime(Array(header.utf8.dropFirst(7)), expected)
+              ConstantTime.equal(header.utf8.dropFirst(7), expected)
         else {
             var error = APIError(.unauthorized, code: "unauthorized",
                                  "this listener needs Authorization: Bearer <intake.http.token>")
@@ -27,14 +27,5 @@ struct BearerToken<Context: RequestContext>: RouterMiddleware {
             throw error
         }
         return try await next(request, context)
-    }
-
-    /// Compares without an early exit, so response timing does not tell how much of a guess was right.
-    static func equalInConstantTime(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for index in expected.indices {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
     }
 }

@@ -43,6 +43,7 @@ public struct HeraldAPI: Sendable {
         addMessageRoutes(to: router)
         addSuppressionRoutes(to: router)
         addStatusRoutes(to: router)
+        addPublicRoutes(to: router)
         return router
     }
 }

@@ -37,10 +37,12 @@ public struct SMSChannelConfig: Sendable {
     public var messagingServiceSID: String?
     /// `gateway: http` only.
     public var request: HTTPGatewayRequest?
+    /// Replies from recipients (STOP, START), posted by the gateway to Herald's `/inbound/sms`.
+    public var inbound: InboundSMSConfig?
 
     static let keys: Set<String> = [
         "gateway", "transport", "url", "from", "username", "password", "max_segments", "connect_timeout", "timeout",
-        "messaging_service_sid", "request",
+        "messaging_service_sid", "request", "inbound",
     ]
 
     init(_ node: ConfigNode) throws(ConfigError) {
@@ -85,6 +87,7 @@ public struct SMSChannelConfig: Sendable {
         connectTimeout = try fields["connect_timeout"]?.duration() ?? .seconds(5)
         timeout = try fields["timeout"]?.duration() ?? .seconds(15)
         messagingServiceSID = try fields["messaging_service_sid"]?.nonEmptyString()
+        if let inboundNode = fields["inbound"] { inbound = try InboundSMSConfig(inboundNode, gateway: gateway) }
 
         // The development outbox sends nothing, so it needs no credentials.
         let sends = transport == .network

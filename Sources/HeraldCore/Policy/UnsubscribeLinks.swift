@@ -50,8 +50,7 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
         let pieces = token.split(separator: ".", omittingEmptySubsequences: false)
         guard pieces.count == 2, let given = Self.decodeBase64URL(pieces[1]),
               let expected = Self.decodeBase64URL(Substring(signature(String(pieces[0])))),
-              given.count == expected.count,
-              zip(given, expected).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0,  // constant time
+              ConstantTime.equal(given, expected),
               let payload = Self.decodeBase64URL(pieces[0]), let text = String(data: payload, encoding: .utf8)
         else { return nil }
         let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
