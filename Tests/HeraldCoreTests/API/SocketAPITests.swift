@@ -73,6 +73,16 @@ struct SocketAPITests {
         #expect(rejected[2]["reason"]?.string?.contains("colour") == true, "\(rejected[2])")
         #expect(results.count { $0["status"]?.string == "queued" } == 997)
 
+        // A line over the 1 MiB line limit is rejected alone; the stream goes on after it.
+        let long = #"{"key": "long", "channel": "webhook", "template": "alert", "to": {"endpoint": "ok"}, "data": {"pad": ""#
+            + String(repeating: "x", count: 1_100_000) + #""}}"#
+        let withLong = try await api.post("/v1/messages", ndjson: [
+            Self.message("before-long", sendAt: "2030-01-01T00:00:00Z"), long, Self.message("after-long", sendAt: "2030-01-01T00:00:00Z"),
+        ])
+        #expect(withLong.lines.map { $0["status"]?.string } == ["queued", "rejected", "queued"])
+        #expect(withLong.lines.map { $0["line"]?.int } == [1, 2, 3])
+        #expect(withLong.lines.dropFirst().first?["reason"]?.string?.contains("longer than 1048576 bytes") == true)
+
         // Delivered by the same process; the lookup shows the attempt, by id or by key.
         #expect(try await waitUntil(timeout: .seconds(30)) { try fixture.queue.status().count(state: .sent) == 1_000 })
         let byKey = try await api.get("/v1/messages/s1")
@@ -119,6 +129,8 @@ struct SocketAPITests {
         let stats = try await api.get("/v1/stats")
         let sent = stats.json?["counts"]?.array?.first { $0["state"]?.string == "sent" }
         #expect(sent?["count"]?.int == 1_001)
+        let queued = stats.json?["counts"]?.array?.first { $0["state"]?.string == "queued" }
+        #expect(queued?["count"]?.int == 2)
 
         // Limits and errors: JSON with a reason, always.
         let big = "[" + Array(repeating: Self.message("big"), count: 1_000).joined(separator: ",") + "]"
