@@ -41,6 +41,7 @@ bench: release
 	Benchmarks/template-render.sh
 	Benchmarks/webhook-throughput.sh
 	Benchmarks/smtp-throughput.sh
+	Benchmarks/ingest-throughput.sh
 
 clean:
 	rm -rf .build var

@@ -17,6 +17,8 @@ struct ConfigCommand: AsyncParsableCommand {
             print("\(options.config): ok")
             print("  database:  \(config.resolve(config.databasePath).path)")
             print("  workers:   \(config.workers), lease \(config.lease.configText), retry up to \(config.retry.maxAttempts) attempts")
+            let intake = config.intake
+            print("  intake:    drop folder \(intake.dropFolder.map { config.resolve($0).path } ?? "off"), socket \(intake.socket.map { config.resolve($0).path } ?? "off"), tcp \(intake.http.map { "\($0) (token required)" } ?? "off")")
             if let email = config.email {
                 let auth = email.smtp.username.map { " as \($0)" } ?? ""
                 print("  email:     transport \(email.transport.rawValue), \(email.smtp.url.absoluteString) starttls \(email.smtp.startTLS.rawValue)\(auth), from \(email.from.address)")
