@@ -40,7 +40,7 @@ extension HeraldAPI {
             var results: [SuppressionResult] = []
             var accepted: [Suppression] = []
             for (index, element) in elements.enumerated() {
-                switch Self.suppression(from: element) {
+                switch Suppression.parse(element, defaultSource: "api") {
                 case .success(let suppression):
                     accepted.append(suppression)
                     results.append(SuppressionResult(item: index + 1, status: "suppressed", channel: suppression.channel.rawValue,
@@ -76,44 +76,6 @@ extension HeraldAPI {
             return (channel, try Suppression.normalizedAddress(text, channel: channel))
         } catch {
             throw APIError.badRequest(error.description)
-        }
-    }
-
-    /// One suppression from `{"channel", "address", "reason"?, "source"?}`; the reason defaults
-    /// to `manual`.
-    static func suppression(from value: JSONValue) -> Result<Suppression, IntakeRejection> {
-        Result { () throws(IntakeRejection) in
-            guard case .object(let object) = value else {
-                throw IntakeRejection(field: "", "expected an object, got \(value.errorDescription)")
-            }
-            if let unknown = object.keys.sorted().first(where: { !["channel", "address", "reason", "source"].contains($0) }) {
-                throw IntakeRejection(field: unknown, "unknown field")
-            }
-            guard case .string(let channelText)? = object["channel"] else {
-                throw IntakeRejection(field: "channel", "required: one of \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let channel = Channel(rawValue: channelText) else {
-                throw IntakeRejection(field: "channel", "unknown channel \"\(channelText.prefix(40))\"")
-            }
-            guard case .string(let addressText)? = object["address"] else {
-                throw IntakeRejection(field: "address", "required: a string")
-            }
-            let address = try Suppression.normalizedAddress(addressText, channel: channel)
-            var reason = Suppression.Reason.manual
-            if let reasonValue = object["reason"] {
-                guard case .string(let text) = reasonValue, let parsed = Suppression.Reason(rawValue: text) else {
-                    throw IntakeRejection(field: "reason", "expected one of \(Suppression.Reason.allCases.map(\.rawValue).joined(separator: ", ")), got \(reasonValue.errorDescription)")
-                }
-                reason = parsed
-            }
-            var source = "api"
-            if let sourceValue = object["source"] {
-                guard case .string(let text) = sourceValue else {
-                    throw IntakeRejection(field: "source", "expected a string, got \(sourceValue.errorDescription)")
-                }
-                source = String(text.prefix(200))
-            }
-            return Suppression(channel: channel, address: address, reason: reason, source: source)
         }
     }
 }

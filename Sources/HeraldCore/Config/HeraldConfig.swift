@@ -33,6 +33,7 @@ public struct HeraldConfig: Sendable {
     public var intake = IntakeConfig()
     /// Makes `unsubscribe_url` for templates; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
+    public var policies = PolicyConfig()
 
     public init(root: URL, databasePath: String = "var/herald.sqlite", templatesPath: String = "Templates",
                 outboxPath: String = "var/outbox", workers: Int = 8, timezone: String = "UTC",
@@ -84,7 +85,7 @@ public struct HeraldConfig: Sendable {
 
     static let keys: Set<String> = [
         "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
-        "shutdown_grace", "channels", "template_reload", "unsubscribe", "intake",
+        "shutdown_grace", "channels", "template_reload", "unsubscribe", "intake", "policies",
     ]
 
     /// Parses config text; `root` anchors relative paths.
@@ -111,6 +112,7 @@ public struct HeraldConfig: Sendable {
             config.templateReload = try node.string() == "off" ? nil : try node.duration()
         }
         if let node = fields["intake"] { config.intake = try IntakeConfig(node) }
+        if let node = fields["policies"] { config.policies = try PolicyConfig(node) }
         if let node = fields["unsubscribe"] {
             let unsubscribe = try node.fields(allowed: ["base_url", "secret"])
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }

@@ -35,6 +35,14 @@ public final class DeliveryMetrics: Sendable {
         ).increment()
     }
 
+    /// A message ended `suppressed` at dispatch.
+    public func recordSuppressed(channel: Channel, reason: Suppression.Reason) {
+        registry.makeCounter(
+            descriptor: Self.name("suppressed", unit: "total", "Messages not sent because the recipient is suppressed"),
+            labels: [("channel", channel.rawValue), ("reason", reason.rawValue)]
+        ).increment()
+    }
+
     /// The Prometheus text exposition, with the queue gauges set from `status`.
     public func exposition(status: QueueStatus, channels: Set<Channel>) -> [UInt8] {
         // Every state of every channel, so a count that drops to zero reads 0 instead of vanishing.

@@ -15,22 +15,26 @@ public struct Dispatcher: Service, CustomStringConvertible {
         public var pollInterval: Duration
         public var shutdownGrace: Duration
         public var retry: RetryPolicy
+        /// Checked for each claimed message before delivery.
+        public var policies: PolicyConfig
         /// Return once nothing due is left (`herald run --once`) instead of running until shutdown.
         public var drainAndExit: Bool
 
         public init(workers: Int, lease: Duration, pollInterval: Duration, shutdownGrace: Duration,
-                    retry: RetryPolicy, drainAndExit: Bool = false) {
+                    retry: RetryPolicy, policies: PolicyConfig = PolicyConfig(), drainAndExit: Bool = false) {
             self.workers = workers
             self.lease = lease
             self.pollInterval = pollInterval
             self.shutdownGrace = shutdownGrace
             self.retry = retry
+            self.policies = policies
             self.drainAndExit = drainAndExit
         }
 
         public init(_ config: HeraldConfig, workers: Int? = nil, drainAndExit: Bool = false) {
             self.init(workers: workers ?? config.workers, lease: config.lease, pollInterval: config.pollInterval,
-                      shutdownGrace: config.shutdownGrace, retry: config.retry, drainAndExit: drainAndExit)
+                      shutdownGrace: config.shutdownGrace, retry: config.retry, policies: config.policies,
+                      drainAndExit: drainAndExit)
         }
     }
 
@@ -106,15 +110,22 @@ public struct Dispatcher: Service, CustomStringConvertible {
                 let busy = inFlight.value
                 let free = settings.workers - busy
                 if free >= (busy == 0 ? 1 : lowWater) {
-                    let batch: [ClaimedMessage]
+                    let claim: MessageQueue.Claim
                     do {
-                        batch = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
-                                                      channels: Set(adapters.keys))
+                        claim = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
+                                                      channels: Set(adapters.keys), policies: settings.policies)
                     } catch {
                         logger.error("claiming failed; trying again", metadata: ["error": "\(error)"])
-                        batch = []
+                        claim = MessageQueue.Claim(deliver: [], suppressed: [])
                     }
-                    for message in batch {
+                    for (message, suppression) in claim.suppressed {
+                        logger.info("suppressed at dispatch; not sent", metadata: [
+                            "message_id": "\(message.id)", "channel": "\(message.channel.rawValue)",
+                            "reason": "\(suppression.reason.rawValue)",
+                        ])
+                        metrics?.recordSuppressed(channel: message.channel, reason: suppression.reason)
+                    }
+                    for message in claim.deliver {
                         inFlight.add(1)
                         deliveries.addTask {
                             await deliver(message, journal: journal)
@@ -122,8 +133,8 @@ public struct Dispatcher: Service, CustomStringConvertible {
                             wake.yield()
                         }
                     }
-                    if batch.count == free { continue }  // More may be due right now.
-                    if batch.isEmpty && busy == 0 && settings.drainAndExit { break }
+                    if claim.count == free { continue }  // More may be due right now.
+                    if claim.count == 0 && busy == 0 && settings.drainAndExit { break }
                 }
                 // A delivery finished, the poll interval passed, or shutdown began.
                 guard await nextWake.next() != nil else { break }

@@ -10,7 +10,24 @@ extension MessageQueue {
     /// row as queued: no message is handed to two live workers.
     public func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>,
                       now: Int64 = Timestamp.now()) async throws -> [ClaimedMessage] {
-        guard limit > 0, !channels.isEmpty else { return [] }
+        try await claim(limit: limit, owner: owner, lease: lease, channels: channels, policies: nil, now: now).deliver
+    }
+
+    /// What a claim under the policies gave: messages to deliver, and those it ended as
+    /// suppressed (no attempt spent).
+    public struct Claim: Sendable {
+        public var deliver: [ClaimedMessage]
+        public var suppressed: [(message: ClaimedMessage, suppression: Suppression)]
+
+        /// How many due messages the claim took off the queue.
+        public var count: Int { deliver.count + suppressed.count }
+    }
+
+    /// Claims like `claim(limit:owner:lease:channels:now:)`, then applies `policies` in the same
+    /// transaction: a message whose recipient is suppressed ends `suppressed` there and then.
+    public func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>, policies: PolicyConfig?,
+                      now: Int64 = Timestamp.now()) async throws -> Claim {
+        guard limit > 0, !channels.isEmpty else { return Claim(deliver: [], suppressed: []) }
         let channelList = channels.sorted().map(\.rawValue)
         let owner = owner.description
         let leaseUntil = now + lease.milliseconds
@@ -27,10 +44,13 @@ extension MessageQueue {
             arguments += StatementArguments(channelList)
             arguments += [limit]
             let decoder = JSONDecoder()
-            return try Row.fetchAll(statement, arguments: arguments).map { row in
+            let claimed = try Row.fetchAll(statement, arguments: arguments).map { row in
                 try Self.claimedMessage(row, decoder: decoder)
             }
             .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+            guard let policies else { return Claim(deliver: claimed, suppressed: []) }
+            let screened = try Self.screen(claimed, policies: policies, now: now, db: db)
+            return Claim(deliver: screened.deliver, suppressed: screened.suppressed.map { ($0.0, $0.1) })
         }
     }
 

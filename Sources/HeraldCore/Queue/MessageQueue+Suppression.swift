@@ -8,6 +8,13 @@ extension MessageQueue {
         }
     }
 
+    /// The synchronous form, for command-line tools.
+    public func suppressNow(_ entries: [Suppression], now: Int64 = Timestamp.now()) throws {
+        try writeNow { db in
+            for entry in entries { try Self.suppress(entry, now: now, db: db) }
+        }
+    }
+
     static func suppress(_ entry: Suppression, now: Int64, db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO suppressions (channel, address, reason, source, created_at) VALUES (?, ?, ?, ?, ?)

@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+
+struct SuppressCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suppress", abstract: "The suppression list: who must not be messaged, on which channel.",
+        subcommands: [Add.self, Remove.self, List.self, Import.self])
+
+    static func channel(_ text: String) throws -> Channel {
+        guard let channel = Channel(rawValue: text) else {
+            throw ValidationError("channel: expected one of \(Channel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return channel
+    }
+
+    static func reason(_ text: String) throws -> Suppression.Reason {
+        guard let reason = Suppression.Reason(rawValue: text) else {
+            throw ValidationError("--reason: expected one of \(Suppression.Reason.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return reason
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Suppress an address (normalized: lower-cased email, E.164 phone).")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "email, sms, webhook or letter.") var channel: String
+        @Argument(help: "The address.") var address: String
+        @Option(help: "unsubscribed, bounced, complained or manual.") var reason = "manual"
+        @Option(help: "Where it came from (default: herald suppress add).") var source: String?
+
+        func run() async throws {
+            _ = options.bootstrapLogging()
+            let channel = try SuppressCommand.channel(channel)
+            let reason = try SuppressCommand.reason(reason)
+            let normalized: String
+            do {
+                normalized = try Suppression.normalizedAddress(address, channel: channel)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let config = try options.loadConfig()
+            try options.openQueue(config).suppressNow([
+                Suppression(channel: channel, address: normalized, reason: reason, source: source ?? "herald suppress add"),
+            ])
+            print("suppressed \(channel.rawValue) \(normalized) (\(reason.rawValue))")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a suppression.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "email, sms, webhook or letter.") var channel: String
+        @Argument(help: "The address.") var address: String
+
+        func run() async throws {
+            _ = options.bootstrapLogging()
+            let channel = try SuppressCommand.channel(channel)
+            let normalized = (try? Suppression.normalizedAddress(address, channel: channel)) ?? address
+            let config = try options.loadConfig()
+            guard try await options.openQueue(config).unsuppress(channel: channel, address: normalized) else {
+                throw CommandFailure("\(normalized) is not suppressed on \(channel.rawValue)")
+            }
+            print("removed \(channel.rawValue) \(normalized)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Suppressions in channel and address order.")
+
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Only this channel.") var channel: String?
+        @Option(help: "At most this many.") var limit = 1_000
+        @Flag(help: "Print one JSON object per line.") var json = false
+
+        func run() async throws {
+            _ = options.bootstrapLogging()
+            let channel = try channel.map(SuppressCommand.channel)
+            let config = try options.loadConfig()
+            let list = try await options.openQueue(config).suppressions(channel: channel, limit: limit)
+            for entry in list {
+                if json {
+                    let object: [String: String?] = [
+                        "channel": entry.channel.rawValue, "address": entry.address, "reason": entry.reason.rawValue,
+                        "source": entry.source, "created_at": entry.createdAt.map(Timestamp.rfc3339),
+                    ]
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    print(String(decoding: try encoder.encode(object.compactMapValues { $0 }), as: UTF8.self))
+                } else {
+                    print([entry.channel.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0),
+                           entry.reason.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0),
+                           entry.createdAt.map(shortTime) ?? "-", " ", entry.address,
+                           entry.source.map { "  (\($0))" } ?? ""].joined())
+                }
+            }
+            if list.isEmpty && !json { print("no suppressions") }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Suppress every address of a CSV file with a header row: channel,address[,reason][,source].",
+            discussion: "Bad rows are reported with their line and field; the other rows are imported. Exits 1 if any row was rejected.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The CSV file.") var file: String
+        @Option(help: "The reason for rows without one.") var reason = "manual"
+
+        func run() async throws {
+            let logger = options.bootstrapLogging()
+            let reason = try SuppressCommand.reason(reason)
+            let config = try options.loadConfig()
+            let queue = try options.openQueue(config)
+            guard let handle = FileHandle(forReadingAtPath: file) else { throw CommandFailure("cannot read \(file)") }
+            let source = "import \(URL(fileURLWithPath: file).lastPathComponent)"
+            var imported = 0, rejected = 0
+            try CSVMessageInput.read(handle) { items in
+                var accepted: [Suppression] = []
+                for item in items {
+                    switch item.value.flatMap({ Suppression.parse($0, defaultSource: source, defaultReason: reason) }) {
+                    case .success(let suppression):
+                        accepted.append(suppression)
+                    case .failure(let rejection):
+                        rejected += 1
+                        print("\(item.position): rejected \(rejection)")
+                    }
+                }
+                try queue.suppressNow(accepted)
+                imported += accepted.count
+                if (imported + rejected) % 100_000 < items.count {
+                    logger.info("import progress", metadata: ["imported": "\(imported)", "rejected": "\(rejected)"])
+                }
+            }
+            FileHandle.standardError.write(Data("suppress import: \(imported) suppressed, \(rejected) rejected\n".utf8))
+            if rejected > 0 { throw ExitCode(1) }
+        }
+    }
+}
