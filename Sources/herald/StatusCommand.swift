@@ -43,6 +43,8 @@ struct Status: AsyncParsableCommand {
         if let next = status.nextDueAt {
             print("next due:    \(Timestamp.rfc3339(next))")
         }
+        let deferred = status.deferred.map { "\($0.count) \($0.reason.replacingOccurrences(of: "_", with: " "))" }
+        print("deferred:    \(deferred.isEmpty ? "none" : deferred.joined(separator: ", "))")
         print("sent:        \(status.sentLastMinute) in the last minute, \(status.sentLastHour) in the last hour")
         print("errors:      \(status.errorsLastHour) failed attempts in the last hour")
     }

@@ -188,6 +188,7 @@ extension BasicRequestContext {
 /// `herald status` as the API reports it, times in RFC 3339 UTC.
 struct StatsBody: Encodable {
     var counts: [QueueStatus.Count]
+    var deferred: [QueueStatus.ReasonCount]
     var dueNow: [QueueStatus.ChannelCount]
     var oldestDueAt: String?
     var nextDueAt: String?
@@ -198,6 +199,7 @@ struct StatsBody: Encodable {
 
     init(_ status: QueueStatus) {
         counts = status.counts
+        deferred = status.deferred
         dueNow = status.dueNow
         oldestDueAt = status.oldestDueAt.map(Timestamp.rfc3339)
         nextDueAt = status.nextDueAt.map(Timestamp.rfc3339)

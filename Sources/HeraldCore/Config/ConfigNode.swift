@@ -74,6 +74,11 @@ struct ConfigNode {
         return result
     }
 
+    var isMapping: Bool {
+        if case .mapping = node { return true }
+        return false
+    }
+
     var isNull: Bool {
         if case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any {
             return ["", "~", "null", "Null", "NULL"].contains(scalar.string)

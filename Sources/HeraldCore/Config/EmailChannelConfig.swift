@@ -22,6 +22,10 @@ public struct EmailChannelConfig: Sendable {
     public var headers: [(name: String, value: String)]
     public var connectTimeout: Duration
     public var timeout: Duration
+    /// The relay's limit, enforced across processes.
+    public var rate: RateLimit?
+    /// Per recipient domain (lower case), e.g. `gmail.com: 600/min`.
+    public var domainRates: [String: RateLimit] = [:]
 
     public struct SMTPSettings: Sendable {
         /// `smtp://host:port` or `smtps://host:port`.
@@ -51,11 +55,15 @@ public struct EmailChannelConfig: Sendable {
     }
 
     static let keys: Set<String> = ["transport", "smtp", "from", "reply_to", "list_unsubscribe_mailto", "headers",
-                                    "connect_timeout", "timeout"]
+                                    "connect_timeout", "timeout", "rate", "domain_rates"]
 
     init(_ node: ConfigNode) throws(ConfigError) {
         let fields = try node.fields(allowed: Self.keys)
         transport = try fields["transport"].map { node throws(ConfigError) in try TransportChoice(node) } ?? .network
+        rate = try fields["rate"].map { node throws(ConfigError) in try RateLimit(node) }
+        if let domains = fields["domain_rates"] {
+            for (domain, limit) in try domains.entries() { domainRates[domain.lowercased()] = try RateLimit(limit) }
+        }
         guard let smtpNode = fields["smtp"] else { throw node.error("smtp: required ({url: \"smtp://host:25\"})") }
         let smtp = try smtpNode.fields(allowed: ["url", "helo", "starttls", "username", "password", "ca_file"])
         guard let urlNode = smtp["url"] else { throw smtpNode.error("url: required") }

@@ -139,6 +139,12 @@ public struct HeraldConfig: Sendable {
                 config.letter = try LetterChannelConfig(node)
             }
         }
+        config.policies.defaultTimeZone = config.timezone
+        config.policies.rates = [:]
+        if let rate = config.webhook?.rate { config.policies.rates[.webhook] = rate }
+        if let rate = config.email?.rate { config.policies.rates[.email] = rate }
+        if let rate = config.sms?.rate { config.policies.rates[.sms] = rate }
+        config.policies.domainRates = config.email?.domainRates ?? [:]
         guard config.pollInterval >= .milliseconds(10) else {
             throw ConfigError(path: "poll_interval", "must be at least 10ms")
         }

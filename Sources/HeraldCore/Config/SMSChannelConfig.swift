@@ -39,10 +39,12 @@ public struct SMSChannelConfig: Sendable {
     public var request: HTTPGatewayRequest?
     /// Replies from recipients (STOP, START), posted by the gateway to Herald's `/inbound/sms`.
     public var inbound: InboundSMSConfig?
+    /// The gateway's limit, enforced across processes.
+    public var rate: RateLimit?
 
     static let keys: Set<String> = [
         "gateway", "transport", "url", "from", "username", "password", "max_segments", "connect_timeout", "timeout",
-        "messaging_service_sid", "request", "inbound",
+        "messaging_service_sid", "request", "inbound", "rate",
     ]
 
     init(_ node: ConfigNode) throws(ConfigError) {
@@ -87,6 +89,7 @@ public struct SMSChannelConfig: Sendable {
         connectTimeout = try fields["connect_timeout"]?.duration() ?? .seconds(5)
         timeout = try fields["timeout"]?.duration() ?? .seconds(15)
         messagingServiceSID = try fields["messaging_service_sid"]?.nonEmptyString()
+        rate = try fields["rate"].map { node throws(ConfigError) in try RateLimit(node) }
         if let inboundNode = fields["inbound"] { inbound = try InboundSMSConfig(inboundNode, gateway: gateway) }
 
         // The development outbox sends nothing, so it needs no credentials.

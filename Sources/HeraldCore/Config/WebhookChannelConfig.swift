@@ -5,6 +5,8 @@ public struct WebhookChannelConfig: Sendable {
     public var transport: TransportChoice
     public var connectTimeout: Duration
     public var endpoints: [String: WebhookEndpoint]
+    /// All endpoints together, enforced across processes.
+    public var rate: RateLimit?
 
     public init(transport: TransportChoice = .network, connectTimeout: Duration = .seconds(5),
                 endpoints: [String: WebhookEndpoint]) {
@@ -13,12 +15,13 @@ public struct WebhookChannelConfig: Sendable {
         self.endpoints = endpoints
     }
 
-    static let keys: Set<String> = ["transport", "connect_timeout", "timeout", "endpoints"]
+    static let keys: Set<String> = ["transport", "connect_timeout", "timeout", "endpoints", "rate"]
 
     init(_ node: ConfigNode) throws(ConfigError) {
         let fields = try node.fields(allowed: Self.keys)
         transport = try fields["transport"].map { node throws(ConfigError) in try TransportChoice(node) } ?? .network
         connectTimeout = try fields["connect_timeout"]?.duration() ?? .seconds(5)
+        rate = try fields["rate"].map { node throws(ConfigError) in try RateLimit(node) }
         let defaultTimeout = try fields["timeout"]?.duration() ?? .seconds(10)
         guard let endpointsNode = fields["endpoints"] else {
             throw node.error("endpoints: required (a mapping of endpoint name to url and secret)")

@@ -106,6 +106,9 @@ public struct Dispatcher: Service, CustomStringConvertible {
                 if clock.now >= nextDeadOwnerScan {
                     nextDeadOwnerScan = clock.now + Self.deadOwnerScanInterval
                     await releaseLeasesOfDeadOwners()
+                    if let longest = settings.policies.frequencyCaps.map(\.window).max() {
+                        try? await queue.pruneContacts(before: Timestamp.now() - longest)
+                    }
                 }
                 let busy = inFlight.value
                 let free = settings.workers - busy
@@ -124,6 +127,13 @@ public struct Dispatcher: Service, CustomStringConvertible {
                             "reason": "\(suppression.reason.rawValue)",
                         ])
                         metrics?.recordSuppressed(channel: message.channel, reason: suppression.reason)
+                    }
+                    for (message, deferral) in claim.deferred {
+                        logger.debug("deferred by policy", metadata: [
+                            "message_id": "\(message.id)", "reason": "\(deferral.reason.rawValue)",
+                            "until": "\(Timestamp.rfc3339(deferral.until))",
+                        ])
+                        metrics?.recordDeferral(reason: deferral.reason.rawValue, channel: message.channel)
                     }
                     for message in claim.deliver {
                         inFlight.add(1)

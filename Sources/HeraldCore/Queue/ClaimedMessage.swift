@@ -12,9 +12,11 @@ public struct ClaimedMessage: Sendable, Equatable {
     public var attempt: Int
     /// Unix milliseconds.
     public var dueAt: Int64
+    /// Why a policy last deferred it (`rate_limit`: it holds a reserved sending slot).
+    public var deferred: String?
 
     public init(id: Int64, key: String?, channel: Channel, template: String, recipient: Recipient, dataJSON: String,
-                category: MessageCategory, campaign: String?, attempt: Int, dueAt: Int64) {
+                category: MessageCategory, campaign: String?, attempt: Int, dueAt: Int64, deferred: String? = nil) {
         self.id = id
         self.key = key
         self.channel = channel
@@ -25,5 +27,6 @@ public struct ClaimedMessage: Sendable, Equatable {
         self.campaign = campaign
         self.attempt = attempt
         self.dueAt = dueAt
+        self.deferred = deferred
     }
 }

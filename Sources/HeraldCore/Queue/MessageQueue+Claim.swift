@@ -18,9 +18,11 @@ extension MessageQueue {
     public struct Claim: Sendable {
         public var deliver: [ClaimedMessage]
         public var suppressed: [(message: ClaimedMessage, suppression: Suppression)]
+        /// Put off by a policy (quiet hours, a rate limit, a frequency cap), no attempt spent.
+        public var deferred: [(message: ClaimedMessage, reason: Deferral)] = []
 
         /// How many due messages the claim took off the queue.
-        public var count: Int { deliver.count + suppressed.count }
+        public var count: Int { deliver.count + suppressed.count + deferred.count }
     }
 
     /// Claims like `claim(limit:owner:lease:channels:now:)`, then applies `policies` in the same
@@ -49,8 +51,7 @@ extension MessageQueue {
             }
             .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
             guard let policies else { return Claim(deliver: claimed, suppressed: []) }
-            let screened = try Self.screen(claimed, policies: policies, now: now, db: db)
-            return Claim(deliver: screened.deliver, suppressed: screened.suppressed.map { ($0.0, $0.1) })
+            return try Self.screen(claimed, policies: policies, now: now, db: db)
         }
     }
 
@@ -68,7 +69,7 @@ extension MessageQueue {
             WHERE state = 'queued' AND due_at <= ? AND channel IN (\(databaseQuestionMarks(count: channelCount)))
             ORDER BY due_at, id
             LIMIT ?)
-        RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at
+        RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at, deferred
         """
     }
 
@@ -84,7 +85,8 @@ extension MessageQueue {
             category: MessageCategory(rawValue: row["category"]) ?? .marketing,
             campaign: row["campaign"],
             attempt: row["attempts"],
-            dueAt: row["due_at"])
+            dueAt: row["due_at"],
+            deferred: row["deferred"])
     }
 
     /// Returns to the queue every lease held by a process on this host that no longer exists, so a

@@ -49,6 +49,8 @@ extension MessageQueue {
                 update = finish
                 arguments = [MessageState.failed.rawValue, now, attempt.errorCode, lastError, attempt.messageID, owner]
                 if let suppression { try suppress(suppression, now: now, db: db) }
+                // A failed message did not reach the recipient: it does not count against a cap.
+                try db.cachedStatement(sql: "DELETE FROM contacts WHERE message_id = ?").execute(arguments: [attempt.messageID])
             case .retry(let attempt, let lastError):
                 update = requeue
                 arguments = [attempt.retryAt ?? now, now, attempt.errorCode, lastError, attempt.messageID, owner]

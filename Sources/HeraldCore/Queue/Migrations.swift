@@ -139,6 +139,31 @@ enum Migrations {
                 ) STRICT, WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v6-policies") { db in
+            try db.execute(sql: """
+                -- Why a policy last put the message off (quiet_hours, rate_limit, frequency_cap);
+                -- NULL once it passes. `rate_limit` also means: it holds a reserved sending slot.
+                ALTER TABLE messages ADD COLUMN deferred TEXT;
+                -- Partial: ingest never touches it (new messages are not deferred).
+                CREATE INDEX messages_deferred ON messages(deferred) WHERE deferred IS NOT NULL;
+
+                -- Rate limits as GCRA: the next free slot (unix ms) per limit, shared by every process.
+                CREATE TABLE rate_slots (
+                    key   TEXT PRIMARY KEY,          -- channel:webhook, domain:gmail.com
+                    tat   REAL NOT NULL
+                ) STRICT, WITHOUT ROWID;
+
+                -- Messages handed to delivery, for frequency caps (a failed one is removed).
+                CREATE TABLE contacts (
+                    message_id  INTEGER PRIMARY KEY,
+                    channel     TEXT NOT NULL,
+                    address     TEXT NOT NULL,
+                    category    TEXT NOT NULL,
+                    at          INTEGER NOT NULL       -- unix milliseconds
+                ) STRICT;
+                CREATE INDEX contacts_recipient ON contacts(channel, address, category, at);
+                """)
+        }
         return migrator
     }
 }

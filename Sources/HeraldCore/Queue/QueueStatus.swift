@@ -14,7 +14,14 @@ public struct QueueStatus: Sendable, Codable, Equatable {
         public var count: Int
     }
 
+    public struct ReasonCount: Sendable, Codable, Equatable {
+        public var reason: String
+        public var count: Int
+    }
+
     public var counts: [Count]
+    /// Queued messages a policy put off, by reason (quiet_hours, rate_limit, frequency_cap).
+    public var deferred: [ReasonCount] = []
     /// Queued messages already due, by channel: the backlog waiting for a worker.
     public var dueNow: [ChannelCount]
     /// Due time of the oldest queued message that is already due (unix ms), nil when none is.
@@ -53,6 +60,10 @@ extension MessageQueue {
                 SELECT channel, count(*) AS n FROM messages INDEXED BY messages_due
                 WHERE state = 'queued' AND due_at <= ? GROUP BY channel ORDER BY channel
                 """, arguments: [now]).map { QueueStatus.ChannelCount(channel: $0["channel"], count: $0["n"]) }
+            let deferred = try Row.fetchAll(db, sql: """
+                SELECT deferred, count(*) AS n FROM messages INDEXED BY messages_deferred
+                WHERE deferred IS NOT NULL AND state = 'queued' GROUP BY deferred ORDER BY deferred
+                """).map { QueueStatus.ReasonCount(reason: $0["deferred"], count: $0["n"]) }
             let oldestDue = try Int64.fetchOne(db, sql: """
                 SELECT due_at FROM messages INDEXED BY messages_due WHERE state = 'queued' AND due_at <= ? ORDER BY due_at LIMIT 1
                 """, arguments: [now])
@@ -66,7 +77,7 @@ extension MessageQueue {
                 FROM attempts WHERE started_at >= ?
                 """, arguments: [now - 60_000, now - 3_600_000])
             return QueueStatus(
-                counts: counts, dueNow: dueNow, oldestDueAt: oldestDue, nextDueAt: nextDue,
+                counts: counts, deferred: deferred, dueNow: dueNow, oldestDueAt: oldestDue, nextDueAt: nextDue,
                 sentLastMinute: recent?["minute"] ?? 0, sentLastHour: recent?["hour"] ?? 0,
                 errorsLastHour: recent?["errors"] ?? 0, takenAt: now)
     }

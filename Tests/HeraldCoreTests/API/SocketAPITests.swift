@@ -22,7 +22,8 @@ struct SocketAPITests {
 
     @Test("every route over the unix socket: intake with per-message results, lookup, retry, cancel, suppressions, stats, errors as JSON")
     func routesOverTheSocket() async throws {
-        let receiver = try await WebhookReceiver(folder: TemporaryFolder())
+        let receiverFolder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: receiverFolder)
         let fixture = try HeraldFixture(
             endpoints: ["ok": receiver.url("/ok"), "flaky": receiver.url("/status/400,200")],
             topLevel: "intake: {socket: var/herald.sock, max_body: 64KB, drop_folder: off}")
@@ -145,7 +146,8 @@ struct SocketAPITests {
 
     @Test("/metrics is Prometheus text: messages by state and channel, attempt durations, queue depth, oldest due age")
     func metrics() async throws {
-        let receiver = try await WebhookReceiver(folder: TemporaryFolder())
+        let receiverFolder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: receiverFolder)
         let fixture = try HeraldFixture(endpoints: ["ok": receiver.url("/ok")], topLevel: "intake: {drop_folder: off}")
         let run = try await Self.start(fixture)
         defer { run.signal(SIGKILL) }
