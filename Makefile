@@ -44,6 +44,7 @@ bench: release
 	Benchmarks/webhook-throughput.sh
 	Benchmarks/smtp-throughput.sh
 	Benchmarks/ingest-throughput.sh
+	Benchmarks/policy-overhead.sh
 
 clean:
 	rm -rf .build var

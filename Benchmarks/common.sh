@@ -11,3 +11,30 @@ bench_setup() {
   swift build -c release >/dev/null
   BIN=$(swift build -c release --show-bin-path)
 }
+
+#   bench_nginx WORK          starts nginx on a free 127.0.0.1 port answering POST /hook with 200;
+#                             sets PORT and NGINX_PID (stop it with kill "$NGINX_PID")
+bench_nginx() {
+  local work=$1
+  PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  client_body_temp_path $work/nginx;
+  server {
+    listen 127.0.0.1:$PORT;
+    location /hook { return 200 "ok\n"; }
+  }
+}
+NGINX
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log"
+  for _ in $(seq 50); do [ -s "$work/nginx/nginx.pid" ] && break; sleep 0.1; done
+  NGINX_PID=$(cat "$work/nginx/nginx.pid")
+  echo "bench: nginx on 127.0.0.1:$PORT (pid $NGINX_PID)"
+}

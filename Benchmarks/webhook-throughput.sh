@@ -24,27 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx" "$WORK/Config"
-cat > "$WORK/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path $WORK/nginx;
-  server {
-    listen 127.0.0.1:$PORT;
-    location /hook { return 200 "ok\n"; }
-  }
-}
-NGINX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log"
-for _ in $(seq 50); do [ -s "$WORK/nginx/nginx.pid" ] && break; sleep 0.1; done
-NGINX_PID=$(cat "$WORK/nginx/nginx.pid")
-echo "bench: nginx on 127.0.0.1:$PORT (pid $NGINX_PID)"
+mkdir -p "$WORK/Config"
+bench_nginx "$WORK"
 
 export BENCH_HOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
 cat > "$WORK/Config/herald.yaml" <<YAML
