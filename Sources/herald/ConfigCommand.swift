@@ -19,6 +19,10 @@ struct ConfigCommand: AsyncParsableCommand {
             print("  workers:   \(config.workers), lease \(config.lease.configText), retry up to \(config.retry.maxAttempts) attempts")
             let intake = config.intake
             print("  intake:    drop folder \(intake.dropFolder.map { config.resolve($0).path } ?? "off"), socket \(intake.socket.map { config.resolve($0).path } ?? "off"), tcp \(intake.http.map { "\($0) (token required)" } ?? "off")")
+            let policies = config.policies
+            let rates = policies.rates.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
+                + policies.domainRates.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            print("  policies:  \(policies.quietHours.count) quiet-hours rules, \(policies.frequencyCaps.count) frequency caps, rates: \(rates.isEmpty ? "none" : rates.joined(separator: ", "))")
             if let email = config.email {
                 let auth = email.smtp.username.map { " as \($0)" } ?? ""
                 print("  email:     transport \(email.transport.rawValue), \(email.smtp.url.absoluteString) starttls \(email.smtp.startTLS.rawValue)\(auth), from \(email.from.address)")
