@@ -131,6 +131,22 @@ struct ConfigNode {
         return value
     }
 
+    func channel() throws(ConfigError) -> Channel {
+        let name = try string()
+        guard let channel = Channel(rawValue: name) else {
+            throw error("unknown channel \"\(name)\" (\(Channel.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return channel
+    }
+
+    func category() throws(ConfigError) -> MessageCategory {
+        let name = try string()
+        guard let category = MessageCategory(rawValue: name) else {
+            throw error("expected marketing or transactional, got \"\(name)\"")
+        }
+        return category
+    }
+
     func bool() throws(ConfigError) -> Bool {
         switch try string().lowercased() {
         case "true", "yes", "on": return true

@@ -28,16 +28,8 @@ public struct FrequencyCap: Sendable, Equatable {
 
     init(_ node: ConfigNode) throws(ConfigError) {
         let fields = try node.fields(allowed: ["channel", "category", "max", "per"])
-        if let channelNode = fields["channel"] {
-            let name = try channelNode.string()
-            guard let channel = Channel(rawValue: name) else { throw channelNode.error("unknown channel \"\(name)\"") }
-            self.channel = channel
-        }
-        let categoryName = try fields["category"]?.string() ?? "marketing"
-        guard let category = MessageCategory(rawValue: categoryName) else {
-            throw (fields["category"] ?? node).error("expected marketing or transactional, got \"\(categoryName)\"")
-        }
-        self.category = category
+        channel = try fields["channel"]?.channel()
+        category = try fields["category"]?.category() ?? .marketing
         guard let maxNode = fields["max"] else { throw node.error("max is required (messages per window)") }
         max = try maxNode.int(in: 1...1_000_000)
         guard let perNode = fields["per"] else { throw node.error("per is required, e.g. 7d") }

@@ -71,18 +71,8 @@ public struct QuietHours: Sendable, Equatable {
     /// Parses `{channel?, category?, allow: "HH:MM-HH:MM", days?: "mon-fri" | [mon, wed]}`.
     init(_ node: ConfigNode) throws(ConfigError) {
         let fields = try node.fields(allowed: ["channel", "category", "allow", "days"])
-        if let channelNode = fields["channel"] {
-            let name = try channelNode.string()
-            guard let channel = Channel(rawValue: name) else { throw channelNode.error("unknown channel \"\(name)\"") }
-            self.channel = channel
-        }
-        if let categoryNode = fields["category"] {
-            let name = try categoryNode.string()
-            guard let category = MessageCategory(rawValue: name) else {
-                throw categoryNode.error("expected marketing or transactional, got \"\(name)\"")
-            }
-            self.category = category
-        }
+        channel = try fields["channel"]?.channel()
+        category = try fields["category"]?.category()
         guard let allowNode = fields["allow"] else { throw node.error("allow is required, e.g. \"08:00-21:00\"") }
         let allow = try allowNode.string()
         let bounds = allow.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
