@@ -86,9 +86,7 @@ struct SuppressCommand: AsyncParsableCommand {
                         "channel": entry.channel.rawValue, "address": entry.address, "reason": entry.reason.rawValue,
                         "source": entry.source, "created_at": entry.createdAt.map(Timestamp.rfc3339),
                     ]
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                    print(String(decoding: try encoder.encode(object.compactMapValues { $0 }), as: UTF8.self))
+                    try printJSONLine(object.compactMapValues { $0 })
                 } else {
                     print([entry.channel.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0),
                            entry.reason.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0),

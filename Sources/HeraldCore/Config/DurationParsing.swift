@@ -1,8 +1,8 @@
 import Foundation
 
 /// Parses the human durations used in the config: `250ms`, `30s`, `5m`, `6h`, `2d`.
-enum DurationParsing {
-    static func parse(_ text: String) -> Duration? {
+public enum DurationParsing {
+    public static func parse(_ text: String) -> Duration? {
         let units: [(suffix: String, milliseconds: Int64)] = [
             ("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
         ]

@@ -20,8 +20,8 @@ extension Settlement {
             return .failed(attempt, lastError: error.description, suppression: error.suppression)
         case .transient(let error, let retryAfter):
             attempt.fill(from: error, outcome: .transient)
-            guard let delay = retry.delay(afterAttempt: message.attempt, retryAfter: retryAfter, random: random) else {
-                return .failed(attempt, lastError: "\(error.description) (gave up after \(message.attempt) attempts)")
+            guard let delay = retry.delay(afterAttempt: message.attemptsThisRound, retryAfter: retryAfter, random: random) else {
+                return .failed(attempt, lastError: "\(error.description) (gave up after \(message.attemptsThisRound) attempts)")
             }
             attempt.retryAt = startedAt + duration.milliseconds + delay.milliseconds
             return .retry(attempt, lastError: error.description)

@@ -12,6 +12,10 @@ public struct ClaimedMessage: Sendable, Equatable {
     public var attempt: Int
     /// Unix milliseconds.
     public var dueAt: Int64
+    /// Attempts made before an operator's retry; the retry budget counts attempts after it.
+    public var retryBase: Int = 0
+    /// Attempts in the current round (since enqueue or the operator's last retry).
+    public var attemptsThisRound: Int { attempt - retryBase }
     /// Why a policy last deferred it (`rate_limit`: it holds a reserved sending slot).
     public var deferred: String?
 

@@ -17,7 +17,7 @@ public struct MessageDetail: Sendable, Equatable {
     public var dueAt: Int64
     public var createdAt: Int64
     public var updatedAt: Int64
-    /// Attempts spent since it was enqueued (or last retried by an operator).
+    /// Attempts spent since it was enqueued (an operator's retry does not reset it).
     public var attemptCount: Int
     public var lastErrorCode: String?
     public var lastError: String?
@@ -92,11 +92,11 @@ extension MessageQueue {
     }
 
     /// Queues a failed or canceled message again, due now, with a fresh set of attempts (the
-    /// earlier ones stay on record).
+    /// earlier ones stay on record and attempt numbers go on).
     public func retry(_ reference: String, now: Int64 = Timestamp.now()) async throws -> MessageChange {
         try await change(reference, from: [.failed, .canceled]) { id, db in
             try db.execute(sql: """
-                UPDATE messages SET state = 'queued', due_at = ?, attempts = 0, updated_at = ? WHERE id = ?
+                UPDATE messages SET state = 'queued', due_at = ?, retry_base = attempts, updated_at = ? WHERE id = ?
                 """, arguments: [now, now, id])
         }
     }

@@ -69,13 +69,13 @@ extension MessageQueue {
             WHERE state = 'queued' AND due_at <= ? AND channel IN (\(databaseQuestionMarks(count: channelCount)))
             ORDER BY due_at, id
             LIMIT ?)
-        RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at, deferred
+        RETURNING id, key, channel, template, recipient, data, category, campaign, attempts, due_at, deferred, retry_base
         """
     }
 
     static func claimedMessage(_ row: Row, decoder: JSONDecoder) throws -> ClaimedMessage {
         let recipientJSON: String = row["recipient"]
-        return ClaimedMessage(
+        var message = ClaimedMessage(
             id: row["id"],
             key: row["key"],
             channel: Channel(rawValue: row["channel"]) ?? .webhook,
@@ -87,6 +87,8 @@ extension MessageQueue {
             attempt: row["attempts"],
             dueAt: row["due_at"],
             deferred: row["deferred"])
+        message.retryBase = row["retry_base"]
+        return message
     }
 
     /// Returns to the queue every lease held by a process on this host that no longer exists, so a

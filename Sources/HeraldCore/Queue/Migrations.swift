@@ -164,6 +164,11 @@ enum Migrations {
                 CREATE INDEX contacts_recipient ON contacts(channel, address, category, at);
                 """)
         }
+        migrator.registerMigration("v7-retry-base") { db in
+            // Attempts made before an operator's last retry: the retry budget counts from here,
+            // while attempt numbers go on (so `failed show` lists #1, #2, #3, never #1 twice).
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }
