@@ -1,7 +1,7 @@
 # Herald: the two commands of the README.
 #   make run    install what is missing, build, enqueue the example messages, run the worker
 #   make test   install what is missing, build, run every test
-# Both need a Swift 6 toolchain on PATH (swift.org's Debian build); everything else they install.
+# Both need a Swift 6.2+ toolchain on PATH (swift.org's Debian build); everything else they install.
 
 SHELL := /bin/bash
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3 python3-aiosmtpd python3-pyftpdlib openssl kannel kannel-extras curl python3-prometheus-client systemd
@@ -12,7 +12,7 @@ export HERALD_UNSUBSCRIBE_SECRET ?= development-only-unsubscribe-key-not-for-pro
 .PHONY: run test deps build release bench clean
 
 deps:
-	@command -v swift >/dev/null || { echo "make: a Swift 6 toolchain must be on PATH (https://www.swift.org/install/linux/)"; exit 1; }
+	@command -v swift >/dev/null || { echo "make: a Swift 6.2+ toolchain must be on PATH (https://www.swift.org/install/linux/)"; exit 1; }
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "make: installing $$missing"; \
