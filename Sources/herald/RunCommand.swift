@@ -51,7 +51,8 @@ struct Run: AsyncParsableCommand {
             if let dropFolder { services.append(.init(service: dropFolder)) }
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
             if let letters { services.append(.init(service: letters)) }
-            let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, logger: logger)
+            let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
+                                logger: logger)
             services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }
         }
         var groupConfiguration = ServiceGroupConfiguration(

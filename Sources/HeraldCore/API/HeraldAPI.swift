@@ -14,20 +14,25 @@ public struct HeraldAPI: Sendable {
     /// Made afresh per request, so templates added since start are accepted.
     let validation: @Sendable () -> MessageValidation
     let metrics: DeliveryMetrics
+    /// For the console's previews and gallery; nil: those pages say so.
+    let templates: TemplateStore?
+    let renderer: MessageRenderer?
     let logger: Logger
 
     public init(queue: MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
-                metrics: DeliveryMetrics, logger: Logger) {
+                metrics: DeliveryMetrics, templates: TemplateStore? = nil, logger: Logger) {
         self.queue = queue
         self.config = config
         self.validation = validation
         self.metrics = metrics
+        self.templates = templates
+        renderer = templates.map { config.renderer($0) }
         self.logger = logger
     }
 
     /// Paths that answer without the TCP listener's token: they are reached by recipients and
     /// gateways, and carry their own proof (a signed token, a gateway signature).
-    var publicPrefixes: [String] { [unsubscribePath, "/inbound", "/healthz"] }
+    var publicPrefixes: [String] { [unsubscribePath, "/inbound", "/healthz", "/console/login"] }
 
     /// The path part of `unsubscribe.base_url`, where the unsubscribe pages are served.
     var unsubscribePath: String {
@@ -44,6 +49,7 @@ public struct HeraldAPI: Sendable {
         addSuppressionRoutes(to: router)
         addStatusRoutes(to: router)
         addPublicRoutes(to: router)
+        addConsoleRoutes(to: router, token: token)
         return router
     }
 }

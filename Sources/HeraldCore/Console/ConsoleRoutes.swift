@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+
+/// The web console under `/console`: queue overview, failed deliveries with a retry button,
+/// one message in full, and the template gallery. On TCP it needs the API token (a login form
+/// sets a session cookie); on the unix socket, file permissions are the access control.
+extension HeraldAPI {
+    func addConsoleRoutes(to router: Router<BasicRequestContext>, token: Secret?) {
+        router.get("/console") { _, _ in
+            let status = try await queue.statusAsync()
+            return Self.html(ConsolePage.overview(status, perMinute: try await queue.sentPerMinute()))
+        }
+        router.get("/console/login") { _, _ in
+            token == nil ? Self.redirect("/console") : Self.html(ConsolePage.login(failed: false))
+        }
+        router.post("/console/login") { request, _ in
+            guard let token else { return Self.redirect("/console") }
+            let form = FormFields.parse(String(buffer: try await request.body.collect(upTo: 16 << 10)))
+            guard let given = form.first(where: { $0.name == "token" })?.value,
+                  ConstantTime.equal(given.utf8, token.exposedValue.utf8)
+            else { return Self.html(ConsolePage.login(failed: true), status: .unauthorized) }
+            var response = Self.redirect("/console")
+            response.headers[.setCookie] = ConsoleSession.setCookie(ConsoleSession.value(for: token))
+            return response
+        }
+        router.get("/console/failed") { request, _ in
+            let query = request.uri.queryParameters
+            var values: [String: String] = [:]
+            for name in ["channel", "campaign", "error", "since"] {
+                if let value = query.get(name), !value.isEmpty { values[name] = value }
+            }
+            var filter = FailedFilter(campaign: values["campaign"], error: values["error"])
+            if let channel = values["channel"] {
+                guard let parsed = Channel(rawValue: channel) else { throw APIError.badRequest("channel: unknown channel \"\(channel)\"") }
+                filter.channel = parsed
+            }
+            if let since = values["since"] {
+                guard let ago = DurationParsing.parse(since) else {
+                    throw APIError.badRequest("since: expected a duration such as 6h, got \"\(since)\"")
+                }
+                filter.since = Timestamp.now() - ago.milliseconds
+            }
+            return Self.html(ConsolePage.failedList(try await queue.failed(filter, limit: 500), filter: values))
+        }
+        router.get("/console/messages/{reference}") { _, context in
+            let reference = try context.reference()
+            guard let message = try await queue.message(reference) else {
+                throw APIError.notFound("no message with id or key \"\(reference)\"")
+            }
+            return Self.html(ConsolePage.message(message, rendered: preview(message)))
+        }
+        router.post("/console/messages/{reference}/retry") { _, context in
+            let reference = try context.reference()
+            switch try await queue.retry(reference) {
+            case .done(let message):
+                context.logger.info("retried from the console", metadata: ["message_id": "\(message.id)"])
+                return Self.redirect("/console/messages/\(message.id)")
+            case .notFound:
+                throw APIError.notFound("no such message")
+            case .refused(let state):
+                throw APIError.conflict("cannot retry a message that is \(state.rawValue)")
+            }
+        }
+        router.get("/console/templates") { _, _ in
+            guard let templates, let renderer else { throw APIError.notFound("templates are not loaded in this process") }
+            let entries = templates.templates.sorted { $0.name < $1.name }.map { template in
+                (template, template.sample.map { sample in Result { () throws(RenderError) in try renderer.render(template, input: sample) } })
+            }
+            return Self.html(ConsolePage.gallery(entries))
+        }
+    }
+
+    private func preview(_ message: MessageDetail) -> Result<RenderedMessage, RenderError> {
+        guard let renderer else { return .failure(RenderError(.templateUnavailable, "templates are not loaded in this process")) }
+        return Result { () throws(RenderError) in
+            guard let claimed = try? message.claimed() else { throw RenderError(.invalidData, "the stored recipient is not valid JSON") }
+            return try renderer.render(claimed)
+        }
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+}

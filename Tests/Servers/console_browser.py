@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Drives Debian's chromium (headless) over the DevTools protocol through Herald's web console,
+as an operator would: the login page, the overview, the failed list, a Retry button, and a
+screenshot of the template gallery. Prints one JSON object with what it saw.
+
+  console_browser.py --base http://127.0.0.1:PORT --token TOKEN --screenshot FILE
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import websocket  # Debian's python3-websocket
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--base", required=True)
+parser.add_argument("--token", required=True)
+parser.add_argument("--screenshot", required=True)
+parser.add_argument("--chromium", default="/usr/bin/chromium")
+args = parser.parse_args()
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+profile = tempfile.mkdtemp(prefix="herald-chromium-")
+browser = subprocess.Popen([
+    args.chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+    f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
+    "--window-size=1280,900", "about:blank",
+], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+try:
+    deadline = time.time() + 30
+    while True:
+        try:
+            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2))
+            page = next(t for t in targets if t.get("type") == "page")
+            break
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+    counter = [0]
+
+    def call(method, **params):
+        counter[0] += 1
+        ws.send(json.dumps({"id": counter[0], "method": method, "params": params}))
+        while True:
+            message = json.loads(ws.recv())
+            if message.get("id") == counter[0]:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def wait_load():
+        while True:
+            message = json.loads(ws.recv())
+            if message.get("method") == "Page.loadEventFired":
+                return
+
+    def evaluate(expression):
+        return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def go(path):
+        call("Page.navigate", url=args.base + path)
+        wait_load()
+
+    call("Page.enable")
+    seen = {}
+    go("/console")
+    seen["before_login_title"] = evaluate("document.title")
+    evaluate(f"document.querySelector('input[name=token]').value = {json.dumps(args.token)}")
+    evaluate("document.querySelector('form').submit()")
+    wait_load()
+    seen["overview_title"] = evaluate("document.title")
+    seen["overview_has_counts"] = evaluate("!!document.querySelector('#counts')")
+    seen["overview_has_chart"] = evaluate("!!document.querySelector('svg#throughput')")
+    go("/console/failed")
+    seen["failed_rows"] = evaluate("document.querySelectorAll('#failed form.retry').length")
+    seen["failed_first_key"] = evaluate("document.querySelector('#failed tr:nth-child(2) td:nth-child(2)')?.textContent")
+    evaluate("document.querySelector('#failed form.retry button').click()")
+    wait_load()
+    seen["after_retry_url"] = evaluate("location.pathname")
+    seen["after_retry_state"] = evaluate("document.querySelector('#state strong').textContent")
+    go("/console/templates")
+    seen["gallery_templates"] = evaluate("document.querySelectorAll('section.card').length")
+    seen["gallery_iframes"] = evaluate("document.querySelectorAll('iframe[sandbox]').length")
+    seen["gallery_sms"] = evaluate("document.querySelector('p.sms')?.textContent")
+    # Make the viewport as tall as the page: iframes below the fold are not painted otherwise.
+    height = int(min(call("Page.getLayoutMetrics")["cssContentSize"]["height"], 6000))
+    call("Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1, mobile=False)
+    time.sleep(1.0)  # let the iframes lay out and paint
+    shot = call("Page.captureScreenshot", format="png")
+    with open(args.screenshot, "wb") as out:
+        out.write(base64.b64decode(shot["data"]))
+    seen["screenshot_bytes"] = os.path.getsize(args.screenshot)
+    print(json.dumps(seen))
+finally:
+    browser.kill()
+    browser.wait()
+    shutil.rmtree(profile, ignore_errors=True)
