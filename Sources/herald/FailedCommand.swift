@@ -110,11 +110,8 @@ struct FailedCommand: AsyncParsableCommand {
         }
     }
 
-    struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Queue failed (or canceled) messages again, due now, with a fresh set of attempts.")
-
-        @OptionGroup var options: GlobalOptions
+    /// Which messages `retry` and `cancel` act on: ids or keys, or `--all` with the list's filters.
+    struct Selection: ParsableArguments {
         @Argument(help: "Message ids or keys.") var references: [String] = []
         @Flag(help: "Every failed message matching the filters.") var all = false
         @OptionGroup var filters: Filters
@@ -123,11 +120,22 @@ struct FailedCommand: AsyncParsableCommand {
             if all == !references.isEmpty { throw ValidationError("give message ids or keys, or --all (with filters), not both") }
         }
 
+        func targets(_ queue: MessageQueue) async throws -> [String] {
+            all ? try await queue.failedIDs(try filters.filter()).map(String.init) : references
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue failed (or canceled) messages again, due now, with a fresh set of attempts.")
+
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var selection: Selection
+
         func run() async throws {
             _ = options.bootstrapLogging()
             let queue = try options.openQueue(try options.loadConfig())
-            let targets = all ? try await queue.failedIDs(try filters.filter()).map(String.init) : references
-            try await FailedCommand.apply(to: targets, verb: "requeued") { try await queue.retry($0) }
+            try await FailedCommand.apply(to: try await selection.targets(queue), verb: "requeued") { try await queue.retry($0) }
         }
     }
 
@@ -135,19 +143,12 @@ struct FailedCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "End failed (or waiting) messages as canceled.")
 
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Message ids or keys.") var references: [String] = []
-        @Flag(help: "Every failed message matching the filters.") var all = false
-        @OptionGroup var filters: Filters
-
-        func validate() throws {
-            if all == !references.isEmpty { throw ValidationError("give message ids or keys, or --all (with filters), not both") }
-        }
+        @OptionGroup var selection: Selection
 
         func run() async throws {
             _ = options.bootstrapLogging()
             let queue = try options.openQueue(try options.loadConfig())
-            let targets = all ? try await queue.failedIDs(try filters.filter()).map(String.init) : references
-            try await FailedCommand.apply(to: targets, verb: "canceled") { try await queue.cancel($0) }
+            try await FailedCommand.apply(to: try await selection.targets(queue), verb: "canceled") { try await queue.cancel($0) }
         }
     }
 
