@@ -14,24 +14,12 @@ struct FailedCommand: AsyncParsableCommand {
         @Option(help: "Failed since: a duration ago (30m, 6h, 2d) or an RFC 3339 time.") var since: String?
         @Option(help: "Only failures whose error text or code contains this (any case).") var error: String?
 
-        func filter(now: Int64 = Timestamp.now()) throws -> FailedFilter {
-            var filter = FailedFilter(campaign: campaign, error: error)
-            if let channel {
-                guard let value = Channel(rawValue: channel) else {
-                    throw ValidationError("--channel: expected email, sms, webhook or letter, got \"\(channel)\"")
-                }
-                filter.channel = value
+        func filter() throws -> FailedFilter {
+            do {
+                return try FailedFilter.parse(channel: channel, campaign: campaign, since: since, error: error)
+            } catch {
+                throw ValidationError("--\(error)")
             }
-            if let since {
-                if let ago = DurationParsing.parse(since) {
-                    filter.since = now - ago.milliseconds
-                } else if let date = ISO8601DateFormatter().date(from: since) {
-                    filter.since = Timestamp.milliseconds(date)
-                } else {
-                    throw ValidationError("--since: expected a duration such as 6h or an RFC 3339 time, got \"\(since)\"")
-                }
-            }
-            return filter
         }
     }
 

@@ -1,7 +1,7 @@
 /// The console's pages: server-side HTML, one small stylesheet, no scripts and nothing from a
 /// CDN (the machines are offline). Every value from the queue or a template is HTML-escaped.
 enum ConsolePage {
-    static func h(_ text: String) -> String { HTMLContentType().escapeText(text) }
+    static func h(_ text: String) -> String { UnsubscribePage.escape(text) }
 
     static func layout(_ title: String, _ body: String) -> String {
         """

@@ -29,16 +29,12 @@ extension HeraldAPI {
             for name in ["channel", "campaign", "error", "since"] {
                 if let value = query.get(name), !value.isEmpty { values[name] = value }
             }
-            var filter = FailedFilter(campaign: values["campaign"], error: values["error"])
-            if let channel = values["channel"] {
-                guard let parsed = Channel(rawValue: channel) else { throw APIError.badRequest("channel: unknown channel \"\(channel)\"") }
-                filter.channel = parsed
-            }
-            if let since = values["since"] {
-                guard let ago = DurationParsing.parse(since) else {
-                    throw APIError.badRequest("since: expected a duration such as 6h, got \"\(since)\"")
-                }
-                filter.since = Timestamp.now() - ago.milliseconds
+            let filter: FailedFilter
+            do {
+                filter = try FailedFilter.parse(channel: values["channel"], campaign: values["campaign"], since: values["since"],
+                                                error: values["error"])
+            } catch {
+                throw APIError.badRequest("\(error)")
             }
             return Self.html(ConsolePage.failedList(try await queue.failed(filter, limit: 500), filter: values))
         }

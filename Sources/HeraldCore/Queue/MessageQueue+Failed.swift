@@ -17,6 +17,30 @@ public struct FailedFilter: Sendable, Equatable {
         self.error = error
     }
 
+    /// The filter from an operator's words (the CLI's options, the console's form): `channel` a
+    /// channel name, `since` a duration ago (`6h`, `2d`) or an RFC 3339 time. Empty means unset.
+    public static func parse(channel: String?, campaign: String?, since: String?, error: String?,
+                             now: Int64 = Timestamp.now()) throws(IntakeRejection) -> FailedFilter {
+        func given(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
+        var filter = FailedFilter(campaign: given(campaign), error: given(error))
+        if let channel = given(channel) {
+            guard let value = Channel(rawValue: channel) else {
+                throw IntakeRejection(field: "channel", "expected email, sms, webhook or letter, got \"\(channel.prefix(40))\"")
+            }
+            filter.channel = value
+        }
+        if let since = given(since) {
+            if let ago = DurationParsing.parse(since) {
+                filter.since = now - ago.milliseconds
+            } else if let time = RFC3339.milliseconds(since) {
+                filter.since = time
+            } else {
+                throw IntakeRejection(field: "since", "expected a duration such as 6h or an RFC 3339 time, got \"\(since.prefix(40))\"")
+            }
+        }
+        return filter
+    }
+
     var sql: (condition: String, arguments: StatementArguments) {
         var conditions = ["state = 'failed'"]
         var arguments: StatementArguments = []

@@ -62,11 +62,10 @@ extension MessageQueue {
         let quiet = policies.quietHours.filter { $0.applies(to: message.channel, category: message.category) }
         if !quiet.isEmpty {
             let calendar = ZoneCalendars.shared.calendar(message.recipient.timezone, fallback: policies.defaultTimeZone)
-            let opening = QuietHoursSchedule(rules: quiet, calendar: calendar).nextOpening(after: now)
+            let schedule = QuietHoursSchedule(rules: quiet, calendar: calendar)
+            let opening = schedule.nextOpening(after: now)
             if opening > now {
-                let jitter = QuietHoursSchedule(rules: quiet, calendar: calendar)
-                    .jitter(at: opening, upTo: policies.jitter.milliseconds)
-                return Deferral(reason: .quietHours, until: opening + jitter)
+                return Deferral(reason: .quietHours, until: opening + schedule.jitter(at: opening, upTo: policies.jitter.milliseconds))
             }
         }
         for cap in policies.frequencyCaps where cap.applies(to: message.channel, category: message.category) {
