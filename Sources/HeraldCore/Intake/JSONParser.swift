@@ -6,6 +6,8 @@ struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
     private var depth = 0
+    /// False when only the grammar is checked: strings and members are then not built.
+    private var buildsValues = true
     /// Deeper nesting is refused rather than risking the stack on hostile input.
     static let maxDepth = 256
 
@@ -22,6 +24,20 @@ struct JSONParser {
         parser.skipSpace()
         guard parser.index == bytes.count else { throw parser.error("unexpected \(parser.found) after the value") }
         return value
+    }
+
+    /// Whether `text` is one JSON document. Checks the grammar without building values, for text
+    /// that is already valid UTF-8 (a rendered webhook body).
+    static func isValid(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { buffer in
+            var parser = JSONParser(bytes: UnsafeRawBufferPointer(buffer))
+            parser.buildsValues = false
+            parser.skipSpace()
+            guard (try? parser.value()) != nil else { return false }
+            parser.skipSpace()
+            return parser.index == buffer.count
+        }
     }
 
     private init(bytes: UnsafeRawBufferPointer) {
@@ -89,7 +105,8 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':', got \(found)") }
             index += 1
             skipSpace()
-            members[name] = try value()
+            let member = try value()
+            if buildsValues { members[name] = member }
             skipSpace()
             guard index < bytes.count else { throw error("expected ',' or '}', got end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -116,7 +133,8 @@ struct JSONParser {
         }
         while true {
             skipSpace()
-            elements.append(try value())
+            let element = try value()
+            if buildsValues { elements.append(element) }
             skipSpace()
             guard index < bytes.count else { throw error("expected ',' or ']', got end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -137,7 +155,7 @@ struct JSONParser {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = try utf8(start..<index)
+                let text = buildsValues ? try utf8(start..<index) : ""
                 index += 1
                 return text
             }

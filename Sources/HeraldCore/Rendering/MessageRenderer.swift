@@ -62,7 +62,7 @@ public struct MessageRenderer: Sendable {
                     throw RenderError(.headerLineBreak, "\(compiled.file): the subject would contain CR or LF from the data")
                 }
             case .body:
-                guard JSONSyntax.isValid(text) else {
+                guard JSONParser.isValid(text) else {
                     throw RenderError(.invalidJSON,
                         "\(compiled.file): the rendered body is not valid JSON (put string tokens inside quotes: \"{{data.name}}\")")
                 }
@@ -74,16 +74,5 @@ public struct MessageRenderer: Sendable {
             parts[part] = text
         }
         return RenderedMessage(template: template.name, channel: template.channel, parts: parts, manifest: template.manifest)
-    }
-}
-
-/// Checks that a text is one JSON document without building it: JSONDecoder scans and validates
-/// the whole input before decoding starts, and this type then decodes nothing. A third of the
-/// cost of parsing the body with JSONSerialization, which builds every object and string.
-struct JSONSyntax: Decodable {
-    init(from decoder: any Decoder) throws {}
-
-    static func isValid(_ text: String) -> Bool {
-        (try? JSONDecoder().decode(JSONSyntax.self, from: Data(text.utf8))) != nil
     }
 }

@@ -9,7 +9,11 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, MustachePa
 
     var renderText: String { text }
     var description: String { text }
-    var isNull: Bool { text.allSatisfy(\.isWhitespace) }
+    var isNull: Bool {
+        // Most values start with a visible ASCII character: that byte answers it.
+        if let first = text.utf8.first, first > 0x20, first < 0x80 { return false }
+        return text.allSatisfy(\.isWhitespace)
+    }
 
     func transform(_ name: String) -> Any? {
         guard let filter = TemplateFilter(rawValue: name) else { return nil }

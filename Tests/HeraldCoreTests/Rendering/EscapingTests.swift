@@ -72,10 +72,31 @@ struct EscapingTests {
 struct JSONSyntaxTests {
     @Test("the whole document is checked, also the parts nothing decodes")
     func validation() {
-        #expect(JSONSyntax.isValid(#"{"a": [1, {"b": "c"}], "d": null}"#))
-        #expect(JSONSyntax.isValid("[1, 2]\n"))
-        for invalid in [#"{"a": 1} x"#, #"{"a": [1,}"#, #"{"a": 1"#, #"{"a": "x\"}"#, #"{"a": {"b": 1 "c": 2}}"#, "", #"{"a": tru}"#] {
-            #expect(!JSONSyntax.isValid(invalid), "\(invalid)")
+        #expect(JSONParser.isValid(#"{"a": [1, {"b": "c"}], "d": null}"#))
+        #expect(JSONParser.isValid("[1, 2]\n"))
+        #expect(JSONParser.isValid(#"{"a": "\u00e9\n \ud83c\udf89", "b": -1.5e3}"#))
+        for invalid in [#"{"a": 1} x"#, #"{"a": [1,}"#, #"{"a": 1"#, #"{"a": "x\"}"#, #"{"a": {"b": 1 "c": 2}}"#, "", #"{"a": tru}"#,
+                        "{\"a\": \"line\nbreak\"}", #"{"a": "\q"}"#, #"{"a": 01}"#, #"{"a": "\ud83c"}"#] {
+            #expect(!JSONParser.isValid(invalid), "\(invalid)")
         }
+    }
+}
+
+@Suite("Data values in templates")
+struct DataValueTests {
+    @Test("numbers as the CRM wrote them, booleans and null as sections see them, lists looped")
+    func values() throws {
+        let folder = try TemplateFolder([
+            "t/manifest.yaml": "channel: sms\n",
+            "t/text.txt": "{{data.count}} {{data.big}} {{data.price}} {{data.tiny}}"
+                + " {{#data.vip}}vip{{/data.vip}}{{^data.blocked}} open{{/data.blocked}}{{^data.gone}} no-gone{{/data.gone}}"
+                + " [{{#data.items}}{{name}};{{/data.items}}]\n",
+        ])
+        let data: JSONValue = .object([
+            "count": .integer(87), "big": .integer(9_007_199_254_740_993), "price": .number(1234.5), "tiny": .number(0.25),
+            "vip": .bool(true), "blocked": .bool(false), "gone": .null,
+            "items": .array([.object(["name": .string("a")]), .object(["name": .string("b")])]),
+        ])
+        #expect(try folder.render("t", data: data)[.text] == "87 9007199254740993 1234.5 0.25 vip open no-gone [a;b;]")
     }
 }
