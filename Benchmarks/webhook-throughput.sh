@@ -89,7 +89,9 @@ flat_small=$(awk '/backlog_20k/ {print $2}' "$WORK/raw.txt")
 flat_large=$(awk '/backlog_500k/ {print $2}' "$WORK/raw.txt")
 
 echo "bench: rendering cost of the hot-lead-alert template"
-render_us=$("$BIN/herald-bench" render-template Templates hot-lead-alert 3 | awk '/render_us_per_message/ {print $2}')
+render_out=$("$BIN/herald-bench" render-template Templates hot-lead-alert 3)
+render_us=$(awk '/render_us_per_message/ {print $2}' <<<"$render_out")
+engine_us=$(awk '/engine_alone_us_per_message/ {print $2}' <<<"$render_out")
 cpu_us=$(echo "($user_s + $sys_s) * 1000000 / $COUNT" | bc -l)
 
 herald_rps=$(echo "$COUNT / $run_s" | bc -l)
@@ -100,6 +102,7 @@ printf 'herald run --once               %.0f msgs/s  (%.2f s)\n' "$herald_rps" "
 printf 'attempt latency p50 / p99       %.2f ms / %.2f ms\n' "$(echo "$p50 / 1000" | bc -l)" "$(echo "$p99 / 1000" | bc -l)"
 printf 'peak RSS                        %.1f MB\n' "$(echo "$rss_kb / 1024" | bc -l)"
 printf 'CPU per message (user+sys)      %.1f us; rendering %.1f us = %.1f %%\n' "$cpu_us" "$render_us" "$(echo "100 * $render_us / $cpu_us" | bc -l)"
+printf 'floor: swift-mustache alone     %.1f us = %.1f %% (same template, values prepared, no escaping)\n' "$engine_us" "$(echo "100 * $engine_us / ($cpu_us - $render_us + $engine_us)" | bc -l)"
 printf 'peer: wrk -> nginx              %.0f req/s\n' "$wrk_rps"
 printf 'peer: raw SQLite claim+done     %.0f rows/s\n' "$raw_rps"
 printf 'ratio herald / wrk              %.3f\n' "$(echo "$herald_rps / $wrk_rps" | bc -l)"
