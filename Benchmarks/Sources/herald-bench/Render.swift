@@ -66,12 +66,20 @@ func runRender(seconds: Double) throws {
     if bytes == 42 { print("") }  // keeps the work observable
 }
 
-/// `herald-bench render-template`: microseconds per render of one shipped template with its
-/// sample, through the whole renderer (what each delivery of that template pays).
-func runRenderTemplate(folder: String, name: String, seconds: Double) throws {
+/// `herald-bench render-template`: microseconds per render of one shipped template through the
+/// whole renderer (what each delivery of that template pays), with its sample or with the first
+/// message of `messageFile` (what a benchmark actually delivers).
+func runRenderTemplate(folder: String, name: String, seconds: Double, messageFile: String?) throws {
     let store = TemplateStore(folder: URL(fileURLWithPath: folder), displayRoot: folder, logger: Logger(label: "bench"))
-    guard let template = store.template(named: name), let sample = template.sample else {
-        throw BenchError("no template \(name) with a sample under \(folder)")
+    guard let template = store.template(named: name) else { throw BenchError("no template \(name) under \(folder)") }
+    let sample: RenderInput
+    if let messageFile {
+        let firstLine = try String(contentsOfFile: messageFile, encoding: .utf8).split(separator: "\n").first ?? ""
+        sample = try RenderInput.parse(Data(firstLine.utf8))
+    } else if let own = template.sample {
+        sample = own
+    } else {
+        throw BenchError("template \(name) has no sample.json; give a message file")
     }
     let renderer = MessageRenderer(store: store, defaultTimeZone: .gmt)
     let message = ClaimedMessage(id: 1, key: sample.key, channel: template.channel, template: name, recipient: sample.recipient,

@@ -2,7 +2,9 @@
 //
 //   herald-bench claim-loop DB_PATH ROWS              raw SQLite claim+done through GRDB
 //   herald-bench render [SECONDS]                     a 2 KB HTML email with 10 tokens, one core
-//   herald-bench render-template TEMPLATES NAME [SECONDS]   one shipped template with its sample
+//   herald-bench render-template TEMPLATES NAME [SECONDS [MESSAGE_FILE]]
+//                                                     one shipped template with its sample, or with
+//                                                     the first message of an NDJSON file
 //   herald-bench insert-batched DB_PATH ROWS          raw SQLite batched insert of the ingest rows
 import Foundation
 
@@ -12,15 +14,16 @@ case ("claim-loop", 4) where Int(arguments[3]) != nil:
     try runClaimLoop(path: arguments[2], rows: Int(arguments[3])!)
 case ("render", 2), ("render", 3):
     try runRender(seconds: arguments.count == 3 ? Double(arguments[2]) ?? 3 : 3)
-case ("render-template", 4), ("render-template", 5):
-    try runRenderTemplate(folder: arguments[2], name: arguments[3], seconds: arguments.count == 5 ? Double(arguments[4]) ?? 3 : 3)
+case ("render-template", 4), ("render-template", 5), ("render-template", 6):
+    try runRenderTemplate(folder: arguments[2], name: arguments[3], seconds: arguments.count >= 5 ? Double(arguments[4]) ?? 3 : 3,
+                          messageFile: arguments.count == 6 ? arguments[5] : nil)
 case ("insert-batched", 4) where Int(arguments[3]) != nil:
     try runInsertBatched(path: arguments[2], rows: Int(arguments[3])!)
 default:
     FileHandle.standardError.write(Data("""
         usage: herald-bench claim-loop DB_PATH ROWS
                herald-bench render [SECONDS]
-               herald-bench render-template TEMPLATES_FOLDER NAME [SECONDS]
+               herald-bench render-template TEMPLATES_FOLDER NAME [SECONDS [MESSAGE_FILE]]
                herald-bench insert-batched DB_PATH ROWS
 
         """.utf8))

@@ -112,9 +112,11 @@ enum TemplateCompiler {
         }
         guard problems.isEmpty else { return .failure(Failures(problems: problems)) }
         let guarded = Set(tags.filter { $0.kind == .invertedSection }.map(\.path))
+        // Each distinct token once (its first line is the one an error names): every render checks these.
+        var seen = Set<String>()
         let required = tags.filter {
             $0.kind == .variable && $0.depth == 0 && $0.path != "." && manifest.fallbacks[$0.path] == nil
-                && !guarded.contains($0.path)
+                && !guarded.contains($0.path) && seen.insert($0.display).inserted
         }
         return .success(CompiledPart(part: part, file: file, template: template, tags: tags, required: required))
     }
