@@ -23,6 +23,7 @@ struct ConfigCommand: AsyncParsableCommand {
             let rates = policies.rates.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }
                 + policies.domainRates.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             print("  policies:  \(policies.quietHours.count) quiet-hours rules, \(policies.frequencyCaps.count) frequency caps, rates: \(rates.isEmpty ? "none" : rates.joined(separator: ", "))")
+            print("  retention: \(config.retention.summary)")
             if let email = config.email {
                 let auth = email.smtp.username.map { " as \($0)" } ?? ""
                 print("  email:     transport \(email.transport.rawValue), \(email.smtp.url.absoluteString) starttls \(email.smtp.startTLS.rawValue)\(auth), from \(email.from.address)")

@@ -51,6 +51,7 @@ struct Run: AsyncParsableCommand {
             if let dropFolder { services.append(.init(service: dropFolder)) }
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
             if let letters { services.append(.init(service: letters)) }
+            services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
             let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
                                 logger: logger)
             services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }

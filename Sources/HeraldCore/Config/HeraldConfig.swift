@@ -34,6 +34,8 @@ public struct HeraldConfig: Sendable {
     /// Makes `unsubscribe_url` for templates; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
     public var policies = PolicyConfig()
+    /// How long finished messages are kept.
+    public var retention = Retention()
 
     public init(root: URL, databasePath: String = "var/herald.sqlite", templatesPath: String = "Templates",
                 outboxPath: String = "var/outbox", workers: Int = 8, timezone: String = "UTC",
@@ -86,6 +88,7 @@ public struct HeraldConfig: Sendable {
     static let keys: Set<String> = [
         "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
         "shutdown_grace", "channels", "template_reload", "unsubscribe", "intake", "policies",
+        "retention",
     ]
 
     /// Parses config text; `root` anchors relative paths.
@@ -113,6 +116,7 @@ public struct HeraldConfig: Sendable {
         }
         if let node = fields["intake"] { config.intake = try IntakeConfig(node) }
         if let node = fields["policies"] { config.policies = try PolicyConfig(node) }
+        if let node = fields["retention"] { config.retention = try Retention(node) }
         if let node = fields["unsubscribe"] {
             let unsubscribe = try node.fields(allowed: ["base_url", "secret"])
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }

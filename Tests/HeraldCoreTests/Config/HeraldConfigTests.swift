@@ -29,6 +29,7 @@ struct HeraldConfigTests {
         #expect(config.retry == RetryPolicy(maxAttempts: 8, initial: .seconds(30), maximum: .seconds(21_600)))
         #expect(config.resolve(config.databasePath) == SupportPaths.packageRoot.appendingPathComponent("var/herald.sqlite"))
         #expect(config.timezone == "America/New_York")
+        #expect(config.retention == Retention(sent: .seconds(90 * 86_400), failed: .seconds(180 * 86_400)))
     }
 
     @Test("an unknown key is an error naming its path")
@@ -48,6 +49,10 @@ struct HeraldConfigTests {
         ("retry: {initial: soon}", "retry.initial", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, got \"soon\""),
         ("timezone: Mars/Olympus", "timezone", "unknown IANA time zone \"Mars/Olympus\""),
         ("retry: {initial: 1m, max: 10s}", "retry.max", "must not be shorter than retry.initial"),
+        ("retention: {sent: 30m}", "retention.sent",
+         "must be at least 1h, or off (a shorter period forgets keys a CRM may still retry)"),
+        ("retention: {failed: forever}", "retention.failed", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, got \"forever\""),
+        ("retention: {kept: 1d}", "retention.kept", "unknown key (expected one of: failed, sent)"),
     ])
     func badValue(line: String, path: String, reason: String) {
         do {
@@ -57,6 +62,13 @@ struct HeraldConfigTests {
             #expect(error.path == path)
             #expect(error.reason == reason)
         }
+    }
+
+    @Test("retention: durations or off; omitted keys keep their defaults")
+    func retention() throws {
+        let config = try parse("retention: {sent: 30d, failed: off}\n" + webhookYAML("{url: \"http://x.test/\", secret: \"\(secret)\"}"))
+        #expect(config.retention == Retention(sent: .seconds(30 * 86_400), failed: nil))
+        #expect(config.retention.summary == "sent 30d, failed kept forever")
     }
 
     @Test("a bad URL and a bad secret are named; the secret's value is not echoed")
