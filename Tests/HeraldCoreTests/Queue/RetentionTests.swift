@@ -188,6 +188,29 @@ struct RetentionTests {
     }
 }
 
+extension RetentionTests {
+    @Test("herald prune: --dry-run --json counts, then removes; the text names what and the retention")
+    func pruneCommand() async throws {
+        let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/"], topLevel: "retention: {sent: 1h, failed: 2h}")
+        let threeHoursAgo = Timestamp.now() - 3 * 3_600_000
+        _ = try fixture.queue.enqueue((0..<10).map { webhook("old-\($0)") } + [webhook("kept", sendAt: Timestamp.now() + 3_600_000)],
+                                      now: threeHoursAgo)
+        for index in 0..<10 {
+            guard case .done = try await fixture.queue.cancel("old-\(index)", now: threeHoursAgo + 1_000) else { throw TestFailure("not canceled") }
+        }
+        let dry = try await HeraldCommand.run(["prune", "--dry-run", "--json"], fixture: fixture)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let counts = try JSONDecoder().decode(PrunedHistory.self, from: Data(dry.stdout.utf8))
+        #expect(counts.messages["canceled"] == 10 && counts.messageCount == 10)
+        #expect(try count(fixture.queue, "SELECT count(*) FROM messages") == 11)
+
+        let real = try await HeraldCommand.run(["prune"], fixture: fixture)
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(real.stdout == "removed 10 messages (canceled 10), 0 attempts, 0 letters, 0 drop-folder files (retention: sent 1h, failed 2h)\n")
+        #expect(try count(fixture.queue, "SELECT count(*) FROM messages") == 1)
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
