@@ -24,8 +24,10 @@ struct EmailChannelTests {
         """
     }
 
-    func fixture(_ folder: TemporaryFolder, email: String, workers: Int = 4) throws -> HeraldFixture {
-        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: workers, email: email, folder: folder)
+    func fixture(_ folder: TemporaryFolder, email: String, workers: Int = 4,
+                 retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}") throws -> HeraldFixture {
+        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: workers, retry: retry, email: email,
+                                        folder: folder)
         for (path, text) in Self.template { try folder.write("Templates/\(path)", text) }
         return fixture
     }
@@ -103,9 +105,10 @@ struct EmailChannelTests {
         #expect(message.subject == "Grüße, Zoë: Ihr Leitfaden ist da 🎉")
         #expect(try good.state(ofKey: "mail-0") == "sent")
 
-        // The same server with a wrong password: refused login, retried, not failed.
+        // The same server with a wrong password: refused login, retried, not failed. The retry is
+        // a minute away, so the one drain below makes exactly one attempt however slow it is.
         let wrong = try fixture(try TemporaryFolder(), email: Self.smtpBlock(port: server.port, extra: tls.replacingOccurrences(of: "${TEST_SMTP_PASSWORD}", with: "wrong"))
-            .replacingOccurrences(of: "starttls: off, ", with: ""))
+            .replacingOccurrences(of: "starttls: off, ", with: ""), retry: "{max_attempts: 3, initial: 1m, max: 5m}")
         try enqueue(wrong, to: ["zoe@example.com"])
         let multi = CurlMulti()
         try await wrong.deliverOnce(through: multi)
