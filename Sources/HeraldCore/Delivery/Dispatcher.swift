@@ -48,6 +48,12 @@ public struct Dispatcher: Service, CustomStringConvertible {
 
     /// How often leases of crashed processes on this host are looked for.
     static let deadOwnerScanInterval: Duration = .seconds(15)
+    /// The longest a worker holds a message for a rate limit's next conforming instant. Sends
+    /// planned on their slots wait a few milliseconds at most; only lateness makes this longer.
+    static let admissionHold: Duration = .seconds(1)
+    /// An alarm for a message due now still sleeps this long, so a message that cannot be
+    /// claimed (another process holds the write lock) cannot make the loop spin.
+    static let minimumAlarmDelay: Int64 = 5
 
     public init(queue: MessageQueue, adapters: [any ChannelAdapter], renderer: MessageRenderer, settings: Settings,
                 owner: LeaseOwner = .current(), metrics: DeliveryMetrics? = nil,
@@ -100,6 +106,8 @@ public struct Dispatcher: Service, CustomStringConvertible {
         let lowWater = max(1, settings.workers / 4)
         let clock = ContinuousClock()
         var nextDeadOwnerScan = clock.now
+        // The earliest wake-up already set for the next due message (unix ms).
+        var alarm: Int64?
 
         await withDiscardingTaskGroup { deliveries in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -145,6 +153,18 @@ public struct Dispatcher: Service, CustomStringConvertible {
                     }
                     if claim.count == free { continue }  // More may be due right now.
                     if claim.count == 0 && busy == 0 && settings.drainAndExit { break }
+                    // Wake when the next message is due (a rate limit's slot, a retry) rather than
+                    // up to a poll interval later, when lateness would have bunched them.
+                    let now = Timestamp.now()
+                    if let due = claim.nextDue, due < now + settings.pollInterval.milliseconds,
+                       alarm.map({ due < $0 || $0 <= now }) ?? true
+                    {
+                        alarm = due
+                        deliveries.addTask {
+                            try? await Task.sleep(for: .milliseconds(max(due - Timestamp.now(), Self.minimumAlarmDelay)))
+                            wake.yield()
+                        }
+                    }
                 }
                 // A delivery finished, the poll interval passed, or shutdown began.
                 guard await nextWake.next() != nil else { break }
@@ -161,6 +181,8 @@ public struct Dispatcher: Service, CustomStringConvertible {
                 }
                 try? await Task.sleep(for: .milliseconds(20))
             }
+            // Only alarms are left: they would only wake a loop that has ended.
+            deliveries.cancelAll()
         }
     }
 
@@ -171,12 +193,25 @@ public struct Dispatcher: Service, CustomStringConvertible {
         logger[metadataKey: "attempt"] = "\(message.attempt)"
         if let key = message.key { logger[metadataKey: "key"] = "\(key)" }
 
-        let startedAt = Timestamp.now()
-        let start = ContinuousClock.now
+        var startedAt = Timestamp.now()
+        var start = ContinuousClock.now
         let outcome: DeliveryOutcome?
         if let adapter = adapters[message.channel] {
             do {
-                outcome = try await adapter.deliver(message, content: try renderer.render(message))
+                let content = try renderer.render(message)
+                let limits = settings.policies.rateLimits(
+                    channel: message.channel, address: UnsubscribeLinks.address(channel: message.channel, recipient: message.recipient))
+                if !limits.isEmpty {
+                    switch await admission(of: message, to: limits) {
+                    case .admitted(let at):
+                        startedAt = at
+                        start = .now
+                    case .wait(let until):
+                        await putOff(message, until: until, journal: journal, logger: logger)
+                        return
+                    }
+                }
+                outcome = try await adapter.deliver(message, content: content)
             } catch let error as RenderError {
                 let failure = DeliveryError(code: .rendering(error), detail: error.detail)
                 outcome = error.isTransient ? .transient(failure, retryAfter: nil) : .permanent(failure)
@@ -213,6 +248,40 @@ public struct Dispatcher: Service, CustomStringConvertible {
         }
     }
 
+    /// Waits in the worker, at most `admissionHold`, for the rate limits to admit the send; a
+    /// longer wait goes back to the queue (`wait`), so a worker is never parked on a limit.
+    private func admission(of message: ClaimedMessage, to limits: [RateLimitKey]) async -> RateAdmission {
+        let holdUntil = Timestamp.now() + Self.admissionHold.milliseconds
+        while true {
+            let answer: RateAdmission
+            do {
+                answer = try await queue.admit(limits)
+            } catch {
+                logger.error("could not check the rate limit; the message waits a second",
+                             metadata: ["message_id": "\(message.id)", "error": "\(error)"])
+                return .wait(until: Timestamp.now() + 1_000)
+            }
+            guard case .wait(let until) = answer, until <= holdUntil, !Task.isShuttingDownGracefully else { return answer }
+            do {
+                try await Task.sleep(for: .milliseconds(until - Timestamp.now()))
+            } catch {
+                return answer  // Cancelled at the end of the shutdown grace period.
+            }
+        }
+    }
+
+    /// Returns a message the rate limits did not admit to the queue, due when they would.
+    private func putOff(_ message: ClaimedMessage, until: Int64, journal: SettlementJournal, logger: Logger) async {
+        do {
+            try await journal.record(.deferred(messageID: message.id, Deferral(reason: .rateLimit, until: until)))
+            logger.debug("deferred by the rate limit at sending", metadata: ["until": "\(Timestamp.rfc3339(until))"])
+            metrics?.recordDeferral(reason: Deferral.Reason.rateLimit.rawValue, channel: message.channel)
+        } catch {
+            logger.error("could not defer the message; it returns to the queue when its lease expires",
+                         metadata: ["error": "\(error)"])
+        }
+    }
+
     private func log(_ settlement: Settlement, logger: Logger) {
         switch settlement {
         case .sent(let attempt):
@@ -223,7 +292,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
             ])
         case .failed(_, let lastError, _):
             logger.warning("delivery failed permanently", metadata: ["error": "\(lastError)"])
-        case .release:
+        case .release, .deferred:
             break
         }
     }

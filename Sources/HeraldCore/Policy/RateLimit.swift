@@ -1,12 +1,16 @@
 /// A sending rate: `50/s`, `600/min`, `1000/h`, with a burst (messages that may go back to back
 /// before the steady spacing applies; default 1).
 ///
-/// Enforced as GCRA (a virtual schedule): each message takes the next slot `interval` after the
-/// previous one, in a row of the queue database shared by every process. A message whose slot
-/// is in the future is deferred to exactly that slot and keeps it, so a backlog is spread out
-/// once instead of being retried in a loop, and no worker waits.
+/// Two GCRA schedules (virtual schedules: each message takes the next slot `interval` after the
+/// previous one), each in a row of the queue database shared by every process:
+/// - the *plan*, at claim time: a message whose slot is in the future is deferred to exactly that
+///   slot and keeps it, so a backlog is spread out once instead of being retried in a loop;
+/// - the *admission*, at the moment of sending: the send itself must conform to the limit, judged
+///   on the clock at that moment. A message that reaches its send late (a poll later, a busy
+///   machine) waits for the next conforming instant instead of leaving together with every other
+///   late one, so lateness can never turn into a burst at the provider.
 public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
-    /// Milliseconds between slots (fractions kept: 3/s is 333.3 ms).
+    /// Milliseconds between sends at the limit (fractions kept: 3/s is 333.3 ms).
     public var interval: Double
     public var burst: Int
     /// As written, for messages.
@@ -26,9 +30,7 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
         case "d", "day": period = 86_400_000
         default: return nil
         }
-        // Paced 2 % under the limit: messages whose slots fell between two polls leave together,
-        // and the headroom keeps that bunching from ever pushing a provider over its limit.
-        return RateLimit(interval: period / count * 1.02, burst: burst, text: text)
+        return RateLimit(interval: period / count, burst: burst, text: text)
     }
 
     /// `rate: 50/s` or `rate: {limit: 50/s, burst: 10}`.
@@ -55,13 +57,50 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
         self.text = text
     }
 
-    /// The GCRA step. `tat` is the key's theoretical arrival time (unix ms, as stored); returns
-    /// when this message may go (`now` if at once) and the new `tat`.
+    /// The plan's spacing: 2 % wider than the limit, so a message sent on its planned slot
+    /// conforms at admission even when the one before it left a few milliseconds late.
+    var plannedInterval: Double { interval * 1.02 }
+
+    /// The plan's GCRA step. `tat` is the key's theoretical arrival time (unix ms, as stored);
+    /// returns when this message may go (`now` if at once) and the new `tat`.
     func schedule(tat: Double?, now: Int64) -> (sendAt: Int64, tat: Double) {
+        Self.step(tat: tat, now: now, interval: plannedInterval, burst: burst)
+    }
+
+    /// The admission's GCRA test for a send at `now`: `admitted` with the new `tat` when it
+    /// conforms, else the first instant that would.
+    func admission(tat: Double?, now: Int64) -> (admitted: Bool, earliest: Int64, tat: Double) {
+        let step = Self.step(tat: tat, now: now, interval: interval, burst: burst)
+        return (step.sendAt <= now, step.sendAt, step.tat)
+    }
+
+    private static func step(tat: Double?, now: Int64, interval: Double, burst: Int) -> (sendAt: Int64, tat: Double) {
         let start = max(tat ?? 0, Double(now))
         // Up to `burst` slots may be taken ahead of time.
         let earliest = start - Double(burst - 1) * interval
         let sendAt = max(now, Int64(earliest.rounded(.up)))
         return (sendAt, start + interval)
+    }
+}
+
+/// One rate limit that applies to a message, under the name of its shared schedule.
+struct RateLimitKey: Sendable, Equatable {
+    /// `channel:<name>` or `domain:<domain>`.
+    var key: String
+    var rate: RateLimit
+}
+
+extension PolicyConfig {
+    /// The rate limits a message to `address` on `channel` is held to: its channel's, and for
+    /// email its recipient domain's.
+    func rateLimits(channel: Channel, address: String) -> [RateLimitKey] {
+        var limits: [RateLimitKey] = []
+        if let rate = rates[channel] { limits.append(RateLimitKey(key: "channel:\(channel.rawValue)", rate: rate)) }
+        if channel == .email, !domainRates.isEmpty,
+           let domain = address.split(separator: "@").last.map(String.init), let rate = domainRates[domain]
+        {
+            limits.append(RateLimitKey(key: "domain:\(domain)", rate: rate))
+        }
+        return limits
     }
 }

@@ -55,18 +55,21 @@ public enum Settlement: Sendable, Equatable {
     case failed(DeliveryAttempt, lastError: String, suppression: Suppression? = nil)
     /// Abandoned without an outcome (shutdown deadline): queued again, the attempt not spent.
     case release(messageID: Int64)
+    /// Put off by a policy at the moment of sending (a rate limit's admission): queued again,
+    /// due at the deferral's end, the attempt not spent.
+    case deferred(messageID: Int64, Deferral)
 
     var attempt: DeliveryAttempt? {
         switch self {
         case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _, _): attempt
-        case .release: nil
+        case .release, .deferred: nil
         }
     }
 
     var messageID: Int64 {
         switch self {
         case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _, _): attempt.messageID
-        case .release(let id): id
+        case .release(let id), .deferred(let id, _): id
         }
     }
 }

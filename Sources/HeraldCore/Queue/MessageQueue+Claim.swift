@@ -20,6 +20,9 @@ extension MessageQueue {
         public var suppressed: [(message: ClaimedMessage, suppression: Suppression)]
         /// Put off by a policy (quiet hours, a rate limit, a frequency cap), no attempt spent.
         public var deferred: [(message: ClaimedMessage, reason: Deferral)] = []
+        /// When the earliest message still queued on the claim's channels is due (unix ms), as the
+        /// claim left the queue; nil when none is. The dispatcher wakes then rather than a poll later.
+        public var nextDue: Int64?
 
         /// How many due messages the claim took off the queue.
         public var count: Int { deliver.count + suppressed.count + deferred.count }
@@ -50,9 +53,23 @@ extension MessageQueue {
                 try Self.claimedMessage(row, decoder: decoder)
             }
             .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
-            guard let policies else { return Claim(deliver: claimed, suppressed: []) }
-            return try Self.screen(claimed, policies: policies, now: now, db: db)
+            var claim = if let policies {
+                try Self.screen(claimed, policies: policies, now: now, db: db)
+            } else {
+                Claim(deliver: claimed, suppressed: [])
+            }
+            claim.nextDue = try Int64.fetchOne(db.cachedStatement(sql: Self.nextDueSQL(channelCount: channelList.count)),
+                                               arguments: StatementArguments(channelList))
+            return claim
         }
+    }
+
+    static func nextDueSQL(channelCount: Int) -> String {
+        """
+        SELECT due_at FROM messages INDEXED BY messages_due
+        WHERE state = 'queued' AND channel IN (\(databaseQuestionMarks(count: channelCount)))
+        ORDER BY due_at, id LIMIT 1
+        """
     }
 
     /// The claim: one statement, due order, bounded by LIMIT.

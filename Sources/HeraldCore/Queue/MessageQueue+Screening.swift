@@ -80,13 +80,8 @@ extension MessageQueue {
         // A message deferred by a rate limit already holds its slot.
         guard message.deferred != Deferral.Reason.rateLimit.rawValue else { return nil }
         var sendAt = now
-        if let rate = policies.rates[message.channel] {
-            sendAt = max(sendAt, try slots.take("channel:\(message.channel.rawValue)", rate, now: now))
-        }
-        if message.channel == .email, !policies.domainRates.isEmpty,
-           let domain = address.split(separator: "@").last.map(String.init), let rate = policies.domainRates[domain]
-        {
-            sendAt = max(sendAt, try slots.take("domain:\(domain)", rate, now: now))
+        for limit in policies.rateLimits(channel: message.channel, address: address) {
+            sendAt = max(sendAt, try slots.take(limit.key, limit.rate, now: now))
         }
         return sendAt > now ? Deferral(reason: .rateLimit, until: sendAt) : nil
     }

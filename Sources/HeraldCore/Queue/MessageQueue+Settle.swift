@@ -32,6 +32,12 @@ extension MessageQueue {
             SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL, updated_at = ?
             WHERE id = ? AND state = 'leased' AND lease_owner = ?
             """)
+        let putOff = try db.cachedStatement(sql: """
+            UPDATE messages
+            SET state = 'queued', attempts = attempts - 1, due_at = ?, deferred = ?, lease_owner = NULL, lease_until = NULL,
+                updated_at = ?
+            WHERE id = ? AND state = 'leased' AND lease_owner = ?
+            """)
         let insertAttempt = try db.cachedStatement(sql: """
             INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code,
                                   remote_code, remote_text, retry_at, remote_id)
@@ -57,6 +63,9 @@ extension MessageQueue {
             case .release(let id):
                 update = release
                 arguments = [now, id, owner]
+            case .deferred(let id, let deferral):
+                update = putOff
+                arguments = [deferral.until, deferral.reason.rawValue, now, id, owner]
             }
             try update.execute(arguments: arguments)
             if db.changesCount == 0 { lost.append(settlement.messageID) }
