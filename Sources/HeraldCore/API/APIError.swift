@@ -1,16 +1,21 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// An API error: an HTTP status, a stable code for scripts, and a reason for people.
 ///
 /// Every error the API returns has this JSON body, `{"error": "<code>", "reason": "<text>"}`,
 /// including the framework's own (unknown route, body too large), which `JSONErrors` converts.
+/// An error that is Herald's fault carries an `incident` id instead of its own text: the text
+/// may hold paths or SQL, so it goes only to the log, under the same id.
 public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var code: String
     public var reason: String
     public var headers: HTTPFields = [:]
+    /// The id under which the log holds the full error, for errors that are Herald's fault.
+    public var incident: String?
 
     public init(_ status: HTTPResponse.Status, code: String, _ reason: String) {
         self.status = status
@@ -23,13 +28,26 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json"
-        let body = APIJSON.encode(Body(error: code, reason: reason))
+        let body = APIJSON.encode(Body(error: code, reason: reason, incident: incident))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     private struct Body: Encodable {
         var error: String
         var reason: String
+        var incident: String?
+    }
+
+    /// An unexpected `error`: logged in full under a new incident id, answered with the id alone.
+    static func incident(_ error: any Error, status: HTTPResponse.Status = .internalServerError, code: String = "internal",
+                         reason: String = "an unexpected error on the server", request: Request, logger: Logger) -> APIError {
+        let id = Incident.newID()
+        logger.error("API request failed", metadata: [
+            "incident": "\(id)", "method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)",
+        ])
+        var answer = APIError(status, code: code, "\(reason); the server's log has the details under incident \(id)")
+        answer.incident = id
+        return answer
     }
 
     static func badRequest(_ reason: String) -> APIError { APIError(.badRequest, code: "bad_request", reason) }
@@ -54,10 +72,7 @@ struct JSONErrors<Context: RequestContext>: RouterMiddleware {
             converted.headers = error.headers
             throw converted
         } catch {
-            context.logger.error("API request failed", metadata: [
-                "method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)",
-            ])
-            throw APIError(.internalServerError, code: "internal", "\(error)")
+            throw APIError.incident(error, request: request, logger: context.logger)
         }
     }
 
@@ -79,6 +94,18 @@ struct JSONErrors<Context: RequestContext>: RouterMiddleware {
         default: status.reasonPhrase
         }
     }
+}
+
+/// Incident ids: short, random, and easy to search for in a log.
+enum Incident {
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16).leftPadded(to: 12)
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 /// The API's JSON encoding: compact, snake_case keys, sorted, slashes as written.

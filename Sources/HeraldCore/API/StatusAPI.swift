@@ -6,12 +6,13 @@ extension HeraldAPI {
             APIJSON.response(StatsBody(try await queue.statusAsync()))
         }
         // For load balancers and systemd watchdogs: the process answers and the database reads.
-        router.get("/healthz") { _, _ in
+        router.get("/healthz") { request, context in
             do {
                 try await queue.ping()
                 return APIJSON.response(["status": "ok"])
             } catch {
-                throw APIError(.serviceUnavailable, code: "database_unavailable", "the queue database cannot be read: \(error)")
+                throw APIError.incident(error, status: .serviceUnavailable, code: "database_unavailable",
+                                        reason: "the queue database cannot be read", request: request, logger: context.logger)
             }
         }
         router.get("/metrics") { _, _ in

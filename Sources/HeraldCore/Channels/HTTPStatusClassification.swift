@@ -1,4 +1,4 @@
-/// DESIGN.md's rule for HTTP answers, shared by every channel that speaks HTTP: 2xx sent;
+/// Herald's rule for HTTP answers, shared by every channel that speaks HTTP: 2xx sent;
 /// 408, 425, 429 and 5xx transient (honouring Retry-After); any other status permanent.
 enum HTTPStatusClassification {
     static func outcome(for response: OutboundResponse) -> DeliveryOutcome {

@@ -1,4 +1,4 @@
-/// Where a message is in its life. See DESIGN.md, "Message states".
+/// Where a message is in its life (the README's "Message states" draws the diagram).
 public enum MessageState: String, CaseIterable, Sendable, Codable {
     /// Waiting for its due time.
     case queued
