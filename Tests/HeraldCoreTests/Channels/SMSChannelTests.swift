@@ -149,9 +149,12 @@ struct SMSChannelTests {
         let busy = try fixture.attempts(ofKey: "busy")
         #expect(busy.map(\.outcome) == ["transient", "sent"])
         #expect(busy.first?.remote_code == "20429")
-        let tries = requests.filter { $0.to == "+15005550429" }.map(\.t)
-        #expect(tries.count == 2)
-        if tries.count == 2 { #expect(tries[1] - tries[0] >= 1.0, "Retry-After: 1 honoured") }
+        #expect(requests.filter { $0.to == "+15005550429" }.count == 2)
+        // Retry-After: 1 honoured, on Herald's record (the receiver's stamps can bunch on a busy machine).
+        if busy.count == 2 {
+            #expect(try #require(busy[0].retry_at) >= busy[0].started_at + 1_000)
+            #expect(busy[1].started_at - busy[0].started_at >= 1_000, "Retry-After: 1 honoured")
+        }
     }
 
     @Test("a text over max_segments fails permanently, naming the count, and never reaches the gateway")
