@@ -35,9 +35,9 @@ run: release
 
 test: deps
 	swift build --build-tests
-	swift test --skip-build --skip TimingTests
-	# Suites that judge timing at a receiver run alone, on a quiet machine.
-	swift test --skip-build --filter TimingTests
+	# One run, suites in parallel: timing verdicts are taken on Herald's own record (attempt
+	# times it wrote), so they hold on a busy machine.
+	swift test --skip-build
 
 bench: release
 	Benchmarks/template-render.sh

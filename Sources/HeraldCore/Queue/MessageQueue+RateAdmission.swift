@@ -15,9 +15,10 @@ extension MessageQueue {
     /// The clock is read inside the transaction, after the write lock is held, so the order in
     /// which processes pass admission is the order of their times: the schedule one process
     /// advances is the one the next process judges. Nothing is counted when the answer is `wait`.
-    func admit(_ limits: [RateLimitKey]) async throws -> RateAdmission {
+    /// `clock` is for tests, which need instants of their own choosing.
+    func admit(_ limits: [RateLimitKey], clock: @escaping @Sendable () -> Int64 = Timestamp.now) async throws -> RateAdmission {
         try await write { db in
-            let now = Timestamp.now()
+            let now = clock()
             var updates: [(key: String, tat: Double)] = []
             var earliest = now
             for limit in limits {

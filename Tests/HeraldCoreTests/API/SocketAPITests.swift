@@ -96,7 +96,7 @@ struct SocketAPITests {
         #expect(missing.status == 404 && missing.json?["error"]?.string == "not_found")
 
         // A permanent failure, retried by the operator: delivered on its second try.
-        _ = try await api.post("/v1/messages", json: Self.message("flaky/1", endpoint: "flaky"))
+        #expect(try await api.post("/v1/messages", json: Self.message("flaky/1", endpoint: "flaky")).status == 201)
         #expect(try await waitUntil(timeout: .seconds(20)) { try fixture.state(ofKey: "flaky/1") == "failed" })
         let retried = try await api.request("POST", "/v1/messages/flaky%2F1/retry")
         #expect(retried.status == 200 && retried.json?["state"]?.string == "queued")

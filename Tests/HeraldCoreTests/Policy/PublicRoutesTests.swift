@@ -116,13 +116,19 @@ struct PublicRoutesTests {
         #expect(forged.status == 403 && forged.json?["error"]?.string == "bad_signature")
         #expect(try reason() == nil)
         for word in ["stopall", "UNSUBSCRIBE", "cancel", "End", "quit"] {
-            _ = try await reply("START")
+            // Lifted first, so the word itself must opt out again (not a leftover STOP).
+            #expect(try await reply("START").status == 200)
+            #expect(try reason() == nil, "START before \(word)")
             #expect(try await reply(word).status == 200)
             #expect(try reason() == .unsubscribed, "\(word)")
         }
-        // START lifts only an opt-out: an operator's block stays.
+        // UNSTOP lifts an opt-out like START...
+        #expect(try reason() == .unsubscribed)
+        #expect(try await reply("UNSTOP").status == 200)
+        #expect(try reason() == nil)
+        // ...and only an opt-out: an operator's block stays.
         try await fixture.queue.suppress([Suppression(channel: .sms, address: "+15550100123", reason: .manual)])
-        _ = try await reply("UNSTOP")
+        #expect(try await reply("UNSTOP").status == 200)
         #expect(try reason() == .manual)
     }
 

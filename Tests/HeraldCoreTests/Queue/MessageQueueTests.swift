@@ -19,6 +19,7 @@ struct MessageQueueTests {
         let batch = (0..<1_000).map { message("lead-\($0)") }
         let first = try queue.enqueue(batch)
         let second = try queue.enqueue(batch)
+        #expect(first.count == 1_000 && second.count == 1_000)
         #expect(first.allSatisfy { if case .queued = $0 { true } else { false } })
         #expect(second.allSatisfy { if case .duplicate = $0 { true } else { false } })
         #expect(zip(first, second).allSatisfy { pair in
@@ -102,8 +103,8 @@ struct MessageQueueTests {
         // A PID that cannot be alive: above the kernel's pid_max.
         let dead = LeaseOwner(host: me.host, pid: 4_194_304 + 1, nonce: "gone")
         let alive = LeaseOwner(host: me.host, pid: getppid(), nonce: "parent")
-        _ = try await queue.claim(limit: 1, owner: dead, lease: .seconds(600), channels: [.webhook])
-        _ = try await queue.claim(limit: 1, owner: alive, lease: .seconds(600), channels: [.webhook])
+        #expect(try await queue.claim(limit: 1, owner: dead, lease: .seconds(600), channels: [.webhook]).count == 1)
+        #expect(try await queue.claim(limit: 1, owner: alive, lease: .seconds(600), channels: [.webhook]).count == 1)
         #expect(try await queue.releaseLeasesOfDeadOwners(current: me) == 1)
         #expect(try queue.status().count(state: .queued) == 1)
         #expect(try queue.status().count(state: .leased) == 1)

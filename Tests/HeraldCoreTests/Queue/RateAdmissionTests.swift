@@ -3,7 +3,7 @@ import Testing
 @testable import HeraldCore
 
 /// The rate limits' admission test at the moment of sending, on a real SQLite file opened twice
-/// (as two processes would).
+/// (as two processes would). The instants are the test's own, so a busy machine cannot move them.
 @Suite("Rate admission")
 struct RateAdmissionTests {
     @Test("10/s with burst 2: two sends at once, the third told when it would conform and not counted; a second handle sees the same schedule")
@@ -12,23 +12,28 @@ struct RateAdmissionTests {
         let one = try MessageQueue(path: folder.file("q.sqlite").path)
         let two = try MessageQueue(path: folder.file("q.sqlite").path)
         let limits = [RateLimitKey(key: "channel:sms", rate: try #require(RateLimit.parse("10/s", burst: 2)))]
+        let t0: Int64 = 1_800_000_000_000
+        func at(_ offset: Int64) -> @Sendable () -> Int64 { { t0 + offset } }
 
-        guard case .admitted(let first) = try await one.admit(limits) else { Issue.record("first send refused"); return }
-        guard case .admitted = try await two.admit(limits) else { Issue.record("second send (the burst) refused"); return }
-        guard case .wait(let until) = try await one.admit(limits) else { Issue.record("third send admitted"); return }
-        // Two sends advanced the schedule to first + 200 ms; with one slot of tolerance the third
-        // conforms at first + 100 ms.
-        #expect(until >= first + 100 && until <= Timestamp.now() + 100, "until \(until - first) ms after the first")
+        #expect(try await one.admit(limits, clock: at(0)) == .admitted(at: t0))
+        #expect(try await two.admit(limits, clock: at(0)) == .admitted(at: t0), "the burst's second send")
+        // Two sends moved the schedule to t0 + 200 ms; with one slot of tolerance the third
+        // conforms at t0 + 100 ms.
+        #expect(try await one.admit(limits, clock: at(0)) == .wait(until: t0 + 100))
         // Asking again does not move it: a refusal counts nothing.
-        guard case .wait(let again) = try await two.admit(limits) else { Issue.record("fourth ask admitted"); return }
-        #expect(again == until || again >= until)
-        #expect(again - until < 50)
-
-        try await Task.sleep(for: .milliseconds(max(0, until - Timestamp.now()) + 1))
-        guard case .admitted(let third) = try await two.admit(limits) else { Issue.record("refused after waiting"); return }
-        #expect(third >= until)
+        #expect(try await two.admit(limits, clock: at(60)) == .wait(until: t0 + 100))
+        #expect(try await two.admit(limits, clock: at(100)) == .admitted(at: t0 + 100))
+        #expect(try await one.admit(limits, clock: at(150)) == .wait(until: t0 + 200))
+        // A late send pushes the schedule rather than catching up: after a pause of a second,
+        // two may go (the burst), then one every 100 ms again.
+        #expect(try await one.admit(limits, clock: at(1_300)) == .admitted(at: t0 + 1_300))
+        #expect(try await one.admit(limits, clock: at(1_300)) == .admitted(at: t0 + 1_300))
+        #expect(try await one.admit(limits, clock: at(1_300)) == .wait(until: t0 + 1_400))
         // Another key is a schedule of its own.
         let other = [RateLimitKey(key: "channel:webhook", rate: try #require(RateLimit.parse("10/s")))]
-        guard case .admitted = try await one.admit(other) else { Issue.record("an unrelated limit refused"); return }
+        #expect(try await one.admit(other, clock: at(1_300)) == .admitted(at: t0 + 1_300))
+        // Several limits: admitted only when all conform, and then counted on all.
+        #expect(try await one.admit(limits + other, clock: at(1_350)) == .wait(until: t0 + 1_400))
+        #expect(try await one.admit(other, clock: at(1_400)) == .admitted(at: t0 + 1_400))
     }
 }
