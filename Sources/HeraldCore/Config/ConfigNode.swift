@@ -111,7 +111,7 @@ struct ConfigNode {
     func duration() throws(ConfigError) -> Duration {
         let text = try string()
         guard let value = DurationParsing.parse(text) else {
-            throw error("expected a duration such as 250ms, 30s, 5m, 6h or 2d, got \"\(text)\"")
+            throw error("expected \(DurationParsing.expected), got \"\(text.prefix(40))\"")
         }
         return value
     }

@@ -35,7 +35,7 @@ public struct FailedFilter: Sendable, Equatable {
             } else if let time = RFC3339.milliseconds(since) {
                 filter.since = time
             } else {
-                throw IntakeRejection(field: "since", "expected a duration such as 6h or an RFC 3339 time, got \"\(since.prefix(40))\"")
+                throw IntakeRejection(field: "since", "expected a duration such as 6h (at most 36500d) or an RFC 3339 time, got \"\(since.prefix(40))\"")
             }
         }
         return filter
