@@ -9,17 +9,17 @@ import Hummingbird
 struct BearerToken<Context: RequestContext>: RouterMiddleware {
     let expected: [UInt8]
     let session: [UInt8]
-    let publicPrefixes: [String]
+    let publicRoutes: PublicRouteSet
 
-    init(_ token: Secret, publicPrefixes: [String]) {
+    init(_ token: Secret, publicRoutes: PublicRouteSet) {
         expected = Array(token.exposedValue.utf8)
         session = Array(ConsoleSession.value(for: token).utf8)
-        self.publicPrefixes = publicPrefixes
+        self.publicRoutes = publicRoutes
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if publicPrefixes.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+        if publicRoutes.contains(path) {
             return try await next(request, context)
         }
         if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
@@ -37,5 +37,20 @@ struct BearerToken<Context: RequestContext>: RouterMiddleware {
                              "this listener needs Authorization: Bearer <intake.http.token>")
         error.headers[.wwwAuthenticate] = "Bearer realm=\"herald\""
         throw error
+    }
+}
+
+/// The paths that need no token: a few exact ones, and one segment (a signed token) directly
+/// under the unsubscribe path. Nothing is matched by prefix, so `/healthz/x` or
+/// `/unsubscribe/a/b` still need the token.
+struct PublicRouteSet: Sendable {
+    let exact: Set<String>
+    let tokenUnder: String
+
+    func contains(_ path: String) -> Bool {
+        if exact.contains(path) { return true }
+        guard path.hasPrefix(tokenUnder + "/") else { return false }
+        let token = path.dropFirst(tokenUnder.count + 1)
+        return !token.isEmpty && !token.contains("/")
     }
 }

@@ -30,9 +30,16 @@ public struct HeraldAPI: Sendable {
         self.logger = logger
     }
 
-    /// Paths that answer without the TCP listener's token: they are reached by recipients and
-    /// gateways, and carry their own proof (a signed token, a gateway signature).
-    var publicPrefixes: [String] { [unsubscribePath, "/inbound", "/healthz", "/console/login"] }
+    /// The first path segments of Herald's own routes. The unsubscribe pages' path (from
+    /// `unsubscribe.base_url`) may not begin with one, so a public route can never shadow or
+    /// overlap an authenticated one; the config check refuses such a base URL.
+    public static let reservedSegments: Set<String> = ["v1", "console", "healthz", "metrics", "inbound"]
+
+    /// The routes that answer without the TCP listener's token, matched exactly: they are reached
+    /// by recipients and gateways, and carry their own proof (a signed token, a gateway signature).
+    var publicRoutes: PublicRouteSet {
+        PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: unsubscribePath)
+    }
 
     /// The path part of `unsubscribe.base_url`, where the unsubscribe pages are served.
     var unsubscribePath: String {
@@ -44,7 +51,7 @@ public struct HeraldAPI: Sendable {
     public func router(token: Secret?) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrors())
-        if let token { router.add(middleware: BearerToken(token, publicPrefixes: publicPrefixes)) }
+        if let token { router.add(middleware: BearerToken(token, publicRoutes: publicRoutes)) }
         addMessageRoutes(to: router)
         addSuppressionRoutes(to: router)
         addStatusRoutes(to: router)

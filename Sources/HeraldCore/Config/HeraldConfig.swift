@@ -125,7 +125,12 @@ public struct HeraldConfig: Sendable {
             guard secret.exposedValue.utf8.count >= 16 else {
                 throw secretNode.error("must be at least 16 bytes (e.g. `openssl rand -base64 32`)")
             }
-            config.unsubscribe = UnsubscribeLinks(baseURL: try base.url(schemes: ["http", "https"]).absoluteString, secret: secret)
+            let baseURL = try base.url(schemes: ["http", "https"])
+            if let first = baseURL.path.split(separator: "/").first.map(String.init), HeraldAPI.reservedSegments.contains(first) {
+                throw base.error("the path /\(first) is Herald's own (\(HeraldAPI.reservedSegments.sorted().map { "/\($0)" }.joined(separator: ", "))): "
+                                 + "the public unsubscribe pages would overlap routes that need the token; use a path of its own such as /unsubscribe")
+            }
+            config.unsubscribe = UnsubscribeLinks(baseURL: baseURL.absoluteString, secret: secret)
         }
         guard let channelsNode = fields["channels"] else {
             throw ConfigError(path: "channels", "required: configure at least one channel")

@@ -46,12 +46,12 @@ struct HeraldConfigTests {
 
     @Test("a bad value names the key and the value", arguments: [
         ("workers: lots", "workers", "expected a whole number, got \"lots\""),
-        ("retry: {initial: soon}", "retry.initial", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, got \"soon\""),
+        ("retry: {initial: soon}", "retry.initial", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, at most 36500d, got \"soon\""),
         ("timezone: Mars/Olympus", "timezone", "unknown IANA time zone \"Mars/Olympus\""),
         ("retry: {initial: 1m, max: 10s}", "retry.max", "must not be shorter than retry.initial"),
         ("retention: {sent: 30m}", "retention.sent",
          "must be at least 1h, or off (a shorter period forgets keys a CRM may still retry)"),
-        ("retention: {failed: forever}", "retention.failed", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, got \"forever\""),
+        ("retention: {failed: forever}", "retention.failed", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, at most 36500d, got \"forever\""),
         ("retention: {kept: 1d}", "retention.kept", "unknown key (expected one of: failed, sent)"),
     ])
     func badValue(line: String, path: String, reason: String) {
