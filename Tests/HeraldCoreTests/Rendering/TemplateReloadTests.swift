@@ -14,15 +14,16 @@ struct TemplateReloadTests {
         try folder.write("Templates/alert/body.json", #"{"version": 1, "n": {{data.n}}}"#)
         let run = try HeraldCommand.start(["run"], fixture: fixture)
 
-        // Delivers one message and returns its body.
+        // Delivers one message and returns its body. Waits for Herald's record of the send (the
+        // receiver logs a request before Herald has its answer and writes the attempt).
         var sent = 0
         func deliverOne() async throws -> String? {
+            let key = "m\(sent)-0"
             try fixture.enqueueWebhooks(1, endpoint: "hook", prefix: "m\(sent)")
             sent += 1
-            let target = sent
-            try #require(try await waitUntil(timeout: .seconds(20)) { try receiver.requests().count >= target },
-                         "message \(target) was not delivered")
-            return try receiver.requests().last?.body
+            try #require(try await waitUntil(timeout: .seconds(20)) { try fixture.state(ofKey: key) == "sent" },
+                         "message \(key) was not delivered")
+            return try receiver.requests().first { $0.id == key }?.body
         }
 
         #expect(try await deliverOne() == #"{"version": 1, "n": 0}"#)
