@@ -98,6 +98,12 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
         return finished
     }
 
+    /// Logs once per name why a file in the folder is not read.
+    private func leftAlone(_ name: String, _ kind: String) {
+        guard warned.withLock({ $0.insert(name).inserted }) else { return }
+        logger.warning("drop folder: \(kind), left alone; only regular files are read", metadata: ["file": "\(name)"])
+    }
+
     private func isDirectory(_ name: String) -> Bool {
         var directory: ObjCBool = false
         return FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path, isDirectory: &directory)
@@ -108,15 +114,28 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
         let position: Int
     }
 
-    /// Ingests one file; false when another process holds it or it vanished.
+    /// Ingests one file; false when another process holds it, it vanished, or it is not a
+    /// regular file of the folder's own.
+    ///
+    /// Opened without following a symlink (one could point anywhere, `/etc/shadow` included, and
+    /// its lines would be copied into the errors file) and without blocking (opening a FIFO for
+    /// reading would wait for a writer forever, stalling the folder and shutdown); only then is
+    /// the kind of file checked, on the descriptor itself.
     private func ingest(_ name: String, format: Format) throws -> Bool {
         let path = folder.appendingPathComponent(name).path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ELOOP { leftAlone(name, "a symbolic link") }
+            return false
+        }
         defer { close(fd) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        guard fstat(fd, &info) == 0 else { return false }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            leftAlone(name, (info.st_mode & S_IFMT) == S_IFIFO ? "a FIFO" : "not a regular file")
+            return false
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
         // Another process may have finished and archived it between our listing and our lock.
         var current = stat()
         guard stat(path, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev else { return false }

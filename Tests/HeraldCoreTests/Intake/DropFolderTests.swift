@@ -69,6 +69,37 @@ struct DropFolderTests {
         #expect(csvErrors[1]["reason"] == .string("3 cells, the header has 6"))
     }
 
+    @Test("a FIFO and a symlink in the folder are left alone: the folder keeps reading, nothing of the link's target is copied, SIGTERM still ends the run")
+    func fifoAndSymlink() async throws {
+        let fixture = try fixture()
+        let folder = fixture.folder
+        // Outside the inbox: what a symlink could point at. Its lines look like messages' errors.
+        try folder.write("secret/shadow.json", "root:$6$not-a-real-hash:19000:0:99999:7:::\n")
+        try FileManager.default.createDirectory(at: folder.file("var/inbox"), withIntermediateDirectories: true)
+        #expect(mkfifo(folder.file("var/inbox/fifo.json").path, 0o600) == 0)
+        #expect(symlink(folder.file("secret/shadow.json").path, folder.file("var/inbox/x.json").path) == 0)
+        let run = try HeraldCommand.start(["run"], fixture: fixture)
+        // A valid file dropped after them is still read (on main the FIFO blocked the folder for good).
+        try folder.write("var/inbox/z.ndjson", Self.line("after", n: 1) + "\n")
+        let read = try await waitUntil(timeout: .seconds(20)) { try keys(fixture) == ["after"] }
+        let stopAsked = ContinuousClock.now
+        run.signal(SIGTERM)
+        let status = await run.wait(timeout: .seconds(20))
+        let took = ContinuousClock.now - stopAsked
+        let stderr = run.output().stderr
+        #expect(read, "the valid file was not read: \(stderr)")
+        #expect(status == 0, "\(stderr)")
+        #expect(took < .seconds(5) + .seconds(2), "SIGTERM took \(took) (grace 5 s, 2 s for the observer)")
+        #expect(stderr.contains("a FIFO, left alone"), "\(stderr)")
+        #expect(stderr.contains("a symbolic link, left alone"), "\(stderr)")
+        let inbox = try FileManager.default.contentsOfDirectory(atPath: folder.file("var/inbox").path).sorted()
+        #expect(inbox == ["fifo.json", "x.json"])
+        let archive = try FileManager.default.contentsOfDirectory(atPath: folder.file("var/archive").path).sorted()
+        #expect(archive == ["1-z.ndjson"])
+        let rejections = try fixture.queue.readNow { db in try String.fetchAll(db, sql: "SELECT input FROM intake_rejections") }
+        #expect(!rejections.contains { $0.contains("root:") }, "\(rejections)")
+    }
+
     @Test("a file written under .tmp is left alone until renamed, then read once, within a second")
     func temporaryThenRenamed() async throws {
         let fixture = try fixture()
