@@ -15,7 +15,10 @@ public enum CSVMessageInput {
         batch.reserveCapacity(MessageInput.batchSize)
         func take(_ row: CSVRowParser.Row) throws {
             guard let columns = header else {
-                header = row.fields.map { $0.trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init) }
+                var names = row.fields
+                // A UTF-8 byte order mark (what Excel writes) is not part of the first column's name.
+                if let first = names.first, first.hasPrefix("\u{FEFF}") { names[0] = String(first.dropFirst()) }
+                header = names.map { $0.trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init) }
                 return
             }
             if row.fields.count == 1, row.fields[0].isEmpty { return }  // a blank line

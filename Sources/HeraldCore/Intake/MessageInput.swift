@@ -53,9 +53,19 @@ public struct MessageInput {
             }
         }
 
-        // Find the first significant byte to tell the shapes apart.
-        while !atEnd, buffer.firstIndex(where: { !isSpace($0) }) == nil { try fill() }
-        guard let first = buffer.firstIndex(where: { !isSpace($0) }) else { return }
+        // Find the first significant byte to tell the shapes apart. Every scan below starts where
+        // the last one stopped, so finding it costs one pass whatever comes before it.
+        while !atEnd, buffer.count < 3 { try fill() }
+        // A UTF-8 byte order mark (what Excel and Notepad write) is not part of the first line.
+        if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { buffer.removeFirst(3) }
+        var scanned = buffer.startIndex
+        var found: Int?
+        while found == nil {
+            found = buffer[scanned...].firstIndex(where: { !isSpace($0) })
+            scanned = buffer.endIndex
+            if found == nil { if atEnd { return } else { try fill() } }
+        }
+        guard let first = found else { return }
 
         if buffer[first] == UInt8(ascii: "[") {
             while !atEnd { try fill() }
@@ -63,12 +73,24 @@ public struct MessageInput {
             return
         }
         if buffer[first] == UInt8(ascii: "{") {
-            while !atEnd, buffer[first...].firstIndex(of: newline) == nil { try fill() }
-            let firstLineEnd = buffer[first...].firstIndex(of: newline) ?? buffer.endIndex
-            if (try? JSONValue.parse(buffer[first..<firstLineEnd])) == nil {
-                // Not NDJSON's first line: a pretty-printed single object, or a bad first line.
-                while !atEnd { try fill() }
-                if let object = try? JSONValue.parse(buffer) {
+            // The first line decides between NDJSON and one pretty-printed object; it is looked
+            // for no further than a line may be long.
+            var lineEnd: Int?
+            scanned = first
+            while lineEnd == nil, !atEnd, buffer.endIndex - first <= IntakeConfig.maxLine {
+                try fill()
+                lineEnd = buffer[scanned...].firstIndex(of: newline)
+                scanned = buffer.endIndex
+            }
+            lineEnd = lineEnd ?? buffer[first...].firstIndex(of: newline)
+            let firstLineEnd = lineEnd ?? (atEnd ? buffer.endIndex : nil)
+            if let firstLineEnd, firstLineEnd - first <= IntakeConfig.maxLine,
+               (try? JSONValue.parse(buffer[first..<firstLineEnd])) == nil
+            {
+                // Not NDJSON's first line: a pretty-printed single object (no longer than a line
+                // may be), or a bad first line.
+                while !atEnd, buffer.count <= IntakeConfig.maxLine { try fill() }
+                if atEnd, let object = try? JSONValue.parse(buffer) {
                     try body([InputItem(position: .item(1), value: .success(object))])
                     return
                 }
