@@ -15,7 +15,7 @@ struct SocketAPITests {
     static func start(_ fixture: HeraldFixture) async throws -> ChildProcess {
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         let socket = fixture.folder.file("var/herald.sock").path
-        let up = try await waitUntil(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: socket) || !run.isRunning }
+        let up = try await waitUntil(timeout: startupTimeout) { FileManager.default.fileExists(atPath: socket) || !run.isRunning }
         guard up, run.isRunning else { throw APIClient.ClientError.failed(-1, run.output().stderr) }
         return run
     }

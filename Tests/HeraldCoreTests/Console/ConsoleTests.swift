@@ -29,7 +29,7 @@ struct ConsoleTests {
 
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         defer { run.signal(SIGKILL) }
-        #expect(try await waitUntil(timeout: .seconds(20)) { FreePort.isListening(port) || !run.isRunning }, "\(run.output().stderr)")
+        #expect(try await waitUntil(timeout: startupTimeout) { FreePort.isListening(port) || !run.isRunning }, "\(run.output().stderr)")
 
         // Without the token or the cookie: 401, the login form for the console, JSON for the API.
         let anonymous = try APIClient(.tcp(port: port))

@@ -104,7 +104,7 @@ struct DropFolderTests {
     func temporaryThenRenamed() async throws {
         let fixture = try fixture()
         let run = try HeraldCommand.start(["run"], fixture: fixture)
-        #expect(try await waitUntil(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: fixture.folder.file("var/inbox").path) })
+        #expect(try await waitUntil(timeout: startupTimeout) { FileManager.default.fileExists(atPath: fixture.folder.file("var/inbox").path) })
         let lines = (0..<300).map { Self.line("t-\($0)", n: $0) }.joined(separator: "\n") + "\n"
         try fixture.folder.write("var/inbox/batch.ndjson.tmp", lines)
         // A probe file written after the .tmp: once it is queued, a scan has seen the .tmp too.

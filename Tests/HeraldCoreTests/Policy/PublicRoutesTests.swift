@@ -14,7 +14,7 @@ struct PublicRoutesTests {
             endpoints: ["ok": "http://127.0.0.1:9/"], sms: sms,
             topLevel: "intake: {drop_folder: off, http: {listen: \"127.0.0.1:\(port)\", token: \"${TEST_API_TOKEN}\"}}")
         let run = try HeraldCommand.start(["run"], fixture: fixture)
-        guard try await waitUntil(timeout: .seconds(20), { FreePort.isListening(port) || !run.isRunning }), run.isRunning else {
+        guard try await waitUntil(timeout: startupTimeout, { FreePort.isListening(port) || !run.isRunning }), run.isRunning else {
             throw APIClient.ClientError.failed(-1, run.output().stderr)
         }
         return (fixture, run, try APIClient(.tcp(port: port)))

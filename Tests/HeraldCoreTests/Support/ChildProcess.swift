@@ -55,7 +55,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Waits until standard output holds a line starting with `prefix`; returns the rest of it.
-    func line(startingWith prefix: String, timeout: Duration = .seconds(20)) async -> String? {
+    func line(startingWith prefix: String, timeout: Duration = startupTimeout) async -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = output().stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {

@@ -158,7 +158,7 @@ final class Kannel: @unchecked Sendable {
     }
 
     private static func wait(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + startupTimeout
         while !condition() {
             guard ContinuousClock.now < deadline else { throw KannelError.notReady(what) }
             try await Task.sleep(for: .milliseconds(50))

@@ -7,3 +7,8 @@ func waitUntil(timeout: Duration, _ condition: () throws -> Bool) async throws -
     }
     return try condition()
 }
+
+/// How long a test waits for a server or a `herald` process to come up. That is a precondition,
+/// not a verdict about Herald, so it is generous: on a machine kept busy by other suites (and,
+/// in CI, by other jobs) starting nine Python servers at once has taken over 20 s.
+let startupTimeout: Duration = .seconds(120)
