@@ -83,7 +83,9 @@ enum MIMEEncoding {
     /// A mailbox for From, To and Reply-To: `"Sarah Jones" <sarah@example.com>`.
     static func mailbox(_ mailbox: Mailbox) -> String {
         guard let name = mailbox.name, !name.isEmpty else { return mailbox.address }
-        if name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
+        // A quoted name must fit on the header line (998 octets with the address); a longer one
+        // goes out as encoded words, folded like any long header.
+        if name.utf8.count <= 700, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
             // Most names hold neither a quote nor a backslash: skip the copies.
             let quoted = !name.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) ? name
                 : name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
