@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import ServiceLifecycle
 
@@ -16,6 +18,14 @@ public enum APIListeners {
         }()
         var services: [any Service] = []
         let intake = api.config.intake
+        OpenFileLimit.raise()
+        // Idle and half-sent connections are closed after idle_timeout; each listener holds at
+        // most max_connections, so neither can starve the process of file descriptors.
+        func server(_ name: String) -> HTTPServerBuilder {
+            let limit = ConnectionLimit(maximum: intake.maxConnections, listener: name, logger: logger)
+            return .http1(configuration: .init(additionalChannelHandlers: [limit.handler()],
+                                               idleTimeout: .milliseconds(intake.idleTimeout.milliseconds)))
+        }
         if let socket = intake.socket {
             let path = api.config.resolve(socket).path
             try FileManager.default.createDirectory(
@@ -27,6 +37,7 @@ public enum APIListeners {
                 path: path,
                 application: Application(
                     router: api.router(token: nil),
+                    server: server("socket"),
                     configuration: .init(address: .unixDomainSocket(path: path), serverName: nil),
                     onServerRunning: { _ in
                         // Sockets are created 0777 minus the umask; set the mode we promise.
@@ -39,6 +50,7 @@ public enum APIListeners {
         if let http = intake.http {
             services.append(Application(
                 router: api.router(token: http.token),
+                server: server("tcp"),
                 configuration: .init(address: .hostname(http.host, port: http.port), serverName: nil),
                 onServerRunning: { channel in
                     logger.info("API listening", metadata: ["tcp": "\(channel.localAddress.map { "\($0)" } ?? "\(http)")"])

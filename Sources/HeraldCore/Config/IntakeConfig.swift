@@ -11,6 +11,8 @@ import Foundation
 ///   socket: var/herald.sock         # the HTTP API on a unix socket (mode 0660); "off" to disable
 ///   http: {listen: "127.0.0.1:8470", token: "${HERALD_API_TOKEN}"}
 ///   max_body: 16MB
+///   idle_timeout: 30s               # a connection with no request in progress is closed after this
+///   max_connections: auto           # per listener; auto: a quarter of the open-file limit
 /// ```
 public struct IntakeConfig: Sendable {
     public var dropFolder: String?
@@ -25,6 +27,13 @@ public struct IntakeConfig: Sendable {
     /// may be any length; each of its lines is limited to `maxLine`.
     public var maxBody: Int
     public static let maxLine = 1 << 20
+    /// How long a connection may stay open with no request in progress (a client that connects
+    /// and says nothing, or stops halfway through its headers, included).
+    public var idleTimeout: Duration = .seconds(30)
+    /// The most connections one listener holds; more are closed as they arrive, with a warning.
+    /// nil: a quarter of the process's open-file limit, so file descriptors always remain for the
+    /// queue, templates and drop folder, and for the other listener.
+    public var maxConnections: Int?
 
     /// A TCP address for the API, where every request but the public routes (unsubscribe,
     /// inbound SMS) must carry `Authorization: Bearer <token>`.
@@ -55,8 +64,16 @@ public struct IntakeConfig: Sendable {
     }
 
     init(_ node: ConfigNode) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["drop_folder", "after_ingest", "archive_folder", "poll", "socket", "http", "max_body"])
+        let fields = try node.fields(allowed: ["drop_folder", "after_ingest", "archive_folder", "poll", "socket", "http", "max_body",
+                                                "idle_timeout", "max_connections"])
         self.init()
+        if let node = fields["idle_timeout"] {
+            idleTimeout = try node.duration()
+            guard idleTimeout >= .seconds(1) else { throw node.error("must be at least 1s, got \(idleTimeout.configText)") }
+        }
+        if let node = fields["max_connections"], try node.string() != "auto" {
+            maxConnections = try node.int(in: 1...1_000_000)
+        }
         if let folder = fields["drop_folder"] {
             let text = try folder.nonEmptyString()
             dropFolder = text == "off" ? nil : text

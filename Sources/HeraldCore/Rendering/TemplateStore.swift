@@ -64,7 +64,17 @@ public final class TemplateStore: Sendable {
     /// Compiles the templates whose files changed since the last look; returns how many changed.
     @discardableResult
     public func reload() -> Int {
-        let names = Self.templateFolders(in: folder)
+        // A folder that cannot be listed (out of file descriptors, a permission change) says
+        // nothing about which templates exist: keep every compiled one. Only a listing that
+        // succeeds and lacks a template removes it.
+        let names: Set<String>
+        do {
+            names = try Self.templateFolders(in: folder)
+        } catch {
+            logger.warning("cannot list the templates folder; every compiled template stays live",
+                           metadata: ["folder": "\(displayRoot)", "error": "\(error)"])
+            return 0
+        }
         var changed = 0
         let known = state.withLock { Set($0.fingerprints.keys) }
         for gone in known.subtracting(names) {
@@ -109,8 +119,8 @@ public final class TemplateStore: Sendable {
     }
 
     /// Subfolders holding a manifest.
-    static func templateFolders(in folder: URL) -> Set<String> {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    static func templateFolders(in folder: URL) throws -> Set<String> {
+        let entries = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         return Set(entries.filter { name in
             !name.hasPrefix(".")
                 && FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).appendingPathComponent(TemplateManifest.fileName).path)
