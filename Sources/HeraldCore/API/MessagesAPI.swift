@@ -41,7 +41,8 @@ extension HeraldAPI {
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         switch type {
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
-            return MessageIngest(queue: queue, validation: validation(), logger: context.logger)
+            return MessageIngest(queue: queue, validation: validation(), silenceLimit: config.intake.idleTimeout,
+                                 logger: context.logger)
                 .streamingResponse(to: request.body)
         case "application/json", "":
             let body = try await request.body.collect(upTo: config.intake.maxBody)
