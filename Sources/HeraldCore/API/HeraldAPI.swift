@@ -18,6 +18,8 @@ public struct HeraldAPI: Sendable {
     let templates: TemplateStore?
     let renderer: MessageRenderer?
     let logger: Logger
+    /// The console's sign-ins on the TCP listener.
+    let sessions = ConsoleSessions()
 
     public init(queue: MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
                 metrics: DeliveryMetrics, templates: TemplateStore? = nil, logger: Logger) {
@@ -51,7 +53,8 @@ public struct HeraldAPI: Sendable {
     public func router(token: Secret?) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrors())
-        if let token { router.add(middleware: BearerToken(token, publicRoutes: publicRoutes)) }
+        if let token { router.add(middleware: BearerToken(token, sessions: sessions, publicRoutes: publicRoutes)) }
+        router.add(middleware: SameOriginPosts())
         addMessageRoutes(to: router)
         addSuppressionRoutes(to: router)
         addStatusRoutes(to: router)

@@ -3,7 +3,8 @@
 enum ConsolePage {
     static func h(_ text: String) -> String { UnsubscribePage.escape(text) }
 
-    static func layout(_ title: String, _ body: String) -> String {
+    /// A page; `signedIn` adds the Log out button (not on the sign-in form itself).
+    static func layout(_ title: String, _ body: String, signedIn: Bool = true) -> String {
         """
         <!doctype html>
         <html lang="en">
@@ -27,7 +28,7 @@ enum ConsolePage {
         </style>
         </head>
         <body>
-        <header><strong>Herald</strong><a href="/console">Overview</a><a href="/console/failed">Failed</a><a href="/console/templates">Templates</a></header>
+        <header><strong>Herald</strong><a href="/console">Overview</a><a href="/console/failed">Failed</a><a href="/console/templates">Templates</a>\(signedIn ? #"<form method="post" action="/console/logout" class="inline"><button>Log out</button></form>"# : "")</header>
         <main>
         \(body)
         </main>
@@ -45,7 +46,7 @@ enum ConsolePage {
             <label>API token (intake.http.token) <input type="password" name="token" autocomplete="current-password" autofocus></label>
             <button type="submit">Sign in</button>
             </form>
-            """)
+            """, signedIn: false)
     }
 
     static func overview(_ status: QueueStatus, perMinute: [Int]) -> String {

@@ -13,14 +13,30 @@ extension HeraldAPI {
         router.get("/console/login") { _, _ in
             token == nil ? Self.redirect("/console") : Self.html(ConsolePage.login(failed: false))
         }
-        router.post("/console/login") { request, _ in
+        router.post("/console/login") { request, context in
             guard let token else { return Self.redirect("/console") }
+            if sessions.throttled() {
+                var refused = Self.html(ConsolePage.login(failed: true), status: .tooManyRequests)
+                refused.headers[.retryAfter] = "60"
+                return refused
+            }
             let form = FormFields.parse(String(buffer: try await request.body.collect(upTo: 16 << 10)))
             guard let given = form.first(where: { $0.name == "token" })?.value,
                   ConstantTime.equal(given.utf8, token.exposedValue.utf8)
-            else { return Self.html(ConsolePage.login(failed: true), status: .unauthorized) }
+            else {
+                if !sessions.failedLogin() {
+                    context.logger.warning("console: too many failed logins; refusing logins for a minute")
+                }
+                return Self.html(ConsolePage.login(failed: true), status: .unauthorized)
+            }
             var response = Self.redirect("/console")
-            response.headers[.setCookie] = ConsoleSession.setCookie(ConsoleSession.value(for: token))
+            response.headers[.setCookie] = ConsoleSessions.setCookie(sessions.start(), secure: Self.viaHTTPS(request))
+            return response
+        }
+        router.post("/console/logout") { request, _ in
+            if let cookie = request.cookies[ConsoleSessions.cookie] { sessions.end(cookie.value) }
+            var response = Self.redirect(token == nil ? "/console" : "/console/login")
+            response.headers[.setCookie] = ConsoleSessions.clearCookie(secure: Self.viaHTTPS(request))
             return response
         }
         router.get("/console/failed") { request, _ in
@@ -72,6 +88,12 @@ extension HeraldAPI {
             guard let claimed = try? message.claimed() else { throw RenderError(.invalidData, "the stored recipient is not valid JSON") }
             return try renderer.render(claimed)
         }
+    }
+
+    /// Whether the browser reached the proxy in front of Herald over https: the session cookie
+    /// is then `Secure`.
+    static func viaHTTPS(_ request: Request) -> Bool {
+        request.headers.value(named: "x-forwarded-proto")?.lowercased() == "https"
     }
 
     static func redirect(_ location: String) -> Response {

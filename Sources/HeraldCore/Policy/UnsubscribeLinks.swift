@@ -48,9 +48,9 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
     /// The subject of a token this key signed; nil for a forged, altered or malformed token.
     public func verify(_ token: String) -> Subject? {
         let pieces = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard pieces.count == 2, let given = Self.decodeBase64URL(pieces[1]),
-              let expected = Self.decodeBase64URL(Substring(signature(String(pieces[0])))),
-              ConstantTime.equal(given, expected),
+        // The signature is compared as text: only the one canonical spelling verifies, not the same
+        // bytes with padding appended or a last character whose unused bits differ.
+        guard pieces.count == 2, ConstantTime.equal(pieces[1].utf8, signature(String(pieces[0])).utf8),
               let payload = Self.decodeBase64URL(pieces[0]), let text = String(data: payload, encoding: .utf8)
         else { return nil }
         let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

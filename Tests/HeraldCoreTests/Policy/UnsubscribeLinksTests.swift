@@ -26,4 +26,22 @@ struct UnsubscribeLinksTests {
         #expect(links.verify("garbage") == nil)
         #expect(links.verify(token) != nil)
     }
+
+    @Test("only the canonical spelling verifies: padding appended or a last character with other unused bits is refused (both verified before)")
+    func canonicalOnly() throws {
+        let token = links.token(.init(channel: .email, address: "sarah@example.com", campaign: nil))
+        #expect(links.verify(token) != nil)
+        #expect(links.verify(token + "=") == nil)
+        #expect(links.verify(token + "==") == nil)
+        // A SHA-256 MAC is 32 bytes: 43 base64url characters, the last carrying 4 bits and 2 unused.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let last = token.last!
+        let index = alphabet.firstIndex(of: last)!
+        let sibling = alphabet[(index & ~0b11) | ((index + 1) & 0b11)]
+        #expect(sibling != last)
+        let altered = String(token.dropLast()) + String(sibling)
+        #expect(UnsubscribeLinks.decodeBase64URL(Substring(altered.split(separator: ".")[1]))
+                == UnsubscribeLinks.decodeBase64URL(Substring(token.split(separator: ".")[1])), "the same bytes, spelled otherwise")
+        #expect(links.verify(altered) == nil)
+    }
 }
