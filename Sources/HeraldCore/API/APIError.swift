@@ -50,6 +50,15 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         return answer
     }
 
+    /// A request body larger than `limit`, naming what sets it: `intake.max_body`, or the fixed
+    /// size of a form that has no setting.
+    static func bodyTooLarge(limit: Int, setting: String?) -> APIError {
+        let size = limit >= 1 << 20 ? "\(limit >> 20) MB" : "\(limit >> 10) KB"
+        return APIError(.contentTooLarge, code: "body_too_large", setting.map {
+            "the body is larger than \($0) (\(size)); send a long batch as application/x-ndjson, which streams"
+        } ?? "the body is larger than this form takes (\(size))")
+    }
+
     static func badRequest(_ reason: String) -> APIError { APIError(.badRequest, code: "bad_request", reason) }
     static func notFound(_ reason: String) -> APIError { APIError(.notFound, code: "not_found", reason) }
     static func conflict(_ reason: String) -> APIError { APIError(.conflict, code: "conflict", reason) }
@@ -64,8 +73,8 @@ struct JSONErrors<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             throw error
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "body_too_large",
-                           "the body is larger than intake.max_body; send a long batch as application/x-ndjson, which streams")
+            // Routes collect through `collectBody`, which names their limit; this is a safety net.
+            throw APIError(.contentTooLarge, code: "body_too_large", "the body is too large")
         } catch let error as HTTPError {
             let reason = error.body ?? Self.reason(for: error.status, request: request)
             var converted = APIError(error.status, code: Self.code(for: error.status), reason)
@@ -90,7 +99,7 @@ struct JSONErrors<Context: RequestContext>: RouterMiddleware {
     static func reason(for status: HTTPResponse.Status, request: Request) -> String {
         switch status {
         case .notFound: "no route for \(request.method) \(request.uri.path)"
-        case .contentTooLarge: "the body is larger than intake.max_body"
+        case .contentTooLarge: "the body is too large"
         default: status.reasonPhrase
         }
     }
@@ -122,5 +131,17 @@ enum APIJSON {
         bytes.append(UInt8(ascii: "\n"))
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension Request {
+    /// The whole body, at most `limit` bytes; more is a 413 that names `setting` (the config key
+    /// that sets the limit) or, for a form of fixed size, the size alone.
+    func collectBody(upTo limit: Int, setting: String?) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: limit, setting: setting)
+        }
     }
 }

@@ -45,7 +45,7 @@ extension HeraldAPI {
                                  logger: context.logger)
                 .streamingResponse(to: request.body)
         case "application/json", "":
-            let body = try await request.body.collect(upTo: config.intake.maxBody)
+            let body = try await request.collectBody(upTo: config.intake.maxBody, setting: "intake.max_body")
             return try await postJSON(Data(buffer: body))
         default:
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",

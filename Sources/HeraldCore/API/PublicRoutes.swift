@@ -21,7 +21,7 @@ extension HeraldAPI {
             return Self.html(UnsubscribePage.done(subject))
         }
         router.post("/inbound/sms") { request, context in
-            let body = try await request.body.collect(upTo: 64 << 10)
+            let body = try await request.collectBody(upTo: 64 << 10, setting: nil)
             let form = FormFields.parse(String(buffer: body))
             return try await inboundSMS(request, fields: form, context: context)
         }

@@ -29,7 +29,7 @@ extension HeraldAPI {
             return APIJSON.response(SuppressionBody(suppression))
         }
         router.post("/v1/suppressions") { request, _ in
-            let body = try await request.body.collect(upTo: config.intake.maxBody)
+            let body = try await request.collectBody(upTo: config.intake.maxBody, setting: "intake.max_body")
             let value: JSONValue
             do {
                 value = try JSONValue.parse(Data(buffer: body))

@@ -16,10 +16,28 @@ struct ConfigNode {
         do {
             document = try Yams.compose(yaml: yaml)
         } catch {
-            throw ConfigError(path: "", "not valid YAML: \(error)")
+            throw duplicateKeys(in: yaml, error: "\(error)") ?? ConfigError(path: "", "not valid YAML: \(error)")
         }
         guard let document else { throw emptyError }
         return ConfigNode(node: document, path: "", environment: environment)
+    }
+
+    /// Yams reports duplicate keys with the whole document as context and no line: name each key
+    /// and the lines it appears on instead.
+    private static func duplicateKeys(in yaml: String, error: String) -> ConfigError? {
+        guard let marker = error.range(of: "duplicated key(s): ") else { return nil }
+        let listed = error[marker.upperBound...].prefix { $0 != "." && $0 != "\n" }
+        let names = listed.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " '\"")) }
+        guard let name = names.first, !name.isEmpty else { return nil }
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line -> Int? in
+            let trimmed = line.drop { $0 == " " || $0 == "-" }
+            let bare = trimmed.hasPrefix("\"") || trimmed.hasPrefix("'") ? trimmed.dropFirst() : trimmed[...]
+            guard bare.hasPrefix(name) else { return nil }
+            let rest = bare.dropFirst(name.count).drop { $0 == "\"" || $0 == "'" || $0 == " " }
+            return rest.hasPrefix(":") ? index + 1 : nil
+        }
+        let where_ = lines.isEmpty ? "" : " (lines \(lines.map(String.init).joined(separator: ", ")))"
+        return ConfigError(path: name, "the key appears more than once in its mapping\(where_); keep one")
     }
 
     func error(_ reason: String) -> ConfigError {
@@ -155,12 +173,21 @@ struct ConfigNode {
         }
     }
 
+    /// A secret: no white space or control characters, which are never part of a real key and
+    /// are what a careless paste (`"                "`, a trailing newline) leaves behind.
     func secret() throws(ConfigError) -> Secret {
-        Secret(try string())
+        let text = try string()
+        guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) else {
+            throw error("must not contain white space or control characters")
+        }
+        return Secret(text)
     }
 
     func url(schemes: Set<String>) throws(ConfigError) -> URL {
         let text = try nonEmptyString()
+        if text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+            throw error("a URL must not contain white space or control characters (\(text.prefix(200).debugDescription))")
+        }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
               url.host != nil
         else {

@@ -75,11 +75,14 @@ public struct HeraldConfig: Sendable {
     public static func load(from file: URL, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws -> HeraldConfig
     {
-        let text: String
+        let bytes: Data
         do {
-            text = try String(contentsOf: file, encoding: .utf8)
+            bytes = try Data(contentsOf: file)
         } catch {
             throw ConfigError(path: "", "cannot read \(file.path): \(error.localizedDescription)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(path: "", "not UTF-8: \(UTF8Position.firstInvalid(in: Array(bytes)))")
         }
         let root = file.standardizedFileURL.deletingLastPathComponent().deletingLastPathComponent()
         return try parse(yaml: text, root: root, environment: environment)
@@ -182,5 +185,32 @@ public struct HeraldConfig: Sendable {
             throw ConfigError(path: "retry.max", "must not be shorter than retry.initial")
         }
         return policy
+    }
+}
+
+/// Where the first byte that is not UTF-8 sits, for an error a person can act on.
+enum UTF8Position {
+    static func firstInvalid(in bytes: [UInt8]) -> String {
+        var line = 1
+        var column = 1
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            let length = byte < 0x80 ? 1 : byte >> 5 == 0b110 ? 2 : byte >> 4 == 0b1110 ? 3 : byte >> 3 == 0b11110 ? 4 : 0
+            let end = index + length
+            if length == 0 || end > bytes.count
+                || String(validating: bytes[index..<end], as: UTF8.self) == nil
+            {
+                return "line \(line), column \(column) (byte 0x\(String(byte, radix: 16, uppercase: true)))"
+            }
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+            index = end
+        }
+        return "unknown position"
     }
 }

@@ -20,7 +20,7 @@ extension HeraldAPI {
                 refused.headers[.retryAfter] = "60"
                 return refused
             }
-            let form = FormFields.parse(String(buffer: try await request.body.collect(upTo: 16 << 10)))
+            let form = FormFields.parse(String(buffer: try await request.collectBody(upTo: 16 << 10, setting: nil)))
             guard let given = form.first(where: { $0.name == "token" })?.value,
                   ConstantTime.equal(given.utf8, token.exposedValue.utf8)
             else {

@@ -137,6 +137,11 @@ struct SocketAPITests {
         let big = "[" + Array(repeating: Self.message("big"), count: 1_000).joined(separator: ",") + "]"
         let tooLarge = try await api.post("/v1/messages", json: big)
         #expect(tooLarge.status == 413 && tooLarge.json?["error"]?.string == "body_too_large")
+        #expect(tooLarge.json?["reason"]?.string?.contains("intake.max_body (64 KB)") == true, "\(tooLarge.body)")
+        // A form of fixed size names its own limit, not intake.max_body.
+        let bigForm = try await api.request("POST", "/inbound/sms", body: Data(("Body=" + String(repeating: "x", count: 70_000)).utf8),
+                                            headers: ["Content-Type: application/x-www-form-urlencoded"])
+        #expect(bigForm.status == 413 && bigForm.json?["reason"]?.string == "the body is larger than this form takes (64 KB)", "\(bigForm.body)")
         let csv = try await api.request("POST", "/v1/messages", body: Data("a,b\n".utf8), headers: ["Content-Type: text/csv"])
         #expect(csv.status == 415 && csv.json?["reason"]?.string?.contains("text/csv") == true)
         let noRoute = try await api.get("/v2/nothing")

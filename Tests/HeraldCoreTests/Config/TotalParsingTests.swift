@@ -65,3 +65,38 @@ struct TotalParsingTests {
               alerts: {url: "http://x.test/", secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
         """
 }
+
+/// Config errors that point at the right place.
+@Suite("Config errors name their place")
+struct ConfigErrorPlaceTests {
+    func check(_ yaml: [UInt8]) throws -> String {
+        let folder = try TemporaryFolder()
+        try folder.write("Config/herald.yaml", "")  // makes the folder
+        try Data(yaml).write(to: folder.file("Config/herald.yaml"))
+        do {
+            _ = try HeraldConfig.load(from: folder.file("Config/herald.yaml"), environment: [:])
+            return "accepted"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("a duplicate key is named with its lines; invalid UTF-8 has a line and column; a token of spaces and a URL ending in CRLF are refused")
+    func places() throws {
+        let channels = Array(TotalParsingTests.minimalChannels.utf8)
+        let duplicate = try check(Array("workers: 2\nlease: 1m\nworkers: 3\n".utf8) + channels)
+        #expect(duplicate.contains("workers") && duplicate.contains("lines 1, 3"), "\(duplicate)")
+        #expect(!duplicate.contains("lease: 1m"), "the whole document as context: \(duplicate)")
+        let utf8 = try check(Array("workers: 2\ndatabase: \"var/".utf8) + [0xFF] + Array(".sqlite\"\n".utf8) + channels)
+        #expect(utf8.contains("not UTF-8: line 2, column 16"), "\(utf8)")
+        let spaces = try check(Array("intake: {http: {listen: \"127.0.0.1:1\", token: \"                \"}}\n".utf8) + channels)
+        #expect(spaces.contains("intake.http.token") && spaces.contains("white space"), "\(spaces)")
+        let crlf = try check(Array("""
+            channels:
+              webhook:
+                endpoints:
+                  a: {url: "http://127.0.0.1:9/\\r\\n", secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+            """.utf8))
+        #expect(crlf.contains("channels.webhook.endpoints.a.url") && crlf.contains("control characters"), "\(crlf)")
+    }
+}
