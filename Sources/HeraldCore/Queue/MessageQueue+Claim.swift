@@ -21,7 +21,8 @@ extension MessageQueue {
         /// Put off by a policy (quiet hours, a rate limit, a frequency cap), no attempt spent.
         public var deferred: [(message: ClaimedMessage, reason: Deferral)] = []
         /// When the earliest message still queued on the claim's channels is due (unix ms), as the
-        /// claim left the queue; nil when none is. The dispatcher wakes then rather than a poll later.
+        /// claim left the queue; nil when none is, or when the claim was full. The dispatcher
+        /// wakes then rather than a poll later.
         public var nextDue: Int64?
 
         /// How many due messages the claim took off the queue.
@@ -58,8 +59,11 @@ extension MessageQueue {
             } else {
                 Claim(deliver: claimed, suppressed: [])
             }
-            claim.nextDue = try Int64.fetchOne(db.cachedStatement(sql: Self.nextDueSQL(channelCount: channelList.count)),
-                                               arguments: StatementArguments(channelList))
+            // A full claim means more is due now: the next due time matters only after a short one.
+            if claimed.count < limit {
+                claim.nextDue = try Int64.fetchOne(db.cachedStatement(sql: Self.nextDueSQL(channelCount: channelList.count)),
+                                                   arguments: StatementArguments(channelList))
+            }
             return claim
         }
     }
