@@ -23,16 +23,11 @@ extension MessageQueue {
             var earliest = now
             for limit in limits {
                 let key = "sent:\(limit.key)"
-                let tat = try Double.fetchOne(db.cachedStatement(sql: "SELECT tat FROM rate_slots WHERE key = ?"), arguments: [key])
-                let test = limit.rate.admission(tat: tat, now: now)
+                let test = limit.rate.admission(tat: try RateSlots.tat(key, db: db), now: now)
                 if test.admitted { updates.append((key, test.tat)) } else { earliest = max(earliest, test.earliest) }
             }
             guard earliest == now else { return .wait(until: earliest) }
-            for update in updates {
-                try db.cachedStatement(sql: """
-                    INSERT INTO rate_slots (key, tat) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat
-                    """).execute(arguments: [update.key, update.tat])
-            }
+            for update in updates { try RateSlots.store(update.key, tat: update.tat, db: db) }
             return .admitted(at: now)
         }
     }

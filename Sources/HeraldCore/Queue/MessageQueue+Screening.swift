@@ -103,7 +103,7 @@ struct RateSlots {
         if let cached = tats[key] {
             current = cached
         } else {
-            current = try Double.fetchOne(db, sql: "SELECT tat FROM rate_slots WHERE key = ?", arguments: [key])
+            current = try Self.tat(key, db: db)
         }
         let step = rate.schedule(tat: current, now: now)
         tats[key] = step.tat
@@ -112,10 +112,18 @@ struct RateSlots {
     }
 
     func save() throws {
-        for key in changed {
-            try db.execute(sql: "INSERT INTO rate_slots (key, tat) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat",
-                           arguments: [key, tats[key]!])
-        }
+        for key in changed { try Self.store(key, tat: tats[key]!, db: db) }
+    }
+
+    /// A schedule's theoretical arrival time (unix ms), nil before its first message. The plan
+    /// and the admission both keep theirs here, under keys of their own.
+    static func tat(_ key: String, db: Database) throws -> Double? {
+        try Double.fetchOne(db.cachedStatement(sql: "SELECT tat FROM rate_slots WHERE key = ?"), arguments: [key])
+    }
+
+    static func store(_ key: String, tat: Double, db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO rate_slots (key, tat) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat")
+            .execute(arguments: [key, tat])
     }
 }
 
