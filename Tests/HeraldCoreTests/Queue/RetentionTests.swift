@@ -186,7 +186,9 @@ struct RetentionTests {
             let stopping = ContinuousClock.now
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
-            #expect(ContinuousClock.now - stopping < .seconds(2), "the hourly wait ends at once")
+            // The sweep's next wait is an hour: ending well inside a minute proves the wait was
+            // cut short, with room for a loaded machine (2.1 s was seen with the suites in parallel).
+            #expect(ContinuousClock.now - stopping < .seconds(60), "the hourly wait ends at once")
         }
     }
 }
