@@ -30,16 +30,16 @@ struct Run: AsyncParsableCommand {
         let config = try options.loadConfig()
         let queue = try options.openQueue(config)
         let templates = config.templateStore(logger: logger)
-        let multi = CurlMulti(maxConnections: max(8, workers ?? config.workers), logger: logger)
+        let transports = CurlChannels(workers: workers ?? config.workers, logger: logger)
         let metrics = DeliveryMetrics()
         let dispatcher = Dispatcher(
-            queue: queue, adapters: ChannelAdapters.make(config, multi: multi, queue: queue, logger: logger), renderer: config.renderer(templates),
+            queue: queue, adapters: ChannelAdapters.make(config, transports: transports, queue: queue, logger: logger), renderer: config.renderer(templates),
             settings: .init(config, workers: workers, drainAndExit: once), metrics: metrics, logger: logger)
         let validation: @Sendable () -> MessageValidation = { MessageValidation(config: config, templates: templates) }
         // With --once the dispatcher returns when it is done, and that ends the run.
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)]
-        let letters = config.letterBatcher(queue: queue, multi: multi, logger: logger)
+        let letters = config.letterBatcher(queue: queue, transports: transports, logger: logger)
         let dropFolder = config.intake.dropFolder.map { _ in
             DropFolder(config: config.intake, root: config, queue: queue, validation: validation, logger: logger)
         }
@@ -66,9 +66,9 @@ struct Run: AsyncParsableCommand {
             // age, and try the uploads that are due, once.
             if once, let letters { await letters.round() }
         } catch {
-            await multi.shutdown()
+            await transports.shutdown()
             throw error
         }
-        await multi.shutdown()
+        await transports.shutdown()
     }
 }

@@ -7,8 +7,16 @@ enum HTTPStatusClassification {
         if (200...299).contains(status) {
             return .sent(remoteCode: String(status), remoteText: text)
         }
-        let error = DeliveryError(code: .httpStatus, detail: "HTTP \(status)", remoteCode: String(status),
+        var error = DeliveryError(code: .httpStatus, detail: "HTTP \(status)", remoteCode: String(status),
                                   remoteText: text)
+        if (300...399).contains(status), let location = response.header("location") {
+            // Herald does not follow redirects (a signed POST must not land somewhere unplanned);
+            // where it was sent is what the operator needs to fix the endpoint.
+            let moved = "Location: \(location)"
+            error = DeliveryError(code: .httpStatus, detail: "HTTP \(status), redirected to \(location); Herald does not follow redirects",
+                                  remoteCode: String(status),
+                                  remoteText: String((text.isEmpty ? moved : moved + "\n" + text).prefix(DeliveryAttempt.remoteTextLimit)))
+        }
         if [408, 425, 429].contains(status) || (500...599).contains(status) {
             return .transient(error, retryAfter: response.header("retry-after").flatMap { RetryAfter.parse($0) })
         }

@@ -34,6 +34,11 @@ struct CurlTransferSpec: Sendable {
         var recipients: [String]
         var message: [UInt8]
     }
+
+    /// HTTP answers are judged on their status line and headers (see `CurlOutcome`).
+    var isHTTP: Bool {
+        mail == nil && (url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://"))
+    }
 }
 
 /// What libcurl reported when a transfer ended.
@@ -61,6 +66,13 @@ final class CurlTransfer: @unchecked Sendable {
     let phase = Mutex(Phase.created)
     var continuation: CheckedContinuation<CurlTransferResult, any Error>?
     var headerLines: [String] = []
+    /// HTTP: the status line of the response being read.
+    var statusLine: String?
+    /// HTTP: the final response's status line and headers have all arrived (the empty line that
+    /// ends them was read). Only then is the answer known.
+    var headersComplete = false
+    /// HTTP: Herald stopped reading the body once it had all it keeps.
+    var stoppedReading = false
     var body: [UInt8] = []
     var headerList: UnsafeMutablePointer<curl_slist>?
     var recipientList: UnsafeMutablePointer<curl_slist>?
@@ -92,6 +104,17 @@ final class CurlTransfer: @unchecked Sendable {
         continuation.resume(with: result)
     }
 
+    /// Answers the caller with a timeout after `limit` unless the transfer ended first: the
+    /// backstop for a loop thread stuck in one of libcurl's blocking waits.
+    func answerByDeadline(after limit: Duration) {
+        let timeout = spec.timeout
+        // Weak: a transfer that ended is freed now, not when its deadline would have passed.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit.milliseconds))) { [weak self] in
+            self?.finish(.failure(TransportError.timeout(
+                "timeout (\(CurlOutcome.text(timeout))) passed and libcurl was still waiting on the server; the connection is abandoned")))
+        }
+    }
+
     var errorText: String {
         String(cString: errorBuffer)
     }
@@ -107,6 +130,12 @@ let curlBodyCallback: herald_curl_data_callback = { pointer, size, count, userda
     if room > 0 {
         let bytes = UnsafeRawBufferPointer(start: pointer, count: min(room, length))
         transfer.body.append(contentsOf: bytes)
+    }
+    if length > room, transfer.headersComplete, transfer.spec.isHTTP {
+        // All Herald keeps has arrived and the answer is known: read no further (a slow or
+        // endless body must not hold the attempt, nor be read into memory).
+        transfer.stoppedReading = true
+        return 0
     }
     return length
 }
@@ -127,9 +156,15 @@ let curlHeaderCallback: herald_curl_data_callback = { pointer, size, count, user
         transfer.headerLines.append(line)
         if transfer.headerLines.count > 16 { transfer.headerLines.removeFirst() }
     } else if line.hasPrefix("HTTP/") {
-        // A new response (after 100 Continue or a redirect): forget the previous one's headers.
+        // A new response (after 100 Continue): forget the previous one's headers.
         transfer.headerLines.removeAll()
-    } else if !line.isEmpty {
+        transfer.statusLine = line
+        transfer.headersComplete = false
+    } else if line.isEmpty {
+        // The empty line ends a response's headers; a 1xx is followed by the real response.
+        let code = transfer.statusLine.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
+        if code >= 200 { transfer.headersComplete = true }
+    } else {
         transfer.headerLines.append(line)
     }
     return length

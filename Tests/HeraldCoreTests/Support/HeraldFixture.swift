@@ -93,32 +93,32 @@ final class HeraldFixture: @unchecked Sendable {
     /// Runs the dispatcher in drain mode again and again, waiting for retries to come due, until
     /// no message is queued or leased (or `timeout` passes).
     func deliverUntilSettled(workers: Int? = nil, timeout: Duration = .seconds(60)) async throws {
-        let multi = CurlMulti()
+        let transports = CurlChannels(workers: workers ?? config.workers)
         do {
-            try await deliver(through: multi, workers: workers, timeout: timeout)
+            try await deliver(through: transports, workers: workers, timeout: timeout)
         } catch {
-            await multi.shutdown()
+            await transports.shutdown()
             throw error
         }
-        await multi.shutdown()
+        await transports.shutdown()
     }
 
     /// Runs the dispatcher once in drain mode: what is due now gets one attempt.
-    func deliverOnce(through multi: CurlMulti, workers: Int? = nil) async throws {
-        try await dispatcher(multi: multi, workers: workers).run()
+    func deliverOnce(through transports: CurlChannels, workers: Int? = nil) async throws {
+        try await dispatcher(transports: transports, workers: workers).run()
     }
 
-    private func dispatcher(multi: CurlMulti, workers: Int?) -> Dispatcher {
+    private func dispatcher(transports: CurlChannels, workers: Int?) -> Dispatcher {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         return Dispatcher(
-            queue: queue, adapters: ChannelAdapters.make(config, multi: multi, queue: queue, logger: logger),
+            queue: queue, adapters: ChannelAdapters.make(config, transports: transports, queue: queue, logger: logger),
             renderer: config.renderer(config.templateStore(logger: logger)),
             settings: .init(config, workers: workers, drainAndExit: true), logger: logger)
     }
 
-    private func deliver(through multi: CurlMulti, workers: Int?, timeout: Duration) async throws {
-        let dispatcher = dispatcher(multi: multi, workers: workers)
+    private func deliver(through transports: CurlChannels, workers: Int?, timeout: Duration) async throws {
+        let dispatcher = dispatcher(transports: transports, workers: workers)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             try await dispatcher.run()

@@ -1,0 +1,304 @@
+import CCurl
+import Foundation
+import Logging
+import Synchronization
+
+/// One libcurl multi handle on a thread of its own: a lane of a `CurlMulti`.
+///
+/// The cooperative pool has few threads (two on the machines Herald targets); a blocking libcurl
+/// call there would stall every task. Here one thread drives the lane's transfers with
+/// `curl_multi_poll`, and `perform` bridges to it with a continuation. Transfers share the multi
+/// handle's connection cache, so consecutive requests to one host reuse connections.
+///
+/// libcurl does block inside `curl_multi_perform` in places: SMTP waits there for the reply to
+/// the end of DATA and to QUIT. So every wait is bounded twice: libcurl's own timeouts (the
+/// server response timeout included, else QUIT waits 120 s), and a deadline on this side that
+/// answers the caller even while the thread is still stuck.
+final class CurlLoop: @unchecked Sendable {
+    private struct Inbox {
+        var submitted: [CurlTransfer] = []
+        var cancelled: [CurlTransfer] = []
+        var stopping = false
+        var stopped: (@Sendable (Bool) -> Void)?
+    }
+
+    // Touched only on the loop thread.
+    private let multi: UnsafeMutableRawPointer
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private let maxIdleHandles: Int
+
+    private let inbox = Mutex(Inbox())
+    private let logger: Logger
+    private let transfersOnLane = Atomic<Int>(0)
+
+    /// Transfers submitted to this lane that its thread has not yet let go of: a transfer whose
+    /// caller was answered by the deadline still counts while libcurl holds it.
+    var load: Int { transfersOnLane.load(ordering: .relaxed) }
+
+    /// How long past a transfer's own timeout the caller is answered when libcurl has not.
+    static let deadlineMargin: Duration = .milliseconds(500)
+
+    private static let globalInit: Void = {
+        curl_global_init(Int(CURL_GLOBAL_ALL))
+    }()
+
+    /// - Parameter maxConnections: how many idle connections the cache keeps for reuse.
+    init(maxConnections: Int, name: String, logger: Logger) {
+        _ = Self.globalInit
+        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        self.multi = multi
+        self.maxIdleHandles = maxConnections
+        self.logger = logger
+        _ = herald_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnections)
+        let thread = Thread { [self] in runLoop() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs one transfer to its end. Throws `TransportError`, or `CancellationError` when the
+    /// calling task is cancelled (the transfer is then aborted).
+    func perform(_ spec: CurlTransferSpec) async throws -> CurlTransferResult {
+        let transfer = CurlTransfer(spec: spec)
+        transfersOnLane.add(1, ordering: .relaxed)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                transfer.continuation = continuation
+                let alreadyCancelled = transfer.phase.withLock { phase in
+                    guard phase == .created else { return true }
+                    phase = .submitted
+                    return false
+                }
+                if alreadyCancelled {
+                    transfersOnLane.add(-1, ordering: .relaxed)
+                    transfer.finish(.failure(CancellationError()))
+                    return
+                }
+                // Wake under the lock: the loop frees the multi handle under it when stopping.
+                let accepted = inbox.withLock { inbox in
+                    guard !inbox.stopping else { return false }
+                    inbox.submitted.append(transfer)
+                    curl_multi_wakeup(multi)
+                    return true
+                }
+                if !accepted {
+                    transfersOnLane.add(-1, ordering: .relaxed)
+                    transfer.finish(.failure(TransportError.local("the transport is shut down")))
+                    return
+                }
+                transfer.answerByDeadline(after: spec.timeout + Self.deadlineMargin)
+            }
+        } onCancel: {
+            let wasSubmitted = transfer.phase.withLock { phase in
+                switch phase {
+                case .created:
+                    phase = .cancelled
+                    return false
+                case .submitted:
+                    return true
+                case .cancelled, .finished:
+                    return false
+                }
+            }
+            if wasSubmitted {
+                inbox.withLock { inbox in
+                    guard !inbox.stopping else { return }
+                    inbox.cancelled.append(transfer)
+                    curl_multi_wakeup(multi)
+                }
+                // Answer now: the thread may be stuck in a blocking wait; it lets go later.
+                transfer.finish(.failure(CancellationError()))
+            }
+        }
+    }
+
+    /// Aborts the transfers still running and ends the loop thread. Returns false when the thread
+    /// had not finished within `limit` (libcurl still waiting on a server); it ends with the process.
+    func shutdown(within limit: Duration) async -> Bool {
+        let answered = Mutex(false)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let resume: @Sendable (Bool) -> Void = { finished in
+                let first = answered.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: finished) }
+            }
+            let alreadyStopping = inbox.withLock { inbox in
+                guard !inbox.stopping else { return true }
+                inbox.stopping = true
+                inbox.stopped = resume
+                curl_multi_wakeup(multi)
+                return false
+            }
+            if alreadyStopping {
+                resume(true)
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit.milliseconds))) { resume(false) }
+        }
+    }
+
+    // MARK: - The loop thread
+
+    private func runLoop() {
+        var running: Int32 = 0
+        while true {
+            let (submitted, cancelled, stopping, stopped) = inbox.withLock { inbox in
+                defer {
+                    inbox.submitted.removeAll(keepingCapacity: true)
+                    inbox.cancelled.removeAll(keepingCapacity: true)
+                }
+                return (inbox.submitted, inbox.cancelled, inbox.stopping, inbox.stopped)
+            }
+            for transfer in submitted { start(transfer) }
+            for transfer in cancelled { abort(transfer, with: CancellationError()) }
+            if stopping {
+                for transfer in Array(active.values) {
+                    abort(transfer, with: TransportError.local("the transport is shut down"))
+                }
+                transfersOnLane.store(0, ordering: .relaxed)
+                for handle in idleHandles { curl_easy_cleanup(handle) }
+                idleHandles.removeAll()
+                _ = inbox.withLock { _ in curl_multi_cleanup(multi) }
+                stopped?(true)
+                return
+            }
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            curl_multi_poll(multi, nil, 0, 1_000, nil)
+        }
+    }
+
+    private func start(_ transfer: CurlTransfer) {
+        let handle = idleHandles.popLast() ?? curl_easy_init()
+        guard let handle else {
+            transfersOnLane.add(-1, ordering: .relaxed)
+            transfer.finish(.failure(TransportError.local("curl_easy_init failed")))
+            return
+        }
+        if let problem = configure(handle, for: transfer) {
+            recycle(handle)
+            transfersOnLane.add(-1, ordering: .relaxed)
+            transfer.finish(.failure(problem))
+            return
+        }
+        transfer.started = .now
+        active[handle] = transfer
+        curl_multi_add_handle(multi, handle)
+    }
+
+    /// Sets every option of one transfer; returns the error when libcurl refuses one.
+    private func configure(_ handle: UnsafeMutableRawPointer, for transfer: CurlTransfer) -> TransportError? {
+        let spec = transfer.spec
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        var codes: [CURLcode] = []
+        codes.append(herald_easy_setopt_string(handle, CURLOPT_URL, spec.url))
+        // No signals: libcurl runs on a thread of a multi-threaded process.
+        codes.append(herald_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        codes.append(herald_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(spec.connectTimeout.milliseconds)))
+        codes.append(herald_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(spec.timeout.milliseconds)))
+        // Each reply of a command protocol (SMTP, FTP) within the timeout too. Without it libcurl
+        // waits 120 s for the reply to QUIT when it closes a connection, whatever CURLOPT_TIMEOUT
+        // says; libcurl also hands it to the handle that closes cached connections at cleanup.
+        codes.append(herald_easy_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                                             max(1, Int((spec.timeout.milliseconds + 999) / 1_000))))
+        codes.append(herald_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, transfer.errorBuffer))
+        codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlBodyCallback))
+        codes.append(herald_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context))
+        codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback))
+        codes.append(herald_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context))
+        codes.append(herald_easy_setopt_string(handle, CURLOPT_USERAGENT, HeraldVersion.userAgent))
+        if let body = spec.body {
+            codes.append(herald_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+            codes.append(body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS: libcurl keeps its own copy, so `body` need not outlive this call.
+                herald_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            })
+        }
+        if let method = spec.method, method != (spec.body == nil ? "GET" : "POST") {
+            codes.append(herald_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
+        }
+        if let mail = spec.mail {
+            codes.append(herald_easy_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>"))
+            var recipients: UnsafeMutablePointer<curl_slist>?
+            for recipient in mail.recipients { recipients = curl_slist_append(recipients, "<\(recipient)>") }
+            transfer.recipientList = recipients
+            codes.append(herald_easy_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients))
+            codes.append(herald_easy_setopt_long(handle, CURLOPT_UPLOAD, 1))
+            codes.append(herald_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count)))
+            codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlReadCallback))
+            codes.append(herald_easy_setopt_pointer(handle, CURLOPT_READDATA, context))
+        } else if let upload = spec.upload {
+            codes.append(herald_easy_setopt_long(handle, CURLOPT_UPLOAD, 1))
+            codes.append(herald_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.count)))
+            codes.append(herald_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlReadCallback))
+            codes.append(herald_easy_setopt_pointer(handle, CURLOPT_READDATA, context))
+            if let knownHosts = spec.sshKnownHosts {
+                codes.append(herald_easy_setopt_string(handle, CURLOPT_SSH_KNOWNHOSTS, knownHosts))
+            }
+            // HTTP PUT: do not wait for 100-continue.
+            let list = curl_slist_append(nil, "Expect:")
+            transfer.headerList = list
+            codes.append(herald_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
+        } else {
+            var list: UnsafeMutablePointer<curl_slist>?
+            // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
+            for header in spec.headers + ["Expect:"] {
+                list = curl_slist_append(list, header)
+            }
+            transfer.headerList = list
+            codes.append(herald_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
+        }
+        if let useSSL = spec.useSSL { codes.append(herald_easy_setopt_long(handle, CURLOPT_USE_SSL, useSSL)) }
+        if let username = spec.username { codes.append(herald_easy_setopt_string(handle, CURLOPT_USERNAME, username)) }
+        if let password = spec.password { codes.append(herald_easy_setopt_string(handle, CURLOPT_PASSWORD, password)) }
+        if let caFile = spec.caFile { codes.append(herald_easy_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
+        if let failed = codes.first(where: { $0 != CURLE_OK }) {
+            return .local("libcurl refused an option: \(String(cString: curl_easy_strerror(failed)))",
+                          curlCode: Int32(failed.rawValue))
+        }
+        return nil
+    }
+
+    private func collectFinished() {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
+                  let transfer = active.removeValue(forKey: handle)
+            else { continue }
+            let code = message.pointee.data.result
+            curl_multi_remove_handle(multi, handle)
+            transfersOnLane.add(-1, ordering: .relaxed)
+            let duration = ContinuousClock.now - transfer.started
+            var status = 0
+            _ = herald_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            var connectedAfter: curl_off_t = 0
+            _ = herald_easy_getinfo_off_t(handle, CURLINFO_CONNECT_TIME_T, &connectedAfter)
+            // Recycle before resuming: the waiting task may free the transfer's buffers at once.
+            recycle(handle)
+            transfer.finish(CurlOutcome.judge(code: code, status: status, connected: connectedAfter > 0,
+                                              transfer: transfer, duration: duration))
+        }
+    }
+
+    private func abort(_ transfer: CurlTransfer, with error: any Error) {
+        if let handle = active.first(where: { $0.value === transfer })?.key {
+            active.removeValue(forKey: handle)
+            transfersOnLane.add(-1, ordering: .relaxed)
+            curl_multi_remove_handle(multi, handle)
+            recycle(handle)
+        }
+        transfer.finish(.failure(error))
+    }
+
+    private func recycle(_ handle: UnsafeMutableRawPointer) {
+        // Reset drops the options (and our callbacks' pointers) but keeps the handle's caches.
+        curl_easy_reset(handle)
+        if idleHandles.count < maxIdleHandles {
+            idleHandles.append(handle)
+        } else {
+            curl_easy_cleanup(handle)
+        }
+    }
+}
