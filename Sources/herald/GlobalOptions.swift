@@ -33,8 +33,15 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: label)
     }
 
+    /// Opens the queue database, creating it when there is none, and says so: a queue created
+    /// by mistake (a wrong `--config`, a file removed under a running `herald run`) is a queue
+    /// that nobody delivers from.
     func openQueue(_ config: HeraldConfig) throws -> MessageQueue {
-        try MessageQueue(path: config.resolve(config.databasePath).path)
+        let queue = try MessageQueue(path: config.resolve(config.databasePath).path)
+        if queue.created {
+            FileHandle.standardError.write(Data("herald: created a new, empty queue database at \(queue.path)\n".utf8))
+        }
+        return queue
     }
 }
 

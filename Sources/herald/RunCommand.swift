@@ -52,6 +52,8 @@ struct Run: AsyncParsableCommand {
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
             if let letters { services.append(.init(service: letters)) }
             services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
+            // A failure (the file removed or replaced) ends the whole run, non-zero.
+            services.append(.init(service: QueueFileWatch(queue: queue, logger: logger)))
             let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
                                 logger: logger)
             services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }

@@ -10,6 +10,10 @@ import Logging
 public final class MessageQueue: Sendable {
     let pool: DatabasePool
     public let path: String
+    /// The file opened; every write checks it is still the one at `path`.
+    let file: QueueFile
+    /// The file did not exist and this queue created it (a command may want to say so).
+    public let created: Bool
 
     public init(path: String, busyTimeout: Duration = .seconds(10)) throws {
         self.path = path
@@ -23,7 +27,10 @@ public final class MessageQueue: Sendable {
             // power loss can only drop the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
+        created = !FileManager.default.fileExists(atPath: path)
         pool = try DatabasePool(path: path, configuration: configuration)
+        guard let file = QueueFile.at(path) else { throw QueueFileError(code: .removed, path: path) }
+        self.file = file
         try Migrations.migrator.migrate(pool)
     }
 
@@ -34,7 +41,12 @@ public final class MessageQueue: Sendable {
     /// an outcome unrecorded.
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            pool.asyncWrite(updates) { _, result in continuation.resume(with: result) }
+            // The file is checked inside the write lock, so nothing is committed to a file that
+            // nobody else can see any more.
+            pool.asyncWrite({ [self] db in
+                try checkFile()
+                return try updates(db)
+            }) { _, result in continuation.resume(with: result) }
         }
     }
 
@@ -49,7 +61,19 @@ public final class MessageQueue: Sendable {
 
     /// Synchronous write, for command-line tools that run outside the worker.
     func writeNow<T>(_ updates: (Database) throws -> T) throws -> T {
-        try pool.write(updates)
+        try pool.write { db in
+            try checkFile()
+            return try updates(db)
+        }
+    }
+
+    /// Starts `updates` on the writer queue and returns at once; `done` gets the result.
+    func asyncWrite(_ updates: @escaping @Sendable (Database) throws -> Void,
+                    done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        pool.asyncWrite({ [self] db in
+            try checkFile()
+            try updates(db)
+        }) { _, result in done(result) }
     }
 
     /// Synchronous read, for command-line tools that run outside the worker.
@@ -61,6 +85,7 @@ public final class MessageQueue: Sendable {
 extension MessageQueue {
     /// Reads one row through a reader connection: the cheapest proof that the file is readable.
     public func ping() async throws {
+        try checkFile()
         _ = try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
     }
 }

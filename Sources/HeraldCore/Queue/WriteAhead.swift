@@ -23,7 +23,7 @@ final class WriteAhead: @unchecked Sendable {
             idle.signal()
             throw failure
         }
-        queue.pool.asyncWrite(updates) { [self] _, result in
+        queue.asyncWrite(updates) { [self] result in
             if case .failure(let error) = result { failure = error }
             idle.signal()
         }
