@@ -8,7 +8,9 @@ struct Enqueue: AsyncParsableCommand {
         discussion: """
             Prints one result per message: queued, duplicate (the key exists), or rejected with the \
             field at fault. Valid messages are queued even when others in the same input are rejected. \
-            Exits 1 when any message was rejected.
+            Exits 1 when any message was rejected, or when the input could not be read or written to \
+            the end: the results printed and the summary are then what was committed, and the \
+            summary names the first line that was not.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -38,20 +40,45 @@ struct Enqueue: AsyncParsableCommand {
         var seen = 0
         var output = StandardOutput()
         let read = file.lowercased().hasSuffix(".csv") ? CSVMessageInput.read : MessageInput.read
-        try read(handle) { items in
-            for result in try queue.enqueue(items, validation: validation) {
-                totals[result.status, default: 0] += 1
-                output.write(json ? ResultFormat.json(result) : ResultFormat.text(result))
+        // Where the batch that could not be committed began; everything before it is committed.
+        var uncommittedFrom: InputPosition?
+        var stopped: (any Error)?
+        do {
+            try read(handle) { items in
+                let results: [EnqueueResult]
+                do {
+                    results = try queue.enqueue(items, validation: validation)
+                } catch {
+                    uncommittedFrom = items.first?.position
+                    throw error
+                }
+                for result in results {
+                    totals[result.status, default: 0] += 1
+                    output.write(json ? ResultFormat.json(result) : ResultFormat.text(result))
+                }
+                let before = seen
+                seen += items.count
+                if seen / 100_000 > before / 100_000 {
+                    logger.info("enqueue progress", metadata: ["read": "\(seen)"])
+                }
             }
-            let before = seen
-            seen += items.count
-            if seen / 100_000 > before / 100_000 {
-                logger.info("enqueue progress", metadata: ["read": "\(seen)"])
-            }
+        } catch {
+            stopped = error
         }
+        // Always the results and the summary, also after a failure: a CRM that cannot tell what
+        // was committed would send everything again, duplicating what has no key.
         output.flush()
         let summary = EnqueueResult.Status.allCases.map { "\(totals[$0, default: 0]) \($0.rawValue)" }
         FileHandle.standardError.write(Data("enqueue: \(summary.joined(separator: ", "))\n".utf8))
+        if let stopped {
+            let from = uncommittedFrom.map { "from \($0) on, nothing was queued" } ?? "the rest of the input was not read"
+            FileHandle.standardError.write(Data("""
+                enqueue: stopped: \(stopped)
+                enqueue: the results above are all that was queued; \(from)
+
+                """.utf8))
+            throw ExitCode(1)
+        }
         if totals[.rejected, default: 0] > 0 { throw ExitCode(1) }
     }
 }

@@ -120,7 +120,9 @@ public struct Dispatcher: Service, CustomStringConvertible {
                 }
                 let busy = inFlight.value
                 let free = settings.workers - busy
-                if free >= (busy == 0 ? 1 : lowWater) {
+                // While outcomes wait to be written, deliver nothing new: the database refuses
+                // writes, and a message claimed now could not be settled either.
+                if free >= (busy == 0 ? 1 : lowWater), !journal.isBehind {
                     let claim: MessageQueue.Claim
                     do {
                         claim = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
@@ -177,6 +179,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
                     logger.warning("shutdown grace period over; abandoning deliveries still in flight",
                                    metadata: ["in_flight": "\(inFlight.value)"])
                     deliveries.cancelAll()
+                    await journal.abandonUnwritten()
                     break
                 }
                 try? await Task.sleep(for: .milliseconds(20))
@@ -237,8 +240,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
         do {
             try await journal.record(settlement)
         } catch {
-            logger.error("could not record the outcome; the message returns to the queue when its lease expires",
-                         metadata: ["error": "\(error)"])
+            // Only at the end of the shutdown grace period (the journal logged it).
             return
         }
         log(settlement, logger: logger)

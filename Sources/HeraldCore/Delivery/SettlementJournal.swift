@@ -1,18 +1,33 @@
+import GRDB
 import Logging
+import Synchronization
 
 /// Commits settlements in groups: many workers finishing at once share one SQLite transaction.
 ///
 /// `record` returns only once its settlement is committed, so a worker never frees its slot (and
 /// the dispatcher never counts a message as done) before the outcome is durable. A crash can then
 /// only repeat the messages that were actually in flight.
+///
+/// An outcome that cannot be written (the disk is full, another process holds the write lock past
+/// the busy timeout) is kept and tried again, with a growing pause, until it is written: the
+/// message was delivered, and forgetting that would deliver it again once its lease lapsed. While
+/// outcomes wait, `isBehind` tells the dispatcher to start no new deliveries, which also bounds
+/// what is kept to one settlement per worker. Only at the end of the shutdown grace period are
+/// unwritten outcomes given up (`abandonUnwritten`), each one logged.
 actor SettlementJournal {
     private let queue: MessageQueue
     private let owner: LeaseOwner
     private let logger: Logger
     private var pending: [(settlement: Settlement, done: CheckedContinuation<Void, any Error>)] = []
     private var running = true
+    private var givingUp = false
+    private let behind = Atomic<Bool>(false)
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+
+    /// The pause after the first failed commit; it doubles up to `longestPause`.
+    static let firstPause: Duration = .milliseconds(50)
+    static let longestPause: Duration = .seconds(2)
 
     init(queue: MessageQueue, owner: LeaseOwner, logger: Logger) {
         self.queue = queue
@@ -21,10 +36,13 @@ actor SettlementJournal {
         (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Outcomes are waiting to be written: start no new deliveries.
+    nonisolated var isBehind: Bool { behind.load(ordering: .relaxed) }
+
     /// Commits `settlement` with whatever else is pending and returns when it is durable.
     func record(_ settlement: Settlement) async throws {
-        guard running else {
-            // The journal has stopped (the process is being cancelled): commit this one alone.
+        guard running, !givingUp else {
+            // The journal has stopped (the process is being cancelled): one try, alone.
             try await commit([settlement])
             return
         }
@@ -49,15 +67,65 @@ actor SettlementJournal {
         wake.finish()
     }
 
+    /// The shutdown grace period is over: what still cannot be written gets one more try, then
+    /// is given up and logged (those messages are delivered again after their lease lapses).
+    func abandonUnwritten() {
+        givingUp = true
+        wake.yield()
+    }
+
     private func commitPending() async {
+        var pause = Self.firstPause
+        var failures = 0
         while !pending.isEmpty {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             do {
                 try await commit(batch.map(\.settlement))
                 for entry in batch { entry.done.resume() }
+                if failures > 0 {
+                    logger.notice("outcomes recorded after the database refused them", metadata: [
+                        "outcomes": "\(batch.count)", "failed_tries": "\(failures)",
+                    ])
+                }
+                failures = 0
+                pause = Self.firstPause
+                behind.store(false, ordering: .relaxed)
             } catch {
-                for entry in batch { entry.done.resume(throwing: error) }
+                guard Self.isPassing(error), !givingUp else {
+                    await commitOneByOne(batch, after: error)
+                    continue
+                }
+                // Keep them, oldest first, and try again after a pause; new ones join the batch.
+                pending = batch + pending
+                behind.store(true, ordering: .relaxed)
+                failures += 1
+                if failures == 1 || failures.isMultiple(of: 30) {
+                    logger.error("could not record outcomes; keeping them and trying again", metadata: [
+                        "outcomes": "\(pending.count)", "failed_tries": "\(failures)", "error": "\(error)",
+                    ])
+                }
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, Self.longestPause)
+            }
+        }
+        behind.store(false, ordering: .relaxed)
+    }
+
+    /// A batch that failed for a reason retrying cannot cure (or at the end of the grace period):
+    /// each settlement alone, so one bad settlement cannot take the others with it.
+    private func commitOneByOne(_ batch: [(settlement: Settlement, done: CheckedContinuation<Void, any Error>)],
+                                after error: any Error) async {
+        for entry in batch {
+            do {
+                try await commit([entry.settlement])
+                entry.done.resume()
+            } catch {
+                logger.error("outcome not recorded; the message is delivered again after its lease lapses", metadata: [
+                    "message_id": "\(entry.settlement.messageID)", "settlement": "\(entry.settlement.kind)",
+                    "error": "\(error)",
+                ])
+                entry.done.resume(throwing: error)
             }
         }
     }
@@ -68,5 +136,14 @@ actor SettlementJournal {
             logger.warning("lease lost before the outcome was recorded; another worker holds these messages now",
                            metadata: ["message_ids": "\(lost)"])
         }
+    }
+
+    /// Errors that pass: the disk is full, the file is locked or busy, an I/O error, the queue
+    /// file gone (the process is about to stop; writing elsewhere would be worse).
+    static func isPassing(_ error: any Error) -> Bool {
+        if error is QueueFileError { return true }
+        guard let error = error as? DatabaseError else { return false }
+        return [.SQLITE_FULL, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL]
+            .contains(error.resultCode)
     }
 }

@@ -72,4 +72,15 @@ public enum Settlement: Sendable, Equatable {
         case .release(let id), .deferred(let id, _): id
         }
     }
+
+    /// For logs: sent, retry, failed, release or deferred.
+    var kind: String {
+        switch self {
+        case .sent: "sent"
+        case .retry: "retry"
+        case .failed: "failed"
+        case .release: "release"
+        case .deferred: "deferred"
+        }
+    }
 }

@@ -53,3 +53,31 @@ struct EnqueueCommandTests {
         #expect(try fixture.count(state: .queued) == 1_000)
     }
 }
+
+extension EnqueueCommandTests {
+    @Test("a disk that fills mid-file: the results and the summary say what was queued, and name the first line that was not")
+    func diskFillsMidFile() async throws {
+        let folder = try TemporaryFolder()
+        // 3 MB for the queue; the input's 5,000 messages of 1 KB each need more.
+        let disk = try SmallDisk(at: folder.file("var"), megabytes: 3)
+        let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/never"], folder: folder)
+        let padding = String(repeating: "x", count: 1_000)
+        let lines = (1...5_000).map { n in
+            #"{"channel":"webhook","template":"alert","to":{"endpoint":"hook"},"data":{"n":\#(n),"pad":"\#(padding)"}}"#
+        }
+        try folder.write("in.ndjson", lines.joined(separator: "\n") + "\n")
+        let result = try await HeraldCommand.run(["enqueue", folder.file("in.ndjson").path], fixture: fixture)
+        _ = disk
+
+        let queuedInDatabase = try fixture.queue.readNow { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM messages") } ?? -1
+        #expect(queuedInDatabase > 0 && queuedInDatabase < 5_000, "precondition: the disk filled part way: \(queuedInDatabase) queued")
+        #expect(result.status == 1)
+        let printed = result.stdout.split(separator: "\n")
+        #expect(printed.count == queuedInDatabase, "one result line per queued message")
+        #expect(printed.allSatisfy { $0.contains(": queued id=") })
+        #expect(result.stderr.contains("enqueue: \(queuedInDatabase) queued, 0 duplicate, 0 rejected"), "\(result.stderr)")
+        #expect(result.stderr.contains("enqueue: stopped: "), "\(result.stderr)")
+        #expect(result.stderr.contains("full"), "the reason: \(result.stderr)")
+        #expect(result.stderr.contains("from line \(queuedInDatabase + 1) on, nothing was queued"), "\(result.stderr)")
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+import Testing
+@testable import HeraldCore
+
+/// An outcome the database refuses for a while (a full disk, a lock held past the busy timeout)
+/// is kept and written later: no message delivered twice, every attempt in history.
+@Suite("Outcomes the database refuses for a while")
+struct UnwritableOutcomeTests {
+    /// Every message sent, each delivered once (by the receiver's log of webhook ids), each with
+    /// exactly one attempt in history.
+    func expectEachOnce(_ fixture: HeraldFixture, receiver: WebhookReceiver, count: Int) throws {
+        let ids = try receiver.requests().map(\.id)
+        let repeated = Dictionary(grouping: ids, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+        #expect(ids.count == count, "the receiver got \(ids.count) requests for \(count) messages; repeated: \(repeated.prefix(10))")
+        #expect(repeated.isEmpty)
+        let perMessage = try fixture.queue.readNow { db in
+            try Int.fetchAll(db, sql: "SELECT (SELECT count(*) FROM attempts a WHERE a.message_id = m.id) FROM messages m")
+        }
+        #expect(perMessage.count == count && perMessage.allSatisfy { $0 == 1 }, "attempts per message: \(Set(perMessage))")
+        #expect(try fixture.count(state: .sent) == count)
+    }
+
+    @Test("a disk that fills and frees during a 3,000-message run: every message delivered once, every attempt in history")
+    func diskFills() async throws {
+        let folder = try TemporaryFolder()
+        let disk = try SmallDisk(at: folder.file("var"), megabytes: 48)
+        let receiver = try await WebhookReceiver(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], workers: 16, folder: folder)
+        try fixture.enqueueWebhooks(3_000, endpoint: "hook")
+        let run = try HeraldCommand.start(["run"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "notice"])
+        try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 300 },
+                     "precondition: delivery is under way")
+
+        let filled = disk.fill()
+        #expect(filled > 0 && disk.available < 64 * 1024, "precondition: the disk is full (\(disk.available) bytes left)")
+        let refused = try await waitUntil(timeout: .seconds(30)) {
+            run.output().stderr.contains("could not record outcomes; keeping them and trying again")
+        }
+        try await Task.sleep(for: .seconds(1))
+        disk.free()
+        #expect(refused, "precondition: an outcome was refused while the disk was full")
+
+        let done = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == 3_000 }
+        run.signal(SIGTERM)
+        await run.wait(timeout: .seconds(30))
+        await receiver.stop()
+        let stderr = run.output().stderr
+        let sent = try fixture.count(state: .sent)
+        #expect(done, "\(sent) sent; \(stderr.suffix(2_000))")
+        #expect(stderr.contains("outcomes recorded after the database refused them"), "\(stderr.suffix(2_000))")
+        try expectEachOnce(fixture, receiver: receiver, count: 3_000)
+    }
+
+    @Test("another process holding BEGIN EXCLUSIVE past the busy timeout: the outcomes wait for it, none is lost or repeated")
+    func lockHeld() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        // Each delivery takes 300 ms, so some are in flight when the lock is taken and their
+        // outcomes must wait for it.
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/300")], workers: 16, folder: folder)
+        try fixture.enqueueWebhooks(400, endpoint: "hook")
+        let run = try HeraldCommand.start(["run"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "notice"])
+        try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 50 },
+                     "precondition: delivery is under way")
+        // 25 s: past twice Herald's 10 s busy timeout. Writes wait in line for the lock, so the
+        // first in line (a claim or the journal's batch) gives up at 10 s, the next at 20 s: an
+        // outcome is surely among the refused.
+        let holder = try ChildProcess(SupportPaths.python, ["-c", """
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            db.execute("BEGIN EXCLUSIVE")
+            print("LOCKED", flush=True)
+            time.sleep(25)
+            db.execute("COMMIT")
+            """, fixture.queue.path])
+        try #require(await holder.line(startingWith: "LOCKED") != nil, "precondition: the lock is held: \(holder.output().stderr)")
+        #expect(await holder.wait(timeout: .seconds(60)) == 0)
+
+        let done = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == 400 }
+        run.signal(SIGTERM)
+        await run.wait(timeout: .seconds(30))
+        await receiver.stop()
+        let stderr = run.output().stderr
+        let sent = try fixture.count(state: .sent)
+        #expect(done, "\(sent) sent; \(stderr.suffix(2_000))")
+        #expect(stderr.contains("could not record outcomes; keeping them and trying again"),
+                "precondition: the lock outlasted the busy timeout: \(stderr.suffix(2_000))")
+        try expectEachOnce(fixture, receiver: receiver, count: 400)
+    }
+}
