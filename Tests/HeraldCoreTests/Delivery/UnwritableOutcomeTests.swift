@@ -7,6 +7,19 @@ import Testing
 /// is kept and written later: no message delivered twice, every attempt in history.
 @Suite("Outcomes the database refuses for a while")
 struct UnwritableOutcomeTests {
+    /// Waits until all `count` messages are sent, stops the run and the receiver; returns the
+    /// run's log.
+    func finish(_ run: ChildProcess, fixture: HeraldFixture, receiver: WebhookReceiver, count: Int) async throws -> String {
+        let done = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == count }
+        run.signal(SIGTERM)
+        await run.wait(timeout: .seconds(30))
+        await receiver.stop()
+        let stderr = run.output().stderr
+        let sent = try fixture.count(state: .sent)
+        #expect(done, "\(sent) of \(count) sent; \(stderr.suffix(2_000))")
+        return stderr
+    }
+
     /// Every message sent, each delivered once (by the receiver's log of webhook ids), each with
     /// exactly one attempt in history.
     func expectEachOnce(_ fixture: HeraldFixture, receiver: WebhookReceiver, count: Int) throws {
@@ -41,13 +54,7 @@ struct UnwritableOutcomeTests {
         disk.free()
         #expect(refused, "precondition: an outcome was refused while the disk was full")
 
-        let done = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == 3_000 }
-        run.signal(SIGTERM)
-        await run.wait(timeout: .seconds(30))
-        await receiver.stop()
-        let stderr = run.output().stderr
-        let sent = try fixture.count(state: .sent)
-        #expect(done, "\(sent) sent; \(stderr.suffix(2_000))")
+        let stderr = try await finish(run, fixture: fixture, receiver: receiver, count: 3_000)
         #expect(stderr.contains("outcomes recorded after the database refused them"), "\(stderr.suffix(2_000))")
         try expectEachOnce(fixture, receiver: receiver, count: 3_000)
     }
@@ -77,13 +84,7 @@ struct UnwritableOutcomeTests {
         try #require(await holder.line(startingWith: "LOCKED") != nil, "precondition: the lock is held: \(holder.output().stderr)")
         #expect(await holder.wait(timeout: .seconds(60)) == 0)
 
-        let done = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == 400 }
-        run.signal(SIGTERM)
-        await run.wait(timeout: .seconds(30))
-        await receiver.stop()
-        let stderr = run.output().stderr
-        let sent = try fixture.count(state: .sent)
-        #expect(done, "\(sent) sent; \(stderr.suffix(2_000))")
+        let stderr = try await finish(run, fixture: fixture, receiver: receiver, count: 400)
         #expect(stderr.contains("could not record outcomes; keeping them and trying again"),
                 "precondition: the lock outlasted the busy timeout: \(stderr.suffix(2_000))")
         try expectEachOnce(fixture, receiver: receiver, count: 400)
