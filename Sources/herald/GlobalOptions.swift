@@ -11,6 +11,19 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (or HERALD_LOG_LEVEL).")
     var logLevel: String?
 
+    @Option(name: .long, help: "text (the default) or json: one JSON object per line, every field a key (or HERALD_LOG_FORMAT).")
+    var logFormat: String?
+
+    func validate() throws {
+        let environment = ProcessInfo.processInfo.environment
+        if let format = logFormat ?? environment["HERALD_LOG_FORMAT"], !["text", "json"].contains(format.lowercased()) {
+            throw ValidationError("\(logFormat == nil ? "HERALD_LOG_FORMAT" : "--log-format"): expected text or json, got \"\(format)\"")
+        }
+        if let level = logLevel ?? environment["HERALD_LOG_LEVEL"], Logger.Level(rawValue: level.lowercased()) == nil {
+            throw ValidationError("\(logLevel == nil ? "HERALD_LOG_LEVEL" : "--log-level"): expected trace, debug, info, notice, warning, error or critical, got \"\(level)\"")
+        }
+    }
+
     /// Reads and validates the config; the error names the file and the key at fault.
     func loadConfig() throws -> HeraldConfig {
         let file = URL(fileURLWithPath: config)
@@ -21,11 +34,15 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Sends swift-log output to standard error at the chosen level; returns the root logger.
+    /// Sends swift-log output to standard error at the chosen level and format; returns the root
+    /// logger.
     func bootstrapLogging(label: String = "herald") -> Logger {
-        let name = logLevel ?? ProcessInfo.processInfo.environment["HERALD_LOG_LEVEL"] ?? "info"
+        let environment = ProcessInfo.processInfo.environment
+        let name = logLevel ?? environment["HERALD_LOG_LEVEL"] ?? "info"
         let level = Logger.Level(rawValue: name.lowercased()) ?? .info
+        let json = (logFormat ?? environment["HERALD_LOG_FORMAT"])?.lowercased() == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -39,7 +56,8 @@ struct GlobalOptions: ParsableArguments {
     func openQueue(_ config: HeraldConfig) throws -> MessageQueue {
         let queue = try MessageQueue(path: config.resolve(config.databasePath).path)
         if queue.created {
-            FileHandle.standardError.write(Data("herald: created a new, empty queue database at \(queue.path)\n".utf8))
+            // Every command has bootstrapped logging by now: the line takes the chosen format.
+            Logger(label: "herald").notice("created a new, empty queue database", metadata: ["path": "\(queue.path)"])
         }
         return queue
     }

@@ -23,6 +23,11 @@ struct DeployTests {
         #expect(try mode(env) == 0o600)
         #expect(try mode(prefix.appendingPathComponent("var")) == 0o750)
         #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent("Templates/welcome-guide/manifest.yaml").path))
+        let bash = try String(contentsOf: root.appendingPathComponent("usr/share/bash-completion/completions/herald"), encoding: .utf8)
+        #expect(bash.contains("complete") && bash.contains("enqueue"), "a bash completion naming the commands")
+        let zsh = try String(contentsOf: root.appendingPathComponent("usr/share/zsh/vendor-completions/_herald"), encoding: .utf8)
+        #expect(zsh.hasPrefix("#compdef herald"), "\(zsh.prefix(80))")
+        #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent("deploy/grafana/herald.json").path))
         let unit = try String(contentsOf: unitFile, encoding: .utf8)
         for line in ["User=herald", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=\(prefix.path)/var",
                      "EnvironmentFile=\(env.path)", "UMask=0007", "CapabilityBoundingSet="] {
