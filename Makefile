@@ -8,8 +8,11 @@ APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3 python3-a
 # Development-only signing secret so `make run` works out of the box; set your own in the environment.
 export ADVISOR_HOOK_SECRET ?= whsec_ZGV2ZWxvcG1lbnQtb25seS1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u
 export HERALD_UNSUBSCRIBE_SECRET ?= development-only-unsubscribe-key-not-for-production
+# The API on TCP and the console: development only (loopback; `config check` warns elsewhere).
+export HERALD_API_TOKEN ?= development-only-api-token-not-for-production
+export HERALD_HTTP_LISTEN ?= 127.0.0.1:8470
 
-.PHONY: run test deps build release bench clean
+.PHONY: run test deps build release bench clean console-line
 
 deps:
 	@command -v swift >/dev/null || { echo "make: a Swift 6.2+ toolchain must be on PATH (https://www.swift.org/install/linux/)"; exit 1; }
@@ -31,7 +34,12 @@ run: release
 	.build/release/herald config check
 	.build/release/herald templates check
 	.build/release/herald enqueue Config/example-messages.ndjson || true
+	@$(MAKE) -s console-line
 	.build/release/herald run
+
+# The one line a newcomer needs to open the console of `make run`.
+console-line:
+	@echo "herald: the console is at http://$(HERALD_HTTP_LISTEN)/console — sign in with the development token $(HERALD_API_TOKEN)"
 
 test: deps
 	swift build --build-tests

@@ -35,6 +35,11 @@ struct ConfigCommand: AsyncParsableCommand {
                 let names = webhook.endpoints.keys.sorted().joined(separator: ", ")
                 print("  webhook:   transport \(webhook.transport.rawValue), endpoints \(names)")
             }
+            if let warning = config.intake.http?.developmentTokenWarning { print("  warning:   \(warning)") }
+            // Not an error: every other command works without them; `herald run` will refuse.
+            for unset in config.unsetSecrets {
+                print("  warning:   \(unset); herald run will not start without it")
+            }
         }
     }
 }

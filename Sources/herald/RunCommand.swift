@@ -28,6 +28,8 @@ struct Run: AsyncParsableCommand {
         umask(umask(0) | 0o007)
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
+        guard config.unsetSecrets.isEmpty else { throw UnsetSecretsError(secrets: config.unsetSecrets) }
+        if let warning = config.intake.http?.developmentTokenWarning { logger.warning("\(warning)") }
         let queue = try options.openQueue(config)
         let templates = config.templateStore(logger: logger)
         let transports = CurlChannels(workers: workers ?? config.workers, logger: logger)
@@ -72,5 +74,18 @@ struct Run: AsyncParsableCommand {
             throw error
         }
         await transports.shutdown()
+    }
+}
+
+/// `herald run` needs every secret its config names: a channel without its password, a route
+/// without its token or a link without its key would fail every message it touched.
+struct UnsetSecretsError: Error, CustomStringConvertible {
+    let secrets: [UnsetSecret]
+
+    var description: String {
+        "herald run needs these secrets, and their variables are not set:\n"
+            + secrets.map { "  \($0)" }.joined(separator: "\n")
+            + "\nSet them in the environment (or, under systemd, in the EnvironmentFile), e.g.\n"
+            + secrets.map { "  export \($0.variable)=..." }.joined(separator: "\n")
     }
 }

@@ -3,7 +3,7 @@
 as an operator would: the login page, the overview, the failed list, a Retry button, and a
 screenshot of the template gallery. Prints one JSON object with what it saw.
 
-  console_browser.py --base http://127.0.0.1:PORT --token TOKEN --screenshot FILE
+  console_browser.py --base http://127.0.0.1:PORT --token TOKEN --screenshot FILE [--only-overview]
 """
 import argparse
 import base64
@@ -23,6 +23,7 @@ parser.add_argument("--base", required=True)
 parser.add_argument("--token", required=True)
 parser.add_argument("--screenshot", required=True)
 parser.add_argument("--chromium", default="/usr/bin/chromium")
+parser.add_argument("--only-overview", action="store_true", help="sign in, read the overview, stop")
 args = parser.parse_args()
 
 with socket.socket() as s:
@@ -82,6 +83,10 @@ try:
     seen["overview_title"] = evaluate("document.title")
     seen["overview_has_counts"] = evaluate("!!document.querySelector('#counts')")
     seen["overview_has_chart"] = evaluate("!!document.querySelector('svg#throughput')")
+    seen["overview_counts_text"] = evaluate("document.querySelector('#counts')?.textContent")
+    if args.only_overview:
+        print(json.dumps(seen))
+        raise SystemExit(0)
     go("/console/failed")
     seen["failed_rows"] = evaluate("document.querySelectorAll('#failed form.retry').length")
     seen["failed_first_key"] = evaluate("document.querySelector('#failed tr:nth-child(2) td:nth-child(2)')?.textContent")

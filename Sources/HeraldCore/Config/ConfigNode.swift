@@ -175,7 +175,14 @@ struct ConfigNode {
 
     /// A secret: no white space or control characters, which are never part of a real key and
     /// are what a careless paste (`"                "`, a trailing newline) leaves behind.
+    ///
+    /// `${NAME}` with NAME not set gives an unset secret (recorded for `HeraldConfig.unsetSecrets`)
+    /// instead of an error, so commands that never use it still work.
     func secret() throws(ConfigError) -> Secret {
+        if case .scalar(let scalar) = node, let variable = environment.unsetReference(scalar.string) {
+            environment.unsetSecrets.append(UnsetSecret(path: path, variable: variable))
+            return .unset(variable: variable)
+        }
         let text = try string()
         guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) else {
             throw error("must not contain white space or control characters")

@@ -4,6 +4,17 @@ struct EnvironmentSubstitution: Sendable {
     let environment: [String: String]
     /// Off for files that are content rather than deployment config (template manifests).
     var enabled = true
+    /// The secrets whose variable was not set, in the order they were read.
+    let unsetSecrets = UnsetSecretList()
+
+    /// The variable of a value that is exactly one reference without a fallback, `${NAME}`, when
+    /// that variable is not set: such a secret is recorded as unset rather than refused.
+    func unsetReference(_ text: String) -> String? {
+        guard enabled, text.hasPrefix("${"), text.hasSuffix("}") else { return nil }
+        let name = text.dropFirst(2).dropLast()
+        guard !name.isEmpty, name.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
+        return (environment[String(name)] ?? "").isEmpty ? String(name) : nil
+    }
 
     /// Returns `text` with every reference replaced, or throws naming `path` and the variable.
     func expand(_ text: String, path: String) throws(ConfigError) -> String {

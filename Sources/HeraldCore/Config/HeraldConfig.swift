@@ -33,6 +33,9 @@ public struct HeraldConfig: Sendable {
     public var intake = IntakeConfig()
     /// Makes `unsubscribe_url` for templates; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
+    /// Secrets named as `${NAME}` whose variable is not set. Commands that never use a secret
+    /// work without it; `herald run` refuses to start while any is unset; `config check` warns.
+    public var unsetSecrets: [UnsetSecret] = []
     public var policies = PolicyConfig()
     /// How long finished messages are kept.
     public var retention = Retention()
@@ -96,7 +99,8 @@ public struct HeraldConfig: Sendable {
 
     /// Parses config text; `root` anchors relative paths.
     public static func parse(yaml: String, root: URL, environment: [String: String]) throws(ConfigError) -> HeraldConfig {
-        let top = try ConfigNode.document(yaml, environment: EnvironmentSubstitution(environment: environment),
+        let substitution = EnvironmentSubstitution(environment: environment)
+        let top = try ConfigNode.document(yaml, environment: substitution,
                                           emptyError: ConfigError(path: "", "the config file is empty"))
         let fields = try top.fields(allowed: keys)
 
@@ -125,7 +129,7 @@ public struct HeraldConfig: Sendable {
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }
             guard let secretNode = unsubscribe["secret"] else { throw node.error("secret is required (from the environment)") }
             let secret = try secretNode.secret()
-            guard secret.exposedValue.utf8.count >= 16 else {
+            guard secret.isUnset || secret.exposedValue.utf8.count >= 16 else {
                 throw secretNode.error("must be at least 16 bytes (e.g. `openssl rand -base64 32`)")
             }
             let baseURL = try base.url(schemes: ["http", "https"])
@@ -172,6 +176,7 @@ public struct HeraldConfig: Sendable {
                 throw ConfigError(path: "lease", "must be longer than the longest delivery timeout (\(longest.configText) + connect \(webhook.connectTimeout.configText)), or a slow delivery could be handed to a second worker")
             }
         }
+        config.unsetSecrets = substitution.unsetSecrets.all
         return config
     }
 

@@ -18,7 +18,7 @@ public struct InboundSMSConfig: Sendable {
         publicURL = try fields["url"].map { node throws(ConfigError) in try node.url(schemes: ["http", "https"]).absoluteString }
         if let tokenNode = fields["token"] {
             let token = try tokenNode.secret()
-            guard token.exposedValue.utf8.count >= 16 else {
+            guard token.isUnset || token.exposedValue.utf8.count >= 16 else {
                 throw tokenNode.error("must be at least 16 bytes (e.g. `openssl rand -hex 24`)")
             }
             self.token = token

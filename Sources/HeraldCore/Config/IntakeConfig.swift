@@ -49,6 +49,18 @@ public struct IntakeConfig: Sendable {
         }
 
         public var description: String { "\(host):\(port)" }
+
+        /// Only this machine can connect.
+        public var isLoopback: Bool {
+            host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+
+        /// A development token (`make run`'s) on an address other machines can reach: a warning
+        /// for `config check` and `herald run`, nil when all is well.
+        public var developmentTokenWarning: String? {
+            guard token.isDevelopmentValue, !isLoopback else { return nil }
+            return "intake.http: a development token on \(self), which other machines can reach: set HERALD_API_TOKEN to a token of your own (openssl rand -hex 24)"
+        }
     }
 
     public init(dropFolder: String? = "var/inbox", deleteAfterIngest: Bool = false, archiveFolder: String = "var/archive",
@@ -117,7 +129,7 @@ public struct IntakeConfig: Sendable {
             throw node.error("token is required: every request on TCP must carry it (from the environment)")
         }
         let token = try tokenNode.secret()
-        guard token.exposedValue.utf8.count >= 16 else {
+        guard token.isUnset || token.exposedValue.utf8.count >= 16 else {
             throw tokenNode.error("must be at least 16 bytes (e.g. `openssl rand -hex 24`)")
         }
         return TCPListener(host: host, port: port, token: token)

@@ -75,7 +75,7 @@ public struct WebhookEndpoint: Sendable {
         guard let secretNode = fields["secret"] else { throw node.error("secret: required") }
         secret = try secretNode.secret()
         // Never echo the value: it is a secret.
-        guard Self.signingKey(from: secret) != nil else {
+        guard secret.isUnset || Self.signingKey(from: secret) != nil else {
             throw secretNode.error("not a Standard Webhooks secret (expected whsec_ followed by base64 of 24 to 64 bytes)")
         }
         timeout = try fields["timeout"]?.duration() ?? defaultTimeout

@@ -9,6 +9,11 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
     /// The public URL the links start with, e.g. `https://crm.example.com/unsubscribe`.
     public let baseURL: String
     private let keyBytes: [UInt8]
+    /// The signing key's variable was not set: links are placeholders and no token verifies.
+    public let unsigned: Bool
+
+    /// Where a signed token would go when the key is unset (previews, template checks).
+    public static let unsignedPlaceholder = "UNSIGNED-unsubscribe.secret-is-not-set"
 
     /// What a valid token says.
     public struct Subject: Sendable, Equatable {
@@ -20,6 +25,7 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
     public init(baseURL: String, secret: Secret) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         keyBytes = Array(secret.exposedValue.utf8)
+        unsigned = secret.isUnset
     }
 
     public var description: String { "UnsubscribeLinks(\(baseURL), <redacted>)" }
@@ -36,7 +42,8 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
     }
 
     public func url(channel: Channel, recipient: Recipient, campaign: String?) -> String {
-        "\(baseURL)/\(token(Subject(channel: channel, address: Self.address(channel: channel, recipient: recipient), campaign: campaign)))"
+        if unsigned { return "\(baseURL)/\(Self.unsignedPlaceholder)" }
+        return "\(baseURL)/\(token(Subject(channel: channel, address: Self.address(channel: channel, recipient: recipient), campaign: campaign)))"
     }
 
     public func token(_ subject: Subject) -> String {
@@ -47,6 +54,7 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
 
     /// The subject of a token this key signed; nil for a forged, altered or malformed token.
     public func verify(_ token: String) -> Subject? {
+        guard !unsigned else { return nil }
         let pieces = token.split(separator: ".", omittingEmptySubsequences: false)
         // The signature is compared as text: only the one canonical spelling verifies, not the same
         // bytes with padding appended or a last character whose unused bits differ.

@@ -88,18 +88,28 @@ struct HeraldConfigTests {
         }
     }
 
-    @Test("${NAME} comes from the environment; a missing variable is named; ${NAME:-x} falls back")
+    @Test("${NAME} comes from the environment; ${NAME:-x} falls back; a secret whose variable is unset is recorded, any other missing variable is an error naming it")
     func environmentSubstitution() throws {
         let yaml = "database: ${DB_PATH:-var/default.sqlite}\n" + webhookYAML("{url: \"http://x.test/\", secret: \"${HOOK}\"}")
         let config = try parse(yaml, environment: ["HOOK": secret])
         #expect(config.webhook?.endpoints["alerts"]?.secret.exposedValue == secret)
+        #expect(config.unsetSecrets.isEmpty)
         #expect(config.databasePath == "var/default.sqlite")
         #expect(try parse(yaml, environment: ["HOOK": secret, "DB_PATH": "/data/q.sqlite"]).databasePath == "/data/q.sqlite")
+
+        // The secret unset: the config loads, the secret is unset and listed with its key.
+        let withoutSecret = try parse(yaml)
+        #expect(withoutSecret.webhook?.endpoints["alerts"]?.secret.isUnset == true)
+        #expect(withoutSecret.unsetSecrets == [UnsetSecret(path: "channels.webhook.endpoints.alerts.secret", variable: "HOOK")])
+        #expect(withoutSecret.unsetSecrets.first?.description
+                == "channels.webhook.endpoints.alerts.secret: environment variable HOOK is not set (export HOOK=...)")
+
+        // Anything but a secret still needs its variable.
         do {
-            _ = try parse(yaml)
+            _ = try parse("database: ${DB_PATH}\n" + webhookYAML("{url: \"http://x.test/\", secret: \"\(secret)\"}"))
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == "channels.webhook.endpoints.alerts.secret: environment variable HOOK is not set")
+            #expect(error.description == "database: environment variable DB_PATH is not set")
         }
     }
 

@@ -44,6 +44,9 @@ struct DeployTests {
         var secrets = try String(contentsOf: env, encoding: .utf8)
         secrets = secrets.replacingOccurrences(of: "HERALD_UNSUBSCRIBE_SECRET=\n", with: "HERALD_UNSUBSCRIBE_SECRET=scratch-unsubscribe-key-0123456789\n")
             .replacingOccurrences(of: "ADVISOR_HOOK_SECRET=\n", with: "ADVISOR_HOOK_SECRET=\(WebhookReceiver.secret)\n")
+            .replacingOccurrences(of: "HERALD_API_TOKEN=\n", with: "HERALD_API_TOKEN=scratch-api-token-0123456789abcdef\n")
+            // A port of its own: other suites run beside this one.
+            .replacingOccurrences(of: "HERALD_HTTP_LISTEN=127.0.0.1:8470\n", with: "HERALD_HTTP_LISTEN=127.0.0.1:\(try FreePort.next())\n")
         try secrets.write(to: env, atomically: true, encoding: .utf8)
         var environment: [String: String] = [:]
         for line in secrets.split(separator: "\n") where !line.hasPrefix("#") {

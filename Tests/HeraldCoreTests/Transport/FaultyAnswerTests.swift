@@ -9,8 +9,10 @@ import Testing
 struct FaultyAnswerTests {
     /// One attempt per message in these tests: a retry is due only in an hour.
     static let retry = "{max_attempts: 3, initial: 1h, max: 2h}"
-    /// What a test allows on top of a limit Herald enforces, for a busy machine's scheduling.
-    static let observerAllowance: Int64 = 1_000_000
+    /// What a test allows on top of a limit Herald enforces: the attempt's end is taken when its
+    /// task runs again, which on a busy machine (the suites run in parallel on two threads) was
+    /// seen a second late.
+    static let observerAllowance: Int64 = 2_000_000
 
     func enqueue(_ fixture: HeraldFixture, webhooks endpoints: [String]) throws {
         _ = try fixture.queue.enqueue(endpoints.map { endpoint in
@@ -82,10 +84,10 @@ struct FaultyAnswerTests {
     }
 
     /// Delivers one email to a relay with `fault`; returns its one attempt and the relay's events.
-    func emailAttempt(fault: String) async throws -> (AttemptRow, [FaultyServer.Event]) {
+    func emailAttempt(fault: String, timeout: String = "2s") async throws -> (AttemptRow, [FaultyServer.Event]) {
         let folder = try TemporaryFolder()
         let server = try await FaultyServer(folder: folder, smtpFault: fault)
-        let fixture = try emailFixture(folder, port: server.port)
+        let fixture = try emailFixture(folder, port: server.port, timeout: timeout)
         try enqueueEmail(fixture)
         try await deliverOnce(fixture)
         await server.stop()
@@ -96,14 +98,15 @@ struct FaultyAnswerTests {
 
     @Test("SMTP: a relay silent after DATA costs at most the timeout, and the record names the timeout and the last reply")
     func silentAfterData() async throws {
-        let (attempt, events) = try await emailAttempt(fault: "silent-after-data")
+        // 4 s: twice it (what libcurl's wait for QUIT added before) is beyond the bound below.
+        let (attempt, events) = try await emailAttempt(fault: "silent-after-data", timeout: "4s")
         #expect(events.contains { $0.event == "message" }, "precondition: the relay received the whole message")
         #expect(attempt.outcome == "transient")
         #expect(attempt.error_code == "transport_timeout")
         // Before: libcurl's wait for the reply, then its 120 s wait for the reply to QUIT.
-        #expect(attempt.duration_us <= 2_500_000 + Self.observerAllowance, "took \(attempt.duration_us) µs")
+        #expect(attempt.duration_us <= 4_500_000 + Self.observerAllowance, "took \(attempt.duration_us) µs")
         let text = attempt.remote_text ?? ""
-        #expect(text.contains("timeout (2s) passed waiting for the server's reply"), "\(text)")
+        #expect(text.contains("timeout (4s) passed"), "\(text)")
         #expect(text.contains("354"), "the last reply the relay sent: \(text)")
         #expect(!text.contains("0 bytes received"), "\(text)")
     }

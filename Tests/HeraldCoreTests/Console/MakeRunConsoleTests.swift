@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import HeraldCore
+
+/// `make run`'s configuration, started the way `make run` starts it (the example config and
+/// templates, the Makefile's development values), signed into with the line `make run` prints.
+@Suite("The console of make run")
+struct MakeRunConsoleTests {
+    /// The Makefile's `export NAME ?= value` lines: the development values `make run` runs with.
+    static func makefileEnvironment() throws -> [String: String] {
+        let makefile = try String(contentsOf: SupportPaths.packageRoot.appendingPathComponent("Makefile"), encoding: .utf8)
+        var values: [String: String] = [:]
+        for line in makefile.split(separator: "\n") where line.hasPrefix("export ") {
+            let parts = line.dropFirst("export ".count).split(separator: "?=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            values[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        return values
+    }
+
+    /// A copy of the project's Config/ and Templates/: what `make run` reads.
+    static func exampleRoot() throws -> TemporaryFolder {
+        let root = try TemporaryFolder("herald-make-run")
+        for folder in ["Config", "Templates"] {
+            try FileManager.default.copyItem(at: SupportPaths.packageRoot.appendingPathComponent(folder), to: root.file(folder))
+        }
+        return root
+    }
+
+    @Test("make run prints the console's address and token; headless Chromium signs in with exactly that and sees the overview")
+    func signInWithThePrintedLine() async throws {
+        var environment = try Self.makefileEnvironment()
+        #expect(environment["HERALD_API_TOKEN"]?.hasPrefix("development-only") == true, "precondition: \(environment.keys.sorted())")
+        // A port of its own (other suites run beside this one); `make run` uses 127.0.0.1:8470.
+        environment["HERALD_HTTP_LISTEN"] = "127.0.0.1:\(try FreePort.next())"
+        // Only what the Makefile sets: none of the test fixtures' variables.
+        let clean = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") && !$0.key.hasPrefix("TEST_") && $0.key != "ADVISOR_HOOK_SECRET" }
+            .merging(environment) { _, new in new }
+
+        let make = try ChildProcess("/usr/bin/make", ["-s", "-C", SupportPaths.packageRoot.path, "console-line"], environment: environment)
+        #expect(await make.wait(timeout: .seconds(60)) == 0, "\(make.output().stderr)")
+        let line = make.output().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let address = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), "the line: \(line)")
+        let token = try #require(line.split(separator: " ").last.map(String.init))
+        #expect(address == "http://\(environment["HERALD_HTTP_LISTEN"]!)/console", "\(line)")
+        #expect(line.contains("sign in with the development token"), "\(line)")
+
+        let root = try Self.exampleRoot()
+        let herald = SupportPaths.herald.path
+        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: clean, currentDirectory: root.url)
+        #expect(await enqueue.wait(timeout: .seconds(60)) == 0, "\(enqueue.output().stderr)")
+        let run = try ChildProcess(herald, ["run"], environment: clean, currentDirectory: root.url)
+        defer { run.signal(SIGKILL) }
+        let port = try #require(Int(environment["HERALD_HTTP_LISTEN"]!.split(separator: ":").last!))
+        try #require(try await waitUntil(timeout: startupTimeout) { FreePort.isListening(port) || !run.isRunning } && run.isRunning,
+                     "herald run must listen on the printed address: \(run.output().stderr)")
+
+        let browser = try ChildProcess(SupportPaths.python, [
+            SupportPaths.servers.appendingPathComponent("console_browser.py").path,
+            "--base", String(address.dropLast("/console".count)), "--token", token, "--screenshot", root.file("unused.png").path,
+            "--only-overview",
+        ])
+        #expect(await browser.wait(timeout: .seconds(120)) == 0, "\(browser.output().stderr)")
+        let seen = try JSONValue.parse(Data(browser.output().stdout.utf8))
+        #expect(seen["before_login_title"]?.string == "Sign in · Herald")
+        #expect(seen["overview_title"]?.string == "Overview · Herald", "signed in with the printed token: \(seen)")
+        #expect(seen["overview_has_counts"] == .bool(true))
+        run.signal(SIGTERM)
+        #expect(await run.wait(timeout: .seconds(30)) == 0, "\(run.output().stderr)")
+    }
+}
