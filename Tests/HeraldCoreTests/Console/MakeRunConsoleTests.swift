@@ -37,7 +37,8 @@ struct MakeRunConsoleTests {
         let clean = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") && !$0.key.hasPrefix("TEST_") && $0.key != "ADVISOR_HOOK_SECRET" }
             .merging(environment) { _, new in new }
 
-        let make = try ChildProcess("/usr/bin/make", ["-s", "-C", SupportPaths.packageRoot.path, "console-line"], environment: environment)
+        let make = try ChildProcess("/usr/bin/make", ["-s", "-C", SupportPaths.packageRoot.path, "console-line"], environment: clean,
+                                    inheriting: false)
         #expect(await make.wait(timeout: .seconds(60)) == 0, "\(make.output().stderr)")
         let line = make.output().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let address = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), "the line: \(line)")
@@ -47,9 +48,10 @@ struct MakeRunConsoleTests {
 
         let root = try Self.exampleRoot()
         let herald = SupportPaths.herald.path
-        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: clean, currentDirectory: root.url)
+        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: clean, currentDirectory: root.url,
+                                       inheriting: false)
         #expect(await enqueue.wait(timeout: .seconds(60)) == 0, "\(enqueue.output().stderr)")
-        let run = try ChildProcess(herald, ["run"], environment: clean, currentDirectory: root.url)
+        let run = try ChildProcess(herald, ["run"], environment: clean, currentDirectory: root.url, inheriting: false)
         defer { run.signal(SIGKILL) }
         let port = try #require(Int(environment["HERALD_HTTP_LISTEN"]!.split(separator: ":").last!))
         try #require(try await waitUntil(timeout: startupTimeout) { FreePort.isListening(port) || !run.isRunning } && run.isRunning,

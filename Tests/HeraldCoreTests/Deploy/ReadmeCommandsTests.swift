@@ -96,14 +96,17 @@ struct ReadmeCommandsTests {
         var development = try MakeRunConsoleTests.makefileEnvironment()
         development["HERALD_HTTP_LISTEN"] = "127.0.0.1:\(try FreePort.next())"
         let base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") && !$0.key.hasPrefix("TEST_") && $0.key != "ADVISOR_HOOK_SECRET" }
+        // Exactly these reach the children (`make test` itself exports the development values).
         let secondTerminal = base
         let first = base.merging(development) { _, new in new }
+        #expect(!secondTerminal.keys.contains { $0.hasPrefix("HERALD_") || $0 == "ADVISOR_HOOK_SECRET" }, "precondition: no Herald variable")
         let herald = SupportPaths.herald.path
 
         // The first terminal: make run's enqueue and worker.
-        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: first, currentDirectory: root.url)
+        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: first, currentDirectory: root.url,
+                                       inheriting: false)
         #expect(await enqueue.wait(timeout: .seconds(60)) == 0, "\(enqueue.output().stderr)")
-        let run = try ChildProcess(herald, ["run"], environment: first, currentDirectory: root.url)
+        let run = try ChildProcess(herald, ["run"], environment: first, currentDirectory: root.url, inheriting: false)
         defer { run.signal(SIGKILL) }
         let socket = root.file("var/herald.sock").path
         try #require(try await waitUntil(timeout: startupTimeout) { UnixSocketProbe.isServed(socket) || !run.isRunning } && run.isRunning,
@@ -121,7 +124,8 @@ struct ReadmeCommandsTests {
                        + #"{"key": "readme/stream-2", "channel": "webhook", "template": "hot-lead-alert", "to": {"endpoint": "nope"}}"# + "\n")
         try FileManager.default.copyItem(at: root.file("Templates/hot-lead-alert/sample.json"), to: root.file("lead.json"))
         try root.write("broken.ndjson", #"{"key": "readme-broken", "channel": "webhook", "template": "hot-lead-alert", "to": {"endpoint": "advisor-alerts"}, "data": {}}"# + "\n")
-        let broken = try ChildProcess(herald, ["enqueue", "broken.ndjson"], environment: secondTerminal, currentDirectory: root.url)
+        let broken = try ChildProcess(herald, ["enqueue", "broken.ndjson"], environment: secondTerminal, currentDirectory: root.url,
+                                      inheriting: false)
         #expect(await broken.wait(timeout: .seconds(60)) == 0, "enqueue needs no secret: \(broken.output().stderr)")
         let queue = try MessageQueue(path: root.file("var/herald.sqlite").path)
         func state(_ key: String) throws -> String? {
@@ -134,7 +138,8 @@ struct ReadmeCommandsTests {
 
         for step in Self.steps(batch: batch) {
             let executable = step.arguments[0] == "herald" ? herald : "/usr/bin/curl"
-            let command = try ChildProcess(executable, Array(step.arguments.dropFirst()), environment: secondTerminal, currentDirectory: root.url)
+            let command = try ChildProcess(executable, Array(step.arguments.dropFirst()), environment: secondTerminal,
+                                           currentDirectory: root.url, inheriting: false)
             let status = await command.wait(timeout: .seconds(60))
             let output = command.output().stdout + command.output().stderr
             #expect(status == step.status, "\(step.readme): exit \(status)\n\(output)")
@@ -145,7 +150,7 @@ struct ReadmeCommandsTests {
         }
 
         // The second terminal's `herald run`: refused, naming every variable and how to set it.
-        let secondRun = try ChildProcess(herald, ["run"], environment: secondTerminal, currentDirectory: root.url)
+        let secondRun = try ChildProcess(herald, ["run"], environment: secondTerminal, currentDirectory: root.url, inheriting: false)
         #expect(await secondRun.wait(timeout: .seconds(60)) == 1)
         let refusal = secondRun.output().stderr
         for (path, variable) in [("unsubscribe.secret", "HERALD_UNSUBSCRIBE_SECRET"), ("intake.http.token", "HERALD_API_TOKEN"),

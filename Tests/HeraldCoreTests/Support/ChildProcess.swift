@@ -9,8 +9,11 @@ final class ChildProcess: @unchecked Sendable {
     let stdoutFile: URL
     let stderrFile: URL
 
+    /// - Parameter inheriting: start from this process's environment and add `environment` (the
+    ///   default), or give the child exactly `environment` (a test that must control what is set:
+    ///   `make test` exports the Makefile's development values to every test).
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-         currentDirectory: URL? = nil) throws {
+         currentDirectory: URL? = nil, inheriting: Bool = true) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("herald-child-\(UUID().uuidString)")
         stdoutFile = base.appendingPathExtension("out")
         stderrFile = base.appendingPathExtension("err")
@@ -18,7 +21,7 @@ final class ChildProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.environment = inheriting ? ProcessInfo.processInfo.environment.merging(environment) { _, new in new } : environment
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
