@@ -104,16 +104,14 @@ final class CurlTransfer: @unchecked Sendable {
         continuation.resume(with: result)
     }
 
-    /// Answers the caller with a timeout after `limit` unless the transfer ended first: the
-    /// backstop for a loop thread stuck in one of libcurl's blocking waits.
-    func answerByDeadline(after limit: Duration) {
-        let timeout = spec.timeout
-        // Weak: a transfer that ended is freed now, not when its deadline would have passed.
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit.milliseconds))) { [weak self] in
-            self?.finish(.failure(TransportError.timeout(
-                "timeout (\(CurlOutcome.text(timeout))) passed and libcurl was still waiting on the server; the connection is abandoned")))
-        }
+    /// Answers the caller with a timeout: the backstop for a loop thread stuck in one of
+    /// libcurl's blocking waits (see `CurlLoop`'s watchdog). Ignored once the transfer ended.
+    func answerPastDeadline() {
+        finish(.failure(TransportError.timeout(
+            "timeout (\(CurlOutcome.text(spec.timeout))) passed and libcurl was still waiting on the server; the connection is abandoned")))
     }
+
+    var isFinished: Bool { phase.withLock { $0 == .finished } }
 
     var errorText: String {
         String(cString: errorBuffer)

@@ -39,13 +39,17 @@ struct UnwritableOutcomeTests {
         let folder = try TemporaryFolder()
         let disk = try SmallDisk(at: folder.file("var"), megabytes: 48)
         let receiver = try await WebhookReceiver(folder: folder)
-        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], workers: 16, folder: folder)
+        // 20 ms a delivery (16 workers: about 4 s for all), so the run is surely still sending
+        // when the disk fills; at full speed it once finished first and nothing was refused.
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/20")], workers: 16, folder: folder)
         try fixture.enqueueWebhooks(3_000, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "notice"])
         try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 300 },
                      "precondition: delivery is under way")
 
         let filled = disk.fill()
+        let sentWhenFull = try fixture.count(state: .sent)
+        #expect(sentWhenFull < 3_000, "precondition: still sending when the disk filled (\(sentWhenFull) sent)")
         #expect(filled > 0 && disk.available < 64 * 1024, "precondition: the disk is full (\(disk.available) bytes left)")
         let refused = try await waitUntil(timeout: .seconds(30)) {
             run.output().stderr.contains("could not record outcomes; keeping them and trying again")
