@@ -58,11 +58,13 @@ public final class DeliveryMetrics: Sendable {
                 descriptor: Self.name("queue_depth", "Queued messages already due, waiting for a worker"),
                 labels: [("channel", channel.rawValue)]
             ).set(Double(status.dueNow.first { $0.channel == channel.rawValue }?.count ?? 0))
+            // By channel: one channel's stuck peer shows as that channel's age, not everyone's.
+            registry.makeGauge(
+                descriptor: Self.name("oldest_due_age", unit: "seconds",
+                                      "How long the oldest due queued message of the channel has waited past its due time (0 when none)"),
+                labels: [("channel", channel.rawValue)]
+            ).set(status.oldestDueByChannel[channel.rawValue].map { Double(max(0, status.takenAt - $0)) / 1_000 } ?? 0)
         }
-        registry.makeGauge(
-            descriptor: Self.name("oldest_due_age", unit: "seconds",
-                                  "How long the oldest due queued message has waited past its due time (0 when none)")
-        ).set(status.oldestDueAt.map { Double(max(0, status.takenAt - $0)) / 1_000 } ?? 0)
         return registry.emitToBuffer()
     }
 }

@@ -26,6 +26,8 @@ public struct QueueStatus: Sendable, Codable, Equatable {
     public var dueNow: [ChannelCount]
     /// Due time of the oldest queued message that is already due (unix ms), nil when none is.
     public var oldestDueAt: Int64?
+    /// The same, by channel (channels with nothing due are absent).
+    public var oldestDueByChannel: [String: Int64] = [:]
     /// Due time of the next queued message not yet due (unix ms).
     public var nextDueAt: Int64?
     /// Messages sent in the last minute and the last hour (from the attempts table).
@@ -56,10 +58,12 @@ extension MessageQueue {
             let counts = try Row.fetchAll(db, sql: """
                 SELECT state, channel, count(*) AS n FROM messages GROUP BY state, channel ORDER BY state, channel
                 """).map { QueueStatus.Count(state: $0["state"], channel: $0["channel"], count: $0["n"]) }
-            let dueNow = try Row.fetchAll(db, sql: """
-                SELECT channel, count(*) AS n FROM messages INDEXED BY messages_due
+            let dueRows = try Row.fetchAll(db, sql: """
+                SELECT channel, count(*) AS n, min(due_at) AS oldest FROM messages INDEXED BY messages_due
                 WHERE state = 'queued' AND due_at <= ? GROUP BY channel ORDER BY channel
-                """, arguments: [now]).map { QueueStatus.ChannelCount(channel: $0["channel"], count: $0["n"]) }
+                """, arguments: [now])
+            let dueNow = dueRows.map { QueueStatus.ChannelCount(channel: $0["channel"], count: $0["n"]) }
+            let oldestByChannel = Dictionary(uniqueKeysWithValues: dueRows.map { ($0["channel"] as String, $0["oldest"] as Int64) })
             let deferred = try Row.fetchAll(db, sql: """
                 SELECT deferred, count(*) AS n FROM messages INDEXED BY messages_deferred
                 WHERE deferred IS NOT NULL AND state = 'queued' GROUP BY deferred ORDER BY deferred
@@ -77,7 +81,8 @@ extension MessageQueue {
                 FROM attempts WHERE started_at >= ?
                 """, arguments: [now - 60_000, now - 3_600_000])
             return QueueStatus(
-                counts: counts, deferred: deferred, dueNow: dueNow, oldestDueAt: oldestDue, nextDueAt: nextDue,
+                counts: counts, deferred: deferred, dueNow: dueNow, oldestDueAt: oldestDue,
+                oldestDueByChannel: oldestByChannel, nextDueAt: nextDue,
                 sentLastMinute: recent?["minute"] ?? 0, sentLastHour: recent?["hour"] ?? 0,
                 errorsLastHour: recent?["errors"] ?? 0, takenAt: now)
     }

@@ -188,7 +188,7 @@ struct SocketAPITests {
         #expect(value("herald_attempt_duration_seconds_count", ["channel": "webhook", "outcome": "sent"]) == 20)
         #expect(value("herald_attempt_duration_seconds_bucket", ["channel": "webhook", "outcome": "sent", "le": "+Inf"]) == 20)
         #expect(value("herald_queue_depth", ["channel": "webhook"]) == 0)
-        #expect(value("herald_oldest_due_age_seconds", [:]) == 0)
+        #expect(value("herald_oldest_due_age_seconds", ["channel": "webhook"]) == 0)
         await receiver.stop()
     }
 
