@@ -27,6 +27,28 @@ struct MakeRunConsoleTests {
         return root
     }
 
+    /// This process's environment without any Herald variable or test fixture secret: a new
+    /// terminal's (`make test` itself exports the Makefile's development values).
+    static func withoutHeraldVariables() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") && !$0.key.hasPrefix("TEST_") && $0.key != "ADVISOR_HOOK_SECRET" }
+    }
+
+    /// What `make run` does in `root` with exactly `environment`: enqueue the examples, start the
+    /// worker; returns it once its socket is served.
+    static func startMakeRun(in root: TemporaryFolder, environment: [String: String]) async throws -> ChildProcess {
+        let herald = SupportPaths.herald.path
+        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: environment,
+                                       currentDirectory: root.url, inheriting: false)
+        #expect(await enqueue.wait(timeout: .seconds(60)) == 0, "\(enqueue.output().stderr)")
+        let run = try ChildProcess(herald, ["run"], environment: environment, currentDirectory: root.url, inheriting: false)
+        let socket = root.file("var/herald.sock").path
+        guard try await waitUntil(timeout: startupTimeout, { UnixSocketProbe.isServed(socket) || !run.isRunning }), run.isRunning else {
+            run.signal(SIGKILL)
+            throw APIClient.ClientError.failed(-1, run.output().stderr)
+        }
+        return run
+    }
+
     @Test("make run prints the console's address and token; headless Chromium signs in with exactly that and sees the overview")
     func signInWithThePrintedLine() async throws {
         var environment = try Self.makefileEnvironment()
@@ -34,8 +56,7 @@ struct MakeRunConsoleTests {
         // A port of its own (other suites run beside this one); `make run` uses 127.0.0.1:8470.
         environment["HERALD_HTTP_LISTEN"] = "127.0.0.1:\(try FreePort.next())"
         // Only what the Makefile sets: none of the test fixtures' variables.
-        let clean = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") && !$0.key.hasPrefix("TEST_") && $0.key != "ADVISOR_HOOK_SECRET" }
-            .merging(environment) { _, new in new }
+        let clean = Self.withoutHeraldVariables().merging(environment) { _, new in new }
 
         let make = try ChildProcess("/usr/bin/make", ["-s", "-C", SupportPaths.packageRoot.path, "console-line"], environment: clean,
                                     inheriting: false)
@@ -47,11 +68,7 @@ struct MakeRunConsoleTests {
         #expect(line.contains("sign in with the development token"), "\(line)")
 
         let root = try Self.exampleRoot()
-        let herald = SupportPaths.herald.path
-        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: clean, currentDirectory: root.url,
-                                       inheriting: false)
-        #expect(await enqueue.wait(timeout: .seconds(60)) == 0, "\(enqueue.output().stderr)")
-        let run = try ChildProcess(herald, ["run"], environment: clean, currentDirectory: root.url, inheriting: false)
+        let run = try await Self.startMakeRun(in: root, environment: clean)
         defer { run.signal(SIGKILL) }
         let port = try #require(Int(environment["HERALD_HTTP_LISTEN"]!.split(separator: ":").last!))
         try #require(try await waitUntil(timeout: startupTimeout) { FreePort.isListening(port) || !run.isRunning } && run.isRunning,

@@ -95,7 +95,7 @@ struct ReadmeCommandsTests {
         let root = try MakeRunConsoleTests.exampleRoot()
         var development = try MakeRunConsoleTests.makefileEnvironment()
         development["HERALD_HTTP_LISTEN"] = "127.0.0.1:\(try FreePort.next())"
-        let base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") && !$0.key.hasPrefix("TEST_") && $0.key != "ADVISOR_HOOK_SECRET" }
+        let base = MakeRunConsoleTests.withoutHeraldVariables()
         // Exactly these reach the children (`make test` itself exports the development values).
         let secondTerminal = base
         let first = base.merging(development) { _, new in new }
@@ -103,14 +103,8 @@ struct ReadmeCommandsTests {
         let herald = SupportPaths.herald.path
 
         // The first terminal: make run's enqueue and worker.
-        let enqueue = try ChildProcess(herald, ["enqueue", "Config/example-messages.ndjson"], environment: first, currentDirectory: root.url,
-                                       inheriting: false)
-        #expect(await enqueue.wait(timeout: .seconds(60)) == 0, "\(enqueue.output().stderr)")
-        let run = try ChildProcess(herald, ["run"], environment: first, currentDirectory: root.url, inheriting: false)
+        let run = try await MakeRunConsoleTests.startMakeRun(in: root, environment: first)
         defer { run.signal(SIGKILL) }
-        let socket = root.file("var/herald.sock").path
-        try #require(try await waitUntil(timeout: startupTimeout) { UnixSocketProbe.isServed(socket) || !run.isRunning } && run.isRunning,
-                     "\(run.output().stderr)")
 
         // What the README's examples read, and a message that fails (a token the data lacks).
         try root.write("messages.ndjson", [
