@@ -39,15 +39,15 @@ struct Enqueue: AsyncParsableCommand {
         var totals: [EnqueueResult.Status: Int] = [:]
         var seen = 0
         var output = StandardOutput()
-        let read = file.lowercased().hasSuffix(".csv") ? CSVMessageInput.read : MessageInput.read
+        let batches = InputBatches(handle, format: file.lowercased().hasSuffix(".csv") ? .csv : .json)
         // Where the batch that could not be committed began; everything before it is committed.
         var uncommittedFrom: InputPosition?
         var stopped: (any Error)?
         do {
-            try read(handle) { items in
+            try await batches.forEach { items in
                 let results: [EnqueueResult]
                 do {
-                    results = try queue.enqueue(items, validation: validation)
+                    results = try await queue.enqueue(items, validation: validation)
                 } catch {
                     uncommittedFrom = items.first?.position
                     throw error

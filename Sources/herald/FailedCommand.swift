@@ -108,7 +108,7 @@ struct FailedCommand: AsyncParsableCommand {
             if all == !references.isEmpty { throw ValidationError("give message ids or keys, or --all (with filters), not both") }
         }
 
-        func targets(_ queue: MessageQueue) async throws -> [String] {
+        func targets(_ queue: any MessageQueue) async throws -> [String] {
             all ? try await queue.failedIDs(try filters.filter()).map(String.init) : references
         }
     }

@@ -50,16 +50,11 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: label)
     }
 
-    /// Opens the queue database, creating it when there is none, and says so: a queue created
-    /// by mistake (a wrong `--config`, a file removed under a running `herald run`) is a queue
-    /// that nobody delivers from.
-    func openQueue(_ config: HeraldConfig) throws -> MessageQueue {
-        let queue = try MessageQueue(path: config.resolve(config.databasePath).path)
-        if queue.created {
-            // Every command has bootstrapped logging by now: the line takes the chosen format.
-            Logger(label: "herald").notice("created a new, empty queue database", metadata: ["path": "\(queue.path)"])
-        }
-        return queue
+    /// Opens the queue the config names (SQLite creates an empty file when there is none, and
+    /// says so).
+    func openQueue(_ config: HeraldConfig) throws -> any MessageQueue {
+        // Every command has bootstrapped logging by now: the engine's lines take the chosen format.
+        try QueueDatabase.open(config, logger: Logger(label: "herald"))
     }
 }
 

@@ -17,7 +17,7 @@ struct LettersCommand: AsyncParsableCommand {
         func run() async throws {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
-            let batches = try options.openQueue(config).letterBatches(limit: limit)
+            let batches = try await options.openQueue(config).letterBatches(limit: limit)
             if json { return try printJSON(batches) }
             print("batch".padding(toLength: 19, withPad: " ", startingAt: 0) + "state".padding(toLength: 9, withPad: " ", startingAt: 0)
                   + "letters".leftPadded(8) + "  created (UTC)        closed (UTC)         upload")
@@ -48,10 +48,10 @@ struct LettersCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
             let queue = try options.openQueue(config)
-            guard let found = try queue.letterBatch(named: batch) else {
+            guard let found = try await queue.letterBatch(named: batch) else {
                 throw CommandFailure("no letter batch \"\(batch)\" (see herald letters list)")
             }
-            let letters = try queue.lettersNow(inBatch: found.id)
+            let letters = try await queue.letters(inBatch: found.id)
             if json { return try printJSON(["batch": AnyEncodable(found), "letters": AnyEncodable(letters)]) }
             let folder = config.resolve(config.letter?.exportDir ?? "var/letters")
             print("batch:     \(found.name) (\(found.state.rawValue)), \(found.letters) letters")
@@ -112,7 +112,7 @@ struct LettersCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
             guard config.letter?.upload != nil else { throw CommandFailure("channels.letter.upload is not configured") }
-            guard try options.openQueue(config).retryUpload(named: batch) else {
+            guard try await options.openQueue(config).retryUpload(named: batch) else {
                 throw CommandFailure("no closed batch \"\(batch)\" with an upload (see herald letters list)")
             }
             print("\(batch): upload queued")

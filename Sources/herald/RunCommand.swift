@@ -39,8 +39,11 @@ struct Run: AsyncParsableCommand {
             settings: .init(config, workers: workers, drainAndExit: once), metrics: metrics, logger: logger)
         let validation: @Sendable () -> MessageValidation = { MessageValidation(config: config, templates: templates) }
         // With --once the dispatcher returns when it is done, and that ends the run.
-        var services = [ServiceGroupConfiguration.ServiceConfiguration(
-            service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup)]
+        // The engine's own services first: a group stops in reverse order, so they outlive every
+        // user of the queue. A failure of one (the SQLite file removed or replaced) ends the whole
+        // run, non-zero.
+        var services = queue.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        services.append(.init(service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup))
         let letters = config.letterBatcher(queue: queue, transports: transports, logger: logger)
         let dropFolder = config.intake.dropFolder.map { _ in
             DropFolder(config: config.intake, root: config, queue: queue, validation: validation, logger: logger)
@@ -54,8 +57,6 @@ struct Run: AsyncParsableCommand {
             services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
             if let letters { services.append(.init(service: letters)) }
             services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
-            // A failure (the file removed or replaced) ends the whole run, non-zero.
-            services.append(.init(service: QueueFileWatch(queue: queue, logger: logger)))
             let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
                                 logger: logger)
             services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }

@@ -34,17 +34,17 @@ struct SuppressCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let channel = try SuppressCommand.channel(channel)
             let reason = try SuppressCommand.reason(reason)
-            let normalized: String
+            let normalized: Address
             do {
-                normalized = try Suppression.normalizedAddress(address, channel: channel)
+                normalized = try Address(address, channel: channel)
             } catch {
                 throw ValidationError(error.description)
             }
             let config = try options.loadConfig()
-            try options.openQueue(config).suppressNow([
-                Suppression(channel: channel, address: normalized, reason: reason, source: source ?? "herald suppress add"),
+            try await options.openQueue(config).suppress([
+                Suppression(normalized, reason: reason, source: source ?? "herald suppress add"),
             ])
-            print("suppressed \(channel.rawValue) \(normalized) (\(reason.rawValue))")
+            print("suppressed \(channel.rawValue) \(normalized.value) (\(reason.rawValue))")
         }
     }
 
@@ -58,12 +58,13 @@ struct SuppressCommand: AsyncParsableCommand {
         func run() async throws {
             _ = options.bootstrapLogging()
             let channel = try SuppressCommand.channel(channel)
-            let normalized = (try? Suppression.normalizedAddress(address, channel: channel)) ?? address
+            // An address the rule now refuses may still be on the list from before: remove it as written.
+            let normalized = (try? Address(address, channel: channel)) ?? Address(normalized: address, channel: channel)
             let config = try options.loadConfig()
-            guard try await options.openQueue(config).unsuppress(channel: channel, address: normalized) else {
-                throw CommandFailure("\(normalized) is not suppressed on \(channel.rawValue)")
+            guard try await options.openQueue(config).unsuppress(normalized) else {
+                throw CommandFailure("\(normalized.value) is not suppressed on \(channel.rawValue)")
             }
-            print("removed \(channel.rawValue) \(normalized)")
+            print("removed \(channel.rawValue) \(normalized.value)")
         }
     }
 
@@ -79,18 +80,18 @@ struct SuppressCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let channel = try channel.map(SuppressCommand.channel)
             let config = try options.loadConfig()
-            let list = try await options.openQueue(config).suppressions(channel: channel, limit: limit)
+            let list = try await options.openQueue(config).suppressions(channel: channel, after: nil, limit: limit)
             for entry in list {
                 if json {
                     let object: [String: String?] = [
-                        "channel": entry.channel.rawValue, "address": entry.address, "reason": entry.reason.rawValue,
+                        "channel": entry.channel.rawValue, "address": entry.address.value, "reason": entry.reason.rawValue,
                         "source": entry.source, "created_at": entry.createdAt.map(Timestamp.rfc3339),
                     ]
                     try printJSONLine(object.compactMapValues { $0 })
                 } else {
                     print([entry.channel.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0),
                            entry.reason.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0),
-                           entry.createdAt.map(shortTime) ?? "-", " ", entry.address,
+                           entry.createdAt.map(shortTime) ?? "-", " ", entry.address.value,
                            entry.source.map { "  (\($0))" } ?? ""].joined())
                 }
             }
@@ -115,7 +116,7 @@ struct SuppressCommand: AsyncParsableCommand {
             guard let handle = FileHandle(forReadingAtPath: file) else { throw CommandFailure("cannot read \(file)") }
             let source = "import \(URL(fileURLWithPath: file).lastPathComponent)"
             var imported = 0, rejected = 0
-            try CSVMessageInput.read(handle) { items in
+            try await InputBatches(handle, format: .csv).forEach { items in
                 var accepted: [Suppression] = []
                 for item in items {
                     switch item.value.flatMap({ Suppression.parse($0, defaultSource: source, defaultReason: reason) }) {
@@ -126,7 +127,7 @@ struct SuppressCommand: AsyncParsableCommand {
                         print("\(item.position): rejected \(rejection)")
                     }
                 }
-                try queue.suppressNow(accepted)
+                try await queue.suppress(accepted)
                 imported += accepted.count
                 if (imported + rejected) % 100_000 < items.count {
                     logger.info("import progress", metadata: ["imported": "\(imported)", "rejected": "\(rejected)"])

@@ -58,7 +58,7 @@ func claimLoop(_ pool: DatabasePool, limit: Int = 100, maxRows: Int = .max) thro
 
 /// `herald-bench claim-loop DB_PATH ROWS`
 func runClaimLoop(path: String, rows: Int) throws {
-    _ = try MessageQueue(path: path)  // Herald's schema and migrations.
+    _ = try SQLiteQueue(path: path)  // Herald's schema and migrations.
     var configuration = Configuration()
     configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     let pool = try DatabasePool(path: path, configuration: configuration)

@@ -7,7 +7,7 @@ import HeraldCore
 
 /// `herald-bench insert-batched DB_PATH ROWS`
 func runInsertBatched(path: String, rows: Int) throws {
-    _ = try MessageQueue(path: path)  // Herald's schema and pragmas.
+    _ = try SQLiteQueue(path: path)  // Herald's schema and pragmas.
     var configuration = Configuration()
     configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
     let pool = try DatabasePool(path: path, configuration: configuration)

@@ -9,7 +9,7 @@ import Logging
 /// configured, on TCP behind a bearer token; `APIListeners` binds them. The routes are listed
 /// in `openapi.yaml` beside this file, which a test checks against the router.
 public struct HeraldAPI: Sendable {
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let config: HeraldConfig
     /// Made afresh per request, so templates added since start are accepted.
     let validation: @Sendable () -> MessageValidation
@@ -21,7 +21,7 @@ public struct HeraldAPI: Sendable {
     /// The console's sign-ins on the TCP listener.
     let sessions = ConsoleSessions()
 
-    public init(queue: MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
+    public init(queue: any MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
                 metrics: DeliveryMetrics, templates: TemplateStore? = nil, logger: Logger) {
         self.queue = queue
         self.config = config

@@ -14,7 +14,7 @@ import Logging
 /// holds anything, so a CRM that streams its changes as they happen has each line queued and
 /// answered within about half a second. A stream silent for `silenceLimit` is ended there.
 struct MessageIngest: Sendable {
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let validation: MessageValidation
     let silenceLimit: Duration
     let logger: Logger
@@ -56,12 +56,12 @@ struct MessageIngest: Sendable {
             var validated = current
             if reader.lastBatchWasFull {
                 // A fast stream: parse the next batch while this one is written.
-                async let outcomes = queue.enqueueAsync(current.accepted.map(\.message))
+                async let outcomes = queue.enqueue(current.accepted.map(\.message))
                 batch = try await reader.next(validation: validation)
                 validated.record(try await outcomes)
             } else {
                 // A slow one (or its end): answer now rather than after the next line arrives.
-                validated.record(try await queue.enqueueAsync(current.accepted.map(\.message)))
+                validated.record(try await queue.enqueue(current.accepted.map(\.message)))
                 batch = nil
             }
             var out: [UInt8] = []

@@ -69,7 +69,7 @@ extension HeraldAPI {
         default:
             throw APIError.badRequest("expected a message object or an array of them, got \(value.errorDescription)")
         }
-        let results = try await queue.enqueueAsync(items, validation: validation())
+        let results = try await queue.enqueue(items, validation: validation())
         if case .object = value, let result = results.first {
             let status: HTTPResponse.Status = switch result.status {
             case .queued: .created

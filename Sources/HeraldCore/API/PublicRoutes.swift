@@ -15,7 +15,7 @@ extension HeraldAPI {
         router.post("\(unsubscribePath)/{token}") { request, context in
             guard let subject = try unsubscribeSubject(context) else { return Self.html(UnsubscribePage.invalid, status: .badRequest) }
             try await queue.suppress([Suppression(
-                channel: subject.channel, address: subject.address, reason: .unsubscribed,
+                subject.address, reason: .unsubscribed,
                 source: "unsubscribe link" + (subject.campaign.map { " (\($0))" } ?? ""))])
             context.logger.info("unsubscribed by link", metadata: ["channel": "\(subject.channel.rawValue)"])
             return Self.html(UnsubscribePage.done(subject))
@@ -57,17 +57,17 @@ extension HeraldAPI {
         }
         let fields = form + query
         guard let fromText = fields.first(where: { $0.name == "From" })?.value,
-              let from = try? Suppression.normalizedAddress(fromText, channel: .sms)
+              let from = try? Address(fromText, channel: .sms)
         else { throw APIError.badRequest("From: expected the sender's E.164 number") }
         let reply = SMSReply(body: fields.first(where: { $0.name == "Body" })?.value ?? "")
         switch reply {
         case .optOut:
-            try await queue.suppress([Suppression(channel: .sms, address: from, reason: .unsubscribed, source: "inbound sms STOP")])
+            try await queue.suppress([Suppression(from, reason: .unsubscribed, source: "inbound sms STOP")])
             context.logger.info("SMS opt-out by reply")
         case .optIn:
             // START lifts only what STOP set: a bounce or an operator's block stays.
-            if try await queue.suppressionAsync(channel: .sms, address: from)?.reason == .unsubscribed {
-                _ = try await queue.unsuppress(channel: .sms, address: from)
+            if try await queue.suppression(of: from)?.reason == .unsubscribed {
+                _ = try await queue.unsuppress(from)
                 context.logger.info("SMS opt-in by reply")
             }
         case .other:

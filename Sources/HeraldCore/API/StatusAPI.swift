@@ -3,7 +3,7 @@ import Hummingbird
 extension HeraldAPI {
     func addStatusRoutes(to router: Router<BasicRequestContext>) {
         router.get("/v1/stats") { _, _ in
-            APIJSON.response(StatsBody(try await queue.statusAsync()))
+            APIJSON.response(StatsBody(try await queue.status()))
         }
         // For load balancers and systemd watchdogs: the process answers and the database reads.
         router.get("/healthz") { request, context in
@@ -16,7 +16,7 @@ extension HeraldAPI {
             }
         }
         router.get("/metrics") { _, _ in
-            let text = metrics.exposition(status: try await queue.statusAsync(), channels: config.channels)
+            let text = metrics.exposition(status: try await queue.status(), channels: config.channels)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }

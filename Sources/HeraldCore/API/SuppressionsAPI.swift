@@ -17,15 +17,17 @@ extension HeraldAPI {
                 guard pieces.count == 2, let channel = Channel(rawValue: pieces[0]) else {
                     throw APIError.badRequest("after: expected the `next` value of the previous page, got \"\(cursor)\"")
                 }
-                return (channel, pieces[1])
+                return Address(normalized: pieces[1], channel: channel)
             }
             let page = try await queue.suppressions(channel: channel, after: after, limit: limit)
-            let next = page.count == limit ? page.last.map { "\($0.channel.rawValue) \($0.address)" } : nil
+            let next = page.count == limit ? page.last.map { "\($0.channel.rawValue) \($0.address.value)" } : nil
             return APIJSON.response(SuppressionPage(suppressions: page.map(SuppressionBody.init), next: next))
         }
         router.get("/v1/suppressions/{channel}/{address}") { _, context in
-            let (channel, address) = try Self.suppressionReference(context)
-            guard let suppression = try await queue.suppressionAsync(channel: channel, address: address) else { throw APIError.notFound("\(address) is not suppressed on \(channel.rawValue)") }
+            let address = try Self.suppressionReference(context)
+            guard let suppression = try await queue.suppression(of: address) else {
+                throw APIError.notFound("\(address.value) is not suppressed on \(address.channel.rawValue)")
+            }
             return APIJSON.response(SuppressionBody(suppression))
         }
         router.post("/v1/suppressions") { request, _ in
@@ -44,7 +46,7 @@ extension HeraldAPI {
                 case .success(let suppression):
                     accepted.append(suppression)
                     results.append(SuppressionResult(item: index + 1, status: "suppressed", channel: suppression.channel.rawValue,
-                                                     address: suppression.address))
+                                                     address: suppression.address.value))
                 case .failure(let rejection):
                     results.append(SuppressionResult(item: index + 1, status: "rejected", reason: rejection.description))
                 }
@@ -53,9 +55,9 @@ extension HeraldAPI {
             return APIJSON.response(results)
         }
         router.delete("/v1/suppressions/{channel}/{address}") { _, context in
-            let (channel, address) = try Self.suppressionReference(context)
-            guard try await queue.unsuppress(channel: channel, address: address) else {
-                throw APIError.notFound("\(address) is not suppressed on \(channel.rawValue)")
+            let address = try Self.suppressionReference(context)
+            guard try await queue.unsuppress(address) else {
+                throw APIError.notFound("\(address.value) is not suppressed on \(address.channel.rawValue)")
             }
             return APIJSON.response(["removed": true])
         }
@@ -68,12 +70,12 @@ extension HeraldAPI {
         return channel
     }
 
-    private static func suppressionReference(_ context: BasicRequestContext) throws -> (Channel, String) {
+    private static func suppressionReference(_ context: BasicRequestContext) throws -> Address {
         let channel = try channel(try context.parameters.require("channel"))
         let raw = try context.parameters.require("address")
         let text = raw.removingPercentEncoding ?? raw
         do {
-            return (channel, try Suppression.normalizedAddress(text, channel: channel))
+            return try Address(text, channel: channel)
         } catch {
             throw APIError.badRequest(error.description)
         }
@@ -89,7 +91,7 @@ struct SuppressionBody: Encodable {
 
     init(_ suppression: Suppression) {
         channel = suppression.channel.rawValue
-        address = suppression.address
+        address = suppression.address.value
         reason = suppression.reason.rawValue
         source = suppression.source
         createdAt = suppression.createdAt.map(Timestamp.rfc3339)

@@ -18,7 +18,7 @@ enum SMTPReplyClassification {
             var error = DeliveryError(code: .smtpReply, detail: line, remoteCode: code, remoteText: line)
             if let status = reply.enhancedStatus, status.hasPrefix("5.1.") {
                 error = DeliveryError(code: .hardBounce, detail: "\(recipient): \(line)", remoteCode: code, remoteText: line)
-                error.suppression = Suppression(channel: .email, address: recipient.lowercased(), reason: .bounced,
+                error.suppression = Suppression(Address(of: Recipient(email: recipient), on: .email), reason: .bounced,
                                                 source: "smtp \(line.prefix(200))")
             }
             return .permanent(error)

@@ -7,7 +7,7 @@ import Hummingbird
 extension HeraldAPI {
     func addConsoleRoutes(to router: Router<BasicRequestContext>, token: Secret?) {
         router.get("/console") { _, _ in
-            let status = try await queue.statusAsync()
+            let status = try await queue.status()
             return Self.html(ConsolePage.overview(status, perMinute: try await queue.sentPerMinute()))
         }
         router.get("/console/login") { _, _ in

@@ -6,7 +6,7 @@ public enum ChannelAdapters {
     /// - Parameters:
     ///   - transports: libcurl, one `CurlMulti` per channel.
     ///   - queue: where the letter channel keeps its batches.
-    public static func make(_ config: HeraldConfig, transports: CurlChannels, queue: MessageQueue,
+    public static func make(_ config: HeraldConfig, transports: CurlChannels, queue: any MessageQueue,
                             logger: Logger = Logger(label: "herald.channels")) -> [any ChannelAdapter] {
         var adapters: [any ChannelAdapter] = []
         if let webhook = config.webhook {
@@ -39,12 +39,12 @@ public enum ChannelAdapters {
 
 extension HeraldConfig {
     /// What closes letter batches into `channels.letter.export_dir`; nil without a letter channel.
-    public func letterExport(queue: MessageQueue, logger: Logger) -> LetterExport? {
+    public func letterExport(queue: any MessageQueue, logger: Logger) -> LetterExport? {
         letter.map { LetterExport(queue: queue, folder: resolve($0.exportDir), uploads: $0.upload != nil, logger: logger) }
     }
 
     /// The letter channel's service (age closes, crash recovery, uploads); nil without one.
-    public func letterBatcher(queue: MessageQueue, transports: CurlChannels, logger: Logger) -> LetterBatcher? {
+    public func letterBatcher(queue: any MessageQueue, transports: CurlChannels, logger: Logger) -> LetterBatcher? {
         guard let letter, let export = letterExport(queue: queue, logger: logger) else { return nil }
         return LetterBatcher(config: letter, queue: queue, export: export, multi: transports.letter, logger: logger)
     }

@@ -38,7 +38,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
         }
     }
 
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let adapters: [Channel: any ChannelAdapter]
     let renderer: MessageRenderer
     let settings: Settings
@@ -55,7 +55,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
     /// claimed (another process holds the write lock) cannot make the loop spin.
     static let minimumAlarmDelay: Int64 = 5
 
-    public init(queue: MessageQueue, adapters: [any ChannelAdapter], renderer: MessageRenderer, settings: Settings,
+    public init(queue: any MessageQueue, adapters: [any ChannelAdapter], renderer: MessageRenderer, settings: Settings,
                 owner: LeaseOwner = .current(), metrics: DeliveryMetrics? = nil,
                 logger: Logger = Logger(label: "herald.dispatch")) {
         self.queue = queue
@@ -123,27 +123,23 @@ public struct Dispatcher: Service, CustomStringConvertible {
                 // While outcomes wait to be written, deliver nothing new: the database refuses
                 // writes, and a message claimed now could not be settled either.
                 if free >= (busy == 0 ? 1 : lowWater), !journal.isBehind {
-                    let claim: MessageQueue.Claim
+                    var claimed = ClaimBatch(messages: [])
+                    var claim = Screening()
                     do {
-                        claim = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
-                                                      channels: Set(adapters.keys), policies: settings.policies)
+                        claimed = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
+                                                        channels: Set(adapters.keys))
                     } catch {
                         logger.error("claiming failed; trying again", metadata: ["error": "\(error)"])
-                        claim = MessageQueue.Claim(deliver: [], suppressed: [])
                     }
-                    for (message, suppression) in claim.suppressed {
-                        logger.info("suppressed at dispatch; not sent", metadata: [
-                            "message_id": "\(message.id)", "channel": "\(message.channel.rawValue)",
-                            "reason": "\(suppression.reason.rawValue)",
-                        ])
-                        metrics?.recordSuppressed(channel: message.channel, reason: suppression.reason)
+                    do {
+                        claim = try await settings.policies.screen(claimed.messages, queue: queue, now: Timestamp.now())
+                    } catch {
+                        logger.error("could not apply the policies; the claimed messages go back to the queue",
+                                     metadata: ["error": "\(error)", "messages": "\(claimed.messages.count)"])
+                        try? await journal.record(all: claimed.messages.map { .release(messageID: $0.id) })
                     }
-                    for (message, deferral) in claim.deferred {
-                        logger.debug("deferred by policy", metadata: [
-                            "message_id": "\(message.id)", "reason": "\(deferral.reason.rawValue)",
-                            "until": "\(Timestamp.rfc3339(deferral.until))",
-                        ])
-                        metrics?.recordDeferral(reason: deferral.reason.rawValue, channel: message.channel)
+                    if !claim.settlements.isEmpty {
+                        await settleScreened(claim, journal: journal)
                     }
                     for message in claim.deliver {
                         inFlight.add(1)
@@ -153,12 +149,14 @@ public struct Dispatcher: Service, CustomStringConvertible {
                             wake.yield()
                         }
                     }
-                    if claim.count == free { continue }  // More may be due right now.
-                    if claim.count == 0 && busy == 0 && settings.drainAndExit { break }
+                    if claimed.messages.count == free { continue }  // More may be due right now.
+                    if claimed.messages.isEmpty && busy == 0 && settings.drainAndExit { break }
                     // Wake when the next message is due (a rate limit's slot, a retry) rather than
-                    // up to a poll interval later, when lateness would have bunched them.
+                    // up to a poll interval later, when lateness would have bunched them. Messages
+                    // just deferred were still leased when the claim looked for the next due one.
                     let now = Timestamp.now()
-                    if let due = claim.nextDue, due < now + settings.pollInterval.milliseconds,
+                    let nextDue = ([claimed.nextDue].compactMap { $0 } + claim.deferred.map(\.deferral.until)).min()
+                    if let due = nextDue, due < now + settings.pollInterval.milliseconds,
                        alarm.map({ due < $0 || $0 <= now }) ?? true
                     {
                         alarm = due
@@ -189,6 +187,30 @@ public struct Dispatcher: Service, CustomStringConvertible {
         }
     }
 
+    /// Ends the leases of messages the policies suppressed or put off, logging each; one commit.
+    private func settleScreened(_ claim: Screening, journal: SettlementJournal) async {
+        for (message, suppression) in claim.suppressed {
+            logger.info("suppressed at dispatch; not sent", metadata: [
+                "message_id": "\(message.id)", "channel": "\(message.channel.rawValue)",
+                "reason": "\(suppression.reason.rawValue)",
+            ])
+            metrics?.recordSuppressed(channel: message.channel, reason: suppression.reason)
+        }
+        for (message, deferral) in claim.deferred {
+            logger.debug("deferred by policy", metadata: [
+                "message_id": "\(message.id)", "reason": "\(deferral.reason.rawValue)",
+                "until": "\(Timestamp.rfc3339(deferral.until))",
+            ])
+            metrics?.recordDeferral(reason: deferral.reason.rawValue, channel: message.channel)
+        }
+        do {
+            try await journal.record(all: claim.settlements)
+        } catch {
+            logger.error("could not record what the policies decided; those messages return to the queue when their leases expire",
+                         metadata: ["error": "\(error)"])
+        }
+    }
+
     private func deliver(_ message: ClaimedMessage, journal: SettlementJournal) async {
         var logger = logger
         logger[metadataKey: "message_id"] = "\(message.id)"
@@ -203,7 +225,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
             do {
                 let content = try renderer.render(message)
                 let limits = settings.policies.rateLimits(
-                    channel: message.channel, address: UnsubscribeLinks.address(channel: message.channel, recipient: message.recipient))
+                    channel: message.channel, address: Address(of: message.recipient, on: message.channel))
                 if !limits.isEmpty {
                     switch await admission(of: message, to: limits) {
                     case .admitted(let at):
@@ -294,7 +316,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
             ])
         case .failed(_, let lastError, _):
             logger.warning("delivery failed permanently", metadata: ["error": "\(lastError)"])
-        case .release, .deferred:
+        case .release, .deferred, .suppressed:
             break
         }
     }

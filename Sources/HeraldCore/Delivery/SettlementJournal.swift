@@ -1,4 +1,3 @@
-import GRDB
 import Logging
 import Synchronization
 
@@ -15,7 +14,7 @@ import Synchronization
 /// what is kept to one settlement per worker. Only at the end of the shutdown grace period are
 /// unwritten outcomes given up (`abandonUnwritten`), each one logged.
 actor SettlementJournal {
-    private let queue: MessageQueue
+    private let queue: any MessageQueue
     private let owner: LeaseOwner
     private let logger: Logger
     private var pending: [(settlement: Settlement, done: CheckedContinuation<Void, any Error>)] = []
@@ -29,7 +28,7 @@ actor SettlementJournal {
     static let firstPause: Duration = .milliseconds(50)
     static let longestPause: Duration = .seconds(2)
 
-    init(queue: MessageQueue, owner: LeaseOwner, logger: Logger) {
+    init(queue: any MessageQueue, owner: LeaseOwner, logger: Logger) {
         self.queue = queue
         self.owner = owner
         self.logger = logger
@@ -49,6 +48,16 @@ actor SettlementJournal {
         try await withCheckedThrowingContinuation { continuation in
             pending.append((settlement, continuation))
             wake.yield()
+        }
+    }
+
+    /// Records several settlements in one commit (as far as the journal's batching goes) and
+    /// returns when all are durable; throws the first error.
+    func record(all settlements: [Settlement]) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            for settlement in settlements {
+                group.addTask { try await self.record(settlement) }
+            }
         }
     }
 
@@ -92,7 +101,7 @@ actor SettlementJournal {
                 pause = Self.firstPause
                 behind.store(false, ordering: .relaxed)
             } catch {
-                guard Self.isPassing(error), !givingUp else {
+                guard queue.isPassing(error), !givingUp else {
                     await commitOneByOne(batch, after: error)
                     continue
                 }
@@ -136,14 +145,5 @@ actor SettlementJournal {
             logger.warning("lease lost before the outcome was recorded; another worker holds these messages now",
                            metadata: ["message_ids": "\(lost)"])
         }
-    }
-
-    /// Errors that pass: the disk is full, the file is locked or busy, an I/O error, the queue
-    /// file gone (the process is about to stop; writing elsewhere would be worse).
-    static func isPassing(_ error: any Error) -> Bool {
-        if error is QueueFileError { return true }
-        guard let error = error as? DatabaseError else { return false }
-        return [.SQLITE_FULL, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL]
-            .contains(error.resultCode)
     }
 }

@@ -17,14 +17,14 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
     let archive: URL
     let deleteAfterIngest: Bool
     let poll: Duration
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let validation: @Sendable () -> MessageValidation
     let logger: Logger
     private let stopping = StopFlag()
     private let warned = Mutex(Set<String>())
 
     /// - Parameter validation: made afresh for each file, so templates added since start count.
-    public init(config: IntakeConfig, root: HeraldConfig, queue: MessageQueue,
+    public init(config: IntakeConfig, root: HeraldConfig, queue: any MessageQueue,
                 validation: @escaping @Sendable () -> MessageValidation, logger: Logger) {
         folder = root.resolve(config.dropFolder ?? "var/inbox")
         archive = root.resolve(config.archiveFolder)
@@ -51,35 +51,16 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
         }
     }
 
-    /// Reads every file ready in the folder (off the cooperative pool: file reads and SQLite
-    /// writes block). Returns how many files were finished.
+    /// Reads every file ready in the folder (file system calls off the cooperative pool, on
+    /// `BlockingWork`'s threads). Returns how many files were finished.
     @discardableResult
     public func scan() async -> Int {
-        (try? await BlockingWork.run { self.scanNow() }) ?? 0
-    }
-
-    /// Files a writer has finished: not hidden, not `.tmp` / `.part`, regular files.
-    static func isReady(_ name: String) -> Bool {
-        !name.hasPrefix(".") && !name.hasSuffix(".tmp") && !name.hasSuffix(".part")
-    }
-
-    enum Format {
-        case json, csv
-        init?(_ name: String) {
-            switch (name as NSString).pathExtension.lowercased() {
-            case "json", "ndjson", "jsonl": self = .json
-            case "csv": self = .csv
-            default: return nil
-            }
-        }
-    }
-
-    private func scanNow() -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return 0 }
+        guard let names = try? await BlockingWork.run({ [folder] in try FileManager.default.contentsOfDirectory(atPath: folder.path) })
+        else { return 0 }
         var finished = 0
         for name in names.sorted() where Self.isReady(name) {
             if stopping.isSet { break }
-            guard let format = Format(name) else {
+            guard let format = Self.format(name) else {
                 let first = warned.withLock { $0.insert(name).inserted }
                 if first, !isDirectory(name) {
                     logger.warning("drop folder: not a .json, .ndjson, .jsonl or .csv file, left alone", metadata: ["file": "\(name)"])
@@ -87,7 +68,7 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
                 continue
             }
             do {
-                if try ingest(name, format: format) { finished += 1 }
+                if try await ingest(name, format: format) { finished += 1 }
             } catch let stop as Stopped {
                 logger.notice("drop folder: stopped mid-file, the next run resumes it", metadata: ["file": "\(name)", "line": "\(stop.position)"])
                 break
@@ -96,6 +77,19 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
             }
         }
         return finished
+    }
+
+    /// Files a writer has finished: not hidden, not `.tmp` / `.part`, regular files.
+    static func isReady(_ name: String) -> Bool {
+        !name.hasPrefix(".") && !name.hasSuffix(".tmp") && !name.hasSuffix(".part")
+    }
+
+    static func format(_ name: String) -> InputFormat? {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "json", "ndjson", "jsonl": .json
+        case "csv": .csv
+        default: nil
+        }
     }
 
     /// Logs once per name why a file in the folder is not read.
@@ -114,33 +108,48 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
         let position: Int
     }
 
-    /// Ingests one file; false when another process holds it, it vanished, or it is not a
+    /// A dropped file opened and locked for reading.
+    private struct OpenedFile: Sendable {
+        let descriptor: Int32
+        let identity: String
+        let path: String
+    }
+
+    /// Opens and locks `name`; nil when another process holds it, it vanished, or it is not a
     /// regular file of the folder's own.
     ///
     /// Opened without following a symlink (one could point anywhere, `/etc/shadow` included, and
     /// its lines would be copied into the errors file) and without blocking (opening a FIFO for
     /// reading would wait for a writer forever, stalling the folder and shutdown); only then is
     /// the kind of file checked, on the descriptor itself.
-    private func ingest(_ name: String, format: Format) throws -> Bool {
+    private func open(_ name: String) -> OpenedFile? {
         let path = folder.appendingPathComponent(name).path
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ELOOP { leftAlone(name, "a symbolic link") }
-            return false
+            return nil
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return false }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            leftAlone(name, (info.st_mode & S_IFMT) == S_IFIFO ? "a FIFO" : "not a regular file")
-            return false
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
-        // Another process may have finished and archived it between our listing and our lock.
         var current = stat()
-        guard stat(path, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev else { return false }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0,
+              // Another process may have finished and archived it between our listing and our lock.
+              stat(path, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev
+        else {
+            if (info.st_mode & S_IFMT) != S_IFREG, info.st_mode != 0 {
+                leftAlone(name, (info.st_mode & S_IFMT) == S_IFIFO ? "a FIFO" : "not a regular file")
+            }
+            close(fd)
+            return nil
+        }
         let identity = "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-        var record = try queue.intakeFile(name: name, identity: identity)
+        return OpenedFile(descriptor: fd, identity: identity, path: path)
+    }
+
+    /// Ingests one file; false when it is not to be read now (see `open`).
+    private func ingest(_ name: String, format: InputFormat) async throws -> Bool {
+        guard let file = try await BlockingWork.run({ self.open(name) }) else { return false }
+        defer { close(file.descriptor) }
+        var record = try await queue.intakeFile(name: name, identity: file.identity)
 
         if record.state == .reading {
             if record.position > 0 {
@@ -150,15 +159,20 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
             var lastReport = started
             var read = record.position
             let validation = validation()
-            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
             let resumeAfter = record.position
-            let writeAhead = WriteAhead(queue: queue)
-            let consume: ([InputItem]) throws -> Void = { [stopping, queue, logger] items in
-                if stopping.isSet { throw Stopped(position: read) }
+            let fileID = record.id
+            let handle = FileHandle(fileDescriptor: file.descriptor, closeOnDealloc: false)
+            // Validated on the reading thread, while the batch before is written.
+            let batches = InputBatches(handle, format: format) { items -> IntakeBatch? in
                 let fresh = resumeAfter > 0 ? items.filter { $0.position.number > resumeAfter } : items
-                guard !fresh.isEmpty else { return }
-                try queue.enqueue(fresh, validation: validation, file: record.id, writeAhead: writeAhead)
-                read = fresh.last!.position.number
+                guard let last = fresh.last?.position.number else { return nil }
+                return ValidatedBatch(fresh, validation: validation, now: Timestamp.now()).intakeBatch(file: fileID, through: last)
+            }
+            try await batches.forEach { batch in
+                if stopping.isSet { throw Stopped(position: read) }
+                guard let batch else { return }
+                _ = try await queue.record(batch, now: Timestamp.now())
+                read = batch.through
                 if ContinuousClock.now - lastReport >= .seconds(5) {
                     lastReport = ContinuousClock.now
                     let seconds = (ContinuousClock.now - started) / .seconds(1)
@@ -168,32 +182,27 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
                     ])
                 }
             }
-            do {
-                switch format {
-                case .json: try MessageInput.read(handle, consume)
-                case .csv: try CSVMessageInput.read(handle, consume)
-                }
-                try writeAhead.finish()
-            } catch {
-                try? writeAhead.finish()  // The batch in flight lands (or not) before the file is let go.
-                throw error
-            }
-            try queue.markIntakeFile(record.id, .read)
-            record = try queue.intakeFile(name: name, identity: identity)
+            try await queue.markIntakeFile(record.id, .read)
+            record = try await queue.intakeFile(name: name, identity: file.identity)
             logger.info("drop folder: file ingested", metadata: [
                 "file": "\(name)", "queued": "\(record.queued)", "duplicates": "\(record.duplicates)",
                 "rejected": "\(record.rejected)",
             ])
         }
-        try finish(record, path: path)
+        try await finish(record, path: file.path)
         return true
     }
 
     /// Writes the errors file (if any line was rejected) and archives or deletes the file. Both
     /// steps can be repeated after a crash with the same result.
-    private func finish(_ record: IntakeFile, path: String) throws {
+    private func finish(_ record: IntakeFile, path: String) async throws {
+        let rejections = try await queue.intakeRejections(file: record.id)
+        try await BlockingWork.run { try self.archive(record, path: path, rejections: rejections) }
+        try await queue.markIntakeFile(record.id, .archived)
+    }
+
+    private func archive(_ record: IntakeFile, path: String, rejections: [IntakeFileRejection]) throws {
         let stem = "\(record.id)-\(record.name)"
-        let rejections = try queue.intakeRejections(file: record.id)
         if !rejections.isEmpty || !deleteAfterIngest {
             try FileManager.default.createDirectory(at: archive, withIntermediateDirectories: true)
         }
@@ -215,7 +224,6 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
                 throw FileWriteError(file: path, operation: "archive")
             }
         }
-        try queue.markIntakeFile(record.id, .archived)
     }
 }
 

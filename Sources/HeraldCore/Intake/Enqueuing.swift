@@ -49,23 +49,29 @@ struct ValidatedBatch: Sendable {
     }
 }
 
+extension ValidatedBatch {
+    /// This batch as one batch of dropped file `file`, ending at `through`.
+    func intakeBatch(file: Int64, through: Int) -> IntakeBatch {
+        let rejected = rejections.map { item, rejection in
+            let input: String = switch item.value {
+            case .success(let value): item.source ?? value.jsonText
+            case .failure: item.source ?? ""
+            }
+            return IntakeFileRejection(position: item.position.number, field: rejection.field, reason: rejection.reason,
+                                       input: input)
+        }
+        return IntakeBatch(file: file, through: through, messages: accepted.map(\.message), rejections: rejected)
+    }
+}
+
 extension MessageQueue {
     /// Validates `items` and enqueues the valid ones in one transaction; a rejected item never
     /// keeps the others out. Results are in input order.
-    public func enqueue(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) throws
+    public func enqueue(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) async throws
         -> [EnqueueResult]
     {
         var batch = ValidatedBatch(items, validation: validation, now: now)
-        batch.record(try enqueue(batch.accepted.map(\.message), now: now))
-        return batch.results
-    }
-
-    /// The async form, for callers on the cooperative pool (the API).
-    public func enqueueAsync(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) async throws
-        -> [EnqueueResult]
-    {
-        var batch = ValidatedBatch(items, validation: validation, now: now)
-        batch.record(try await enqueueAsync(batch.accepted.map(\.message), now: now))
+        batch.record(try await enqueue(batch.accepted.map(\.message), now: now))
         return batch.results
     }
 }

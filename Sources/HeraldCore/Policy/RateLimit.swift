@@ -93,12 +93,12 @@ struct RateLimitKey: Sendable, Equatable {
 extension PolicyConfig {
     /// The rate limits a message to `address` on `channel` is held to: its channel's, and for
     /// email its recipient domain's. `address` is only worked out when a domain rate could apply.
-    func rateLimits(channel: Channel, address: @autoclosure () -> String) -> [RateLimitKey] {
+    func rateLimits(channel: Channel, address: @autoclosure () -> Address) -> [RateLimitKey] {
         guard !rates.isEmpty || !domainRates.isEmpty else { return [] }
         var limits: [RateLimitKey] = []
         if let rate = rates[channel] { limits.append(RateLimitKey(key: "channel:\(channel.rawValue)", rate: rate)) }
         if channel == .email, !domainRates.isEmpty,
-           let domain = address().split(separator: "@").last.map(String.init), let rate = domainRates[domain]
+           let domain = address().domain, let rate = domainRates[domain]
         {
             limits.append(RateLimitKey(key: "domain:\(domain)", rate: rate))
         }

@@ -20,7 +20,7 @@ extension Suppression {
             guard case .string(let addressText)? = object["address"] else {
                 throw IntakeRejection(field: "address", "required: a string")
             }
-            let address = try Suppression.normalizedAddress(addressText, channel: channel)
+            let address = try Address(addressText, channel: channel)
             var reason = defaultReason
             if let reasonValue = object["reason"] {
                 guard case .string(let text) = reasonValue, let parsed = Suppression.Reason(rawValue: text) else {
@@ -35,7 +35,7 @@ extension Suppression {
                 }
                 source = String(text.prefix(200))
             }
-            return Suppression(channel: channel, address: address, reason: reason, source: source)
+            return Suppression(address, reason: reason, source: source)
         }
     }
 }

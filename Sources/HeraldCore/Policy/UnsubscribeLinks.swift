@@ -17,9 +17,14 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
 
     /// What a valid token says.
     public struct Subject: Sendable, Equatable {
-        public var channel: Channel
-        public var address: String
+        public var address: Address
         public var campaign: String?
+        public var channel: Channel { address.channel }
+
+        public init(address: Address, campaign: String?) {
+            self.address = address
+            self.campaign = campaign
+        }
     }
 
     public init(baseURL: String, secret: Secret) {
@@ -30,25 +35,14 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
 
     public var description: String { "UnsubscribeLinks(\(baseURL), <redacted>)" }
 
-    /// The address a suppression is kept under: lower-cased email, the E.164 phone, the endpoint
-    /// name, or the letter's name and postal code.
-    public static func address(channel: Channel, recipient: Recipient) -> String {
-        switch channel {
-        case .email: (recipient.email ?? "").lowercased()
-        case .sms: recipient.phone ?? ""
-        case .webhook: recipient.endpoint ?? ""
-        case .letter: "\(recipient.name ?? "")|\(recipient.address?.postalCode ?? "")".lowercased()
-        }
-    }
-
     public func url(channel: Channel, recipient: Recipient, campaign: String?) -> String {
         if unsigned { return "\(baseURL)/\(Self.unsignedPlaceholder)" }
-        return "\(baseURL)/\(token(Subject(channel: channel, address: Self.address(channel: channel, recipient: recipient), campaign: campaign)))"
+        return "\(baseURL)/\(token(Subject(address: Address(of: recipient, on: channel), campaign: campaign)))"
     }
 
     public func token(_ subject: Subject) -> String {
         let payload = Self.base64URL(Data(
-            [subject.channel.rawValue, subject.address, subject.campaign ?? ""].joined(separator: "\n").utf8))
+            [subject.channel.rawValue, subject.address.value, subject.campaign ?? ""].joined(separator: "\n").utf8))
         return payload + "." + signature(payload)
     }
 
@@ -63,7 +57,10 @@ public struct UnsubscribeLinks: Sendable, CustomStringConvertible {
         else { return nil }
         let fields = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 3, let channel = Channel(rawValue: fields[0]) else { return nil }
-        return Subject(channel: channel, address: fields[1], campaign: fields[2].isEmpty ? nil : fields[2])
+        // Normalized again: a link sent before a change to the address rule still names the
+        // address the suppression list keeps today.
+        let address = (try? Address(fields[1], channel: channel)) ?? Address(normalized: fields[1], channel: channel)
+        return Subject(address: address, campaign: fields[2].isEmpty ? nil : fields[2])
     }
 
     private func signature(_ payload: String) -> String {

@@ -6,7 +6,7 @@ enum UnsubscribePage {
     static func confirm(_ subject: UnsubscribeLinks.Subject) -> String {
         page(title: "Unsubscribe", body: """
             <h1>Unsubscribe</h1>
-            <p>Stop \(what(subject)) to <strong>\(escape(subject.address))</strong>?</p>
+            <p>Stop \(what(subject)) to <strong>\(escape(subject.address.value))</strong>?</p>
             <form method="post"><button type="submit">Unsubscribe</button></form>
             """)
     }
@@ -15,7 +15,7 @@ enum UnsubscribePage {
     static func done(_ subject: UnsubscribeLinks.Subject) -> String {
         page(title: "Unsubscribed", body: """
             <h1>You are unsubscribed</h1>
-            <p><strong>\(escape(subject.address))</strong> will receive no more \(what(subject)).</p>
+            <p><strong>\(escape(subject.address.value))</strong> will receive no more \(what(subject)).</p>
             """)
     }
 

@@ -58,18 +58,21 @@ public enum Settlement: Sendable, Equatable {
     /// Put off by a policy at the moment of sending (a rate limit's admission): queued again,
     /// due at the deferral's end, the attempt not spent.
     case deferred(messageID: Int64, Deferral)
+    /// The recipient is suppressed (found when the message was screened): ended `suppressed`, the
+    /// attempt not spent.
+    case suppressed(messageID: Int64, Suppression)
 
     var attempt: DeliveryAttempt? {
         switch self {
         case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _, _): attempt
-        case .release, .deferred: nil
+        case .release, .deferred, .suppressed: nil
         }
     }
 
     var messageID: Int64 {
         switch self {
         case .sent(let attempt), .retry(let attempt, _), .failed(let attempt, _, _): attempt.messageID
-        case .release(let id), .deferred(let id, _): id
+        case .release(let id), .deferred(let id, _), .suppressed(let id, _): id
         }
     }
 
@@ -81,6 +84,7 @@ public enum Settlement: Sendable, Equatable {
         case .failed: "failed"
         case .release: "release"
         case .deferred: "deferred"
+        case .suppressed: "suppressed"
         }
     }
 }

@@ -34,3 +34,15 @@ public struct LeaseOwner: Sendable, Hashable, CustomStringConvertible {
         return kill(pid, 0) == -1 && errno == ESRCH
     }
 }
+
+extension MessageQueue {
+    /// Returns to the queue every lease held by a process on this host that no longer exists, so a
+    /// restart after a crash (SIGKILL, OOM) picks its messages up at once instead of waiting for
+    /// the leases to expire. The attempt such a message was on stays counted. Leases of other
+    /// hosts' processes are left to expire: this host cannot tell whether they live.
+    @discardableResult
+    public func releaseLeasesOfDeadOwners(current: LeaseOwner, now: Int64 = Timestamp.now()) async throws -> Int {
+        let dead = try await leaseOwners().filter { LeaseOwner($0)?.isDead(relativeTo: current) ?? false }
+        return try await releaseLeases(of: dead, now: now)
+    }
+}

@@ -1,10 +1,10 @@
-import GRDB
+import Foundation
 
 /// A group of letters exported together: one CSV and one manifest in the export folder.
 ///
 /// `open` takes letters; `closing` takes no more and its files are being written (a batch left
 /// `closing` by a crash is finished by the next `herald run`); `closed` has its files in place.
-public struct LetterBatch: Sendable, Equatable, FetchableRecord, Codable {
+public struct LetterBatch: Sendable, Equatable, Codable {
     public enum State: String, Sendable, Codable {
         case open, closing, closed
     }
@@ -36,12 +36,23 @@ public struct LetterBatch: Sendable, Equatable, FetchableRecord, Codable {
         case uploadError = "upload_error"
     }
 
+    /// `2026-11-22-000003`: the day the batch opened (UTC) and its number, so export files sort
+    /// by age and never collide.
+    static func name(id: Int64, openedAt now: Int64) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(now) / 1000))
+        let number = String(id)
+        return String(format: "%04d-%02d-%02d-", parts.year!, parts.month!, parts.day!)
+            + String(repeating: "0", count: max(0, 6 - number.count)) + number
+    }
+
     public var csvFileName: String { "letters-\(name).csv" }
     public var manifestFileName: String { "letters-\(name).manifest.json" }
 }
 
 /// One letter as it is exported: a row of the batch's CSV.
-public struct Letter: Sendable, Equatable, FetchableRecord, Codable {
+public struct Letter: Sendable, Equatable, Codable {
     public enum Format: String, Sendable, Codable {
         case text, html
     }

@@ -1,91 +1,249 @@
-import Foundation
-import GRDB
-import Logging
+import ServiceLifecycle
 
-/// The message queue: one SQLite file in WAL mode, shared by every `herald` process that names it.
+/// The queue contract: everything Herald keeps — messages and their attempts, suppressions,
+/// letter batches, drop-folder records, rate-limit schedules and frequency-cap contacts — and
+/// every change to it, each one atomic.
 ///
-/// One `MessageQueue` per file per process (GRDB's `DatabasePool`: one writer connection, a few
-/// readers). Writers wait up to `busyTimeout` for another process's write to finish instead of
-/// failing with "database is locked".
-public final class MessageQueue: Sendable {
-    let pool: DatabasePool
-    public let path: String
-    /// The file opened; every write checks it is still the one at `path`.
-    let file: QueueFile
-    /// The file did not exist and this queue created it (a command may want to say so).
-    public let created: Bool
+/// Two engines keep it: `SQLiteQueue` (one file, every process on one host) and
+/// `PostgresQueue` (one database, processes on several hosts). Intake, the dispatcher, the API,
+/// the console and the commands talk only to this protocol; the engines' folders are the only
+/// places that know SQL. What to do about a message (suppress it, put it off, send it) is
+/// decided in `Policy/`, over what the engine hands it; an engine provides the atomic
+/// primitives those decisions need, each correct when several processes write at once.
+///
+/// Times are unix milliseconds. Every operation is async and none blocks the cooperative pool.
+public protocol MessageQueue: Sendable {
+    /// Where the queue lives, for logs and errors: the file, or the database URL without its password.
+    var location: String { get }
 
-    public init(path: String, busyTimeout: Duration = .seconds(10)) throws {
-        self.path = path
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var configuration = Configuration()
-        configuration.label = "herald.queue"
-        configuration.busyMode = .timeout(busyTimeout.seconds)
-        configuration.prepareDatabase { db in
-            // WAL (set by DatabasePool) with NORMAL sync: durable across process crashes, and a
-            // power loss can only drop the last transactions, never corrupt the file.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        created = !FileManager.default.fileExists(atPath: path)
-        pool = try DatabasePool(path: path, configuration: configuration)
-        guard let file = QueueFile.at(path) else { throw QueueFileError(code: .removed, path: path) }
-        self.file = file
-        try Migrations.migrator.migrate(pool)
-    }
+    /// Work the engine needs done while `herald run` runs (watching its file, holding its
+    /// connection pool open, listening for new work); run them beside the dispatcher.
+    var services: [any Service] { get }
 
-    /// Runs `updates` in one IMMEDIATE transaction on GRDB's writer queue, off the cooperative pool.
-    ///
-    /// Deliberately not cancellable: once a change (a claim, an outcome, a release) has been
-    /// asked for, it is carried out and reported, so task cancellation at shutdown can never leave
-    /// an outcome unrecorded.
-    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            // The file is checked inside the write lock, so nothing is committed to a file that
-            // nobody else can see any more.
-            pool.asyncWrite({ [self] db in
-                try checkFile()
-                return try updates(db)
-            }) { _, result in continuation.resume(with: result) }
-        }
-    }
+    /// Resolves when the engine thinks new work may have arrived (another process enqueued),
+    /// so idle workers need not wait for their next poll. Engines that cannot tell never yield.
+    func arrivals() -> AsyncStream<Void>
 
-    /// Runs `value` against a snapshot on a reader connection, off the cooperative pool.
-    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            pool.asyncRead { db in
-                continuation.resume(with: Result { try value(db.get()) })
-            }
-        }
-    }
+    /// The cheapest proof that the queue can be read.
+    func ping() async throws
 
-    /// Synchronous write, for command-line tools that run outside the worker.
-    func writeNow<T>(_ updates: (Database) throws -> T) throws -> T {
-        try pool.write { db in
-            try checkFile()
-            return try updates(db)
-        }
-    }
+    /// Whether `error` (thrown by this engine) may pass if the same change is tried again later:
+    /// a full disk, a lock held too long, a lost connection. Outcomes that fail so are kept and
+    /// retried rather than forgotten.
+    func isPassing(_ error: any Error) -> Bool
 
-    /// Starts `updates` on the writer queue and returns at once; `done` gets the result.
-    func asyncWrite(_ updates: @escaping @Sendable (Database) throws -> Void,
-                    done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        pool.asyncWrite({ [self] db in
-            try checkFile()
-            try updates(db)
-        }) { _, result in done(result) }
-    }
+    // MARK: Intake
 
-    /// Synchronous read, for command-line tools that run outside the worker.
-    func readNow<T>(_ value: (Database) throws -> T) throws -> T {
-        try pool.read(value)
+    /// Inserts `messages` in one transaction. A message whose key exists already is not inserted
+    /// and comes back as `.duplicate`; the outcomes are in the order of `messages`.
+    func enqueue(_ messages: [NewMessage], now: Int64) async throws -> [EnqueueOutcome]
+
+    /// The record of the dropped file with this identity, creating one (`reading`, position 0) if none.
+    func intakeFile(name: String, identity: String, now: Int64) async throws -> IntakeFile
+
+    /// Queues one batch of a dropped file, records its rejections and moves the file's position to
+    /// `batch.through`, all in one transaction: after a crash the file resumes exactly after the
+    /// last batch recorded, so no line is queued twice or skipped.
+    func record(_ batch: IntakeBatch, now: Int64) async throws -> [EnqueueOutcome]
+
+    func markIntakeFile(_ id: Int64, _ state: IntakeFile.State, now: Int64) async throws
+
+    /// The rejected lines of a dropped file, in file order.
+    func intakeRejections(file: Int64) async throws -> [IntakeFileRejection]
+
+    // MARK: Dispatch
+
+    /// Leases up to `limit` due messages on `channels` to `owner`, oldest due first, in one
+    /// statement. Leases that expired (their holder died or hung) are returned to the queue first.
+    /// No message is ever handed to two live holders, whatever the number of processes claiming.
+    func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>, now: Int64) async throws -> ClaimBatch
+
+    /// Records how claimed messages left their leases, in one transaction. A settlement changes a
+    /// message only while it is still leased to `owner`; the attempt is recorded either way.
+    /// Returns the ids whose lease was lost.
+    func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64]
+
+    /// Who holds leases now (`LeaseOwner` text), for finding those of crashed processes.
+    func leaseOwners() async throws -> [String]
+
+    /// Returns every message leased by one of `owners` to the queue; how many were.
+    func releaseLeases(of owners: [String], now: Int64) async throws -> Int
+
+    // MARK: Policy primitives
+
+    /// The suppressions of those of `addresses` that have one.
+    func suppressions(of addresses: [Address]) async throws -> [Address: Suppression]
+
+    /// For each check in order, atomically across processes: when the recipient already has
+    /// `cap.max` contacts (other than this message) in any of its windows, the answer is when the
+    /// blocking one leaves its window; otherwise the contact is recorded at `now` and the answer nil.
+    func countContacts(_ checks: [ContactCheck], now: Int64) async throws -> [Int64?]
+
+    /// Forgets contacts older than `cutoff`: no cap can count them any more.
+    func pruneContacts(before cutoff: Int64) async throws
+
+    /// Runs `body` over the rate-limit schedules named by `keys` (their theoretical arrival
+    /// times, nil before a schedule's first message) with the other processes kept out, and
+    /// stores what it leaves in `schedules`. `body` gets the engine's clock as read once they are
+    /// kept out, so the order processes pass is the order of their times.
+    func withRateSchedules<T: Sendable>(
+        _ keys: [String], _ body: @escaping @Sendable (_ schedules: inout [String: Double], _ now: Int64) -> T
+    ) async throws -> T
+
+    // MARK: Suppressions
+
+    /// Adds or updates suppressions (the latest reason wins).
+    func suppress(_ entries: [Suppression], now: Int64) async throws
+
+    /// Suppressions in (channel, address) order, at most `limit`, of one channel or all, starting
+    /// after `after` (the last one of the previous page).
+    func suppressions(channel: Channel?, after: Address?, limit: Int) async throws -> [Suppression]
+
+    /// Removes a suppression; false when there was none.
+    func unsuppress(_ address: Address) async throws -> Bool
+
+    // MARK: Operators
+
+    /// A message by id, or by key when `reference` is not a number or no id matches, with its attempts.
+    func message(_ reference: String) async throws -> MessageDetail?
+
+    /// Queues a failed or canceled message again, due now, with a fresh round of attempts (the
+    /// earlier ones stay on record and attempt numbers go on).
+    func retry(_ reference: String, now: Int64) async throws -> MessageChange
+
+    /// Ends a queued or failed message as `canceled`. One being delivered cannot be.
+    func cancel(_ reference: String, now: Int64) async throws -> MessageChange
+
+    /// Failed messages matching `filter`, the most recently failed first (attempts not loaded).
+    func failed(_ filter: FailedFilter, limit: Int) async throws -> [MessageDetail]
+
+    /// The ids of every failed message matching `filter`.
+    func failedIDs(_ filter: FailedFilter) async throws -> [Int64]
+
+    func status(now: Int64) async throws -> QueueStatus
+
+    /// Messages sent per minute over the last `minutes` minutes, oldest first (zeros included).
+    func sentPerMinute(minutes: Int, now: Int64) async throws -> [Int]
+
+    // MARK: Letters
+
+    /// Puts `letter` in the open batch (opening one if none is), atomically across processes. A
+    /// letter that already has a place keeps it, so a letter delivered twice is printed once.
+    func place(_ letter: Letter, batchSize: Int, now: Int64) async throws -> LetterPlacement
+
+    /// Stops the open batch from taking letters when it opened at or before `cutoff` (any age when
+    /// nil) and holds one; returns every batch whose files are to be written (`closing`).
+    func beginClosing(openedBefore cutoff: Int64?, now: Int64) async throws -> [LetterBatch]
+
+    /// A batch's letters in CSV order.
+    func letters(inBatch batchID: Int64) async throws -> [Letter]
+
+    /// Records that a batch's files are in place; a no-op when another process got there first.
+    func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, now: Int64) async throws
+
+    /// Closed batches whose upload is due.
+    func uploadsDue(now: Int64) async throws -> [LetterBatch]
+
+    /// Records an upload attempt: done (`error` nil), to be tried again at `retryAt`, or given up.
+    func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?) async throws
+
+    /// Queues a closed batch's upload again now; false when no such batch has an upload.
+    func retryUpload(named name: String, now: Int64) async throws -> Bool
+
+    /// The newest batches first.
+    func letterBatches(limit: Int) async throws -> [LetterBatch]
+
+    func letterBatch(named name: String) async throws -> LetterBatch?
+
+    // MARK: Retention
+
+    /// Removes one batch of history: up to `request.limit` messages of one final state and channel,
+    /// finished before `request.cutoff`, with their attempts (or counts them, `dryRun`).
+    func prune(_ request: PruneRequest) async throws -> PruneBatch
+
+    /// An id bound for `cutoff`: every message below it was created before the cutoff, and the
+    /// first one at or above it was not (one past the last id when every message is older).
+    func idHorizon(createdBefore cutoff: Int64) async throws -> Int64
+
+    /// Removes (or counts) the letters of batches closed before `cutoff`, one batch of letters per
+    /// transaction, and the records of drop-folder files archived before it.
+    func pruneLettersAndIntake(before cutoff: Int64, dryRun: Bool, pause: Duration) async throws -> (letters: Int, intakeFiles: Int)
+}
+
+/// What a claim took off the queue.
+public struct ClaimBatch: Sendable {
+    public var messages: [ClaimedMessage]
+    /// When the earliest message still queued on the claim's channels is due, as the claim left
+    /// the queue; nil when none is, or when the claim was full (more is due now).
+    public var nextDue: Int64?
+
+    public init(messages: [ClaimedMessage], nextDue: Int64? = nil) {
+        self.messages = messages
+        self.nextDue = nextDue
     }
 }
 
-extension MessageQueue {
-    /// Reads one row through a reader connection: the cheapest proof that the file is readable.
-    public func ping() async throws {
-        try checkFile()
-        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
+/// One frequency-cap question: may `messageID` count as a contact of its recipient?
+public struct ContactCheck: Sendable, Equatable {
+    public var messageID: Int64
+    public var address: Address
+    public var category: MessageCategory
+    /// Every cap that applies: at most `max` contacts within `window` milliseconds.
+    public var caps: [(max: Int, window: Int64)]
+
+    public init(messageID: Int64, address: Address, category: MessageCategory, caps: [(max: Int, window: Int64)]) {
+        self.messageID = messageID
+        self.address = address
+        self.category = category
+        self.caps = caps
+    }
+
+    public static func == (lhs: ContactCheck, rhs: ContactCheck) -> Bool {
+        lhs.messageID == rhs.messageID && lhs.address == rhs.address && lhs.category == rhs.category
+            && lhs.caps.elementsEqual(rhs.caps, by: { $0.max == $1.max && $0.window == $1.window })
+    }
+}
+
+/// One batch of a dropped file for `MessageQueue.record(_:now:)`.
+public struct IntakeBatch: Sendable {
+    public var file: Int64
+    /// The file's position after this batch (its last line or item).
+    public var through: Int
+    public var messages: [NewMessage]
+    public var rejections: [IntakeFileRejection]
+
+    public init(file: Int64, through: Int, messages: [NewMessage], rejections: [IntakeFileRejection]) {
+        self.file = file
+        self.through = through
+        self.messages = messages
+        self.rejections = rejections
+    }
+}
+
+/// One retention batch (see `MessageQueue.prune(_:)`).
+public struct PruneRequest: Sendable, Equatable {
+    public var state: MessageState
+    public var channel: Channel
+    /// Only ids above this (the last one of the previous batch) ...
+    public var after: Int64
+    /// ... and below this (every message below was created before the cutoff).
+    public var before: Int64
+    /// Finished (last updated) before this.
+    public var cutoff: Int64
+    public var limit: Int
+    public var dryRun: Bool
+}
+
+/// What one retention batch removed (or would).
+public struct PruneBatch: Sendable, Equatable {
+    public var messages = 0
+    public var attempts = 0
+    /// The last message id of the batch; nil when the batch was empty.
+    public var lastID: Int64?
+
+    public init(messages: Int = 0, attempts: Int = 0, lastID: Int64? = nil) {
+        self.messages = messages
+        self.attempts = attempts
+        self.lastID = lastID
     }
 }

@@ -4,7 +4,7 @@ import ServiceLifecycle
 /// Applies the `Retention` while `herald run` runs: a first sweep shortly after start, then one
 /// every `interval`. Each sweep deletes in small transactions, so deliveries go on beside it.
 public struct RetentionSweep: Service, CustomStringConvertible {
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let retention: Retention
     let firstSweepAfter: Duration
     let interval: Duration
@@ -12,7 +12,7 @@ public struct RetentionSweep: Service, CustomStringConvertible {
 
     /// - Parameters:
     ///   - firstSweepAfter: lets a restarted process get its backlog moving first.
-    public init(queue: MessageQueue, retention: Retention, firstSweepAfter: Duration = .seconds(60),
+    public init(queue: any MessageQueue, retention: Retention, firstSweepAfter: Duration = .seconds(60),
                 interval: Duration = .seconds(3_600), logger: Logger) {
         self.queue = queue
         self.retention = retention

@@ -85,7 +85,7 @@ struct SocketAPITests {
         #expect(withLong.lines.dropFirst().first?["reason"]?.string?.contains("longer than 1048576 bytes") == true)
 
         // Delivered by the same process; the lookup shows the attempt, by id or by key.
-        #expect(try await waitUntil(timeout: .seconds(30)) { try fixture.queue.status().count(state: .sent) == 1_000 })
+        #expect(try await waitUntil(timeout: .seconds(30)) { try await fixture.queue.status().count(state: .sent) == 1_000 })
         let byKey = try await api.get("/v1/messages/s1")
         #expect(byKey.status == 200)
         #expect(byKey.json?["state"]?.string == "sent")
@@ -159,7 +159,7 @@ struct SocketAPITests {
         let api = try APIClient(.socket(fixture.folder.file("var/herald.sock").path))
         _ = try await api.post("/v1/messages", ndjson: (0..<20).map { Self.message("m\($0)") }
             + [Self.message("future", sendAt: "2030-01-01T00:00:00Z")])
-        #expect(try await waitUntil(timeout: .seconds(20)) { try fixture.queue.status().count(state: .sent) == 20 })
+        #expect(try await waitUntil(timeout: .seconds(20)) { try await fixture.queue.status().count(state: .sent) == 20 })
 
         let response = try await api.get("/metrics")
         #expect(response.status == 200)

@@ -32,10 +32,10 @@ struct EmailChannelTests {
         return fixture
     }
 
-    func enqueue(_ fixture: HeraldFixture, to addresses: [String], category: MessageCategory = .marketing) throws {
+    func enqueue(_ fixture: HeraldFixture, to addresses: [String], category: MessageCategory = .marketing) async throws {
         let long = String(repeating: "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", count: 40)
         let data = #"{"first_name": "Zoë", "url": "https://harbor.example/guide?a=1&b=2", "long": "\#(long)"}"#
-        _ = try fixture.queue.enqueue(addresses.enumerated().map { index, address in
+        _ = try await fixture.queue.enqueue(addresses.enumerated().map { index, address in
             NewMessage(key: "mail-\(index)", channel: .email, template: "mail",
                        recipient: Recipient(email: address, name: "Zoë Müller"), dataJSON: data, sendAt: Timestamp.now(),
                        category: category, campaign: "welcome")
@@ -47,7 +47,7 @@ struct EmailChannelTests {
         let folder = try TemporaryFolder()
         let server = try await SMTPServer(folder: folder)
         let fixture = try fixture(folder, email: Self.smtpBlock(port: server.port))
-        try enqueue(fixture, to: ["zoe@example.com"])
+        try await enqueue(fixture, to: ["zoe@example.com"])
         try await fixture.deliverUntilSettled()
         await server.stop()
 
@@ -82,7 +82,7 @@ struct EmailChannelTests {
         let folder = try TemporaryFolder()
         let server = try await SMTPServer(folder: folder)
         let fixture = try fixture(folder, email: Self.smtpBlock(port: server.port))
-        try enqueue(fixture, to: ["zoe@example.com"], category: .transactional)
+        try await enqueue(fixture, to: ["zoe@example.com"], category: .transactional)
         try await fixture.deliverUntilSettled()
         await server.stop()
         let message = try #require(try server.messages().first)
@@ -97,7 +97,7 @@ struct EmailChannelTests {
         let server = try await SMTPServer(folder: folder, tls: certificate, auth: "herald:s3cret-smtp")
         let tls = #", starttls: required, ca_file: "\#(certificate.cert.path)", username: herald, password: "${TEST_SMTP_PASSWORD}""#
         let good = try fixture(folder, email: Self.smtpBlock(port: server.port, extra: tls).replacingOccurrences(of: "starttls: off, ", with: ""))
-        try enqueue(good, to: ["zoe@example.com"])
+        try await enqueue(good, to: ["zoe@example.com"])
         try await good.deliverUntilSettled()
 
         let message = try #require(try server.messages().first)
@@ -109,7 +109,7 @@ struct EmailChannelTests {
         // a minute away, so the one drain below makes exactly one attempt however slow it is.
         let wrong = try fixture(try TemporaryFolder(), email: Self.smtpBlock(port: server.port, extra: tls.replacingOccurrences(of: "${TEST_SMTP_PASSWORD}", with: "wrong"))
             .replacingOccurrences(of: "starttls: off, ", with: ""), retry: "{max_attempts: 3, initial: 1m, max: 5m}")
-        try enqueue(wrong, to: ["zoe@example.com"])
+        try await enqueue(wrong, to: ["zoe@example.com"])
         let transports = CurlChannels(workers: 8)
         try await wrong.deliverOnce(through: transports)
         await transports.shutdown()
@@ -126,7 +126,7 @@ struct EmailChannelTests {
         let folder = try TemporaryFolder()
         let server = try await SMTPServer(folder: folder)
         let fixture = try fixture(folder, email: Self.smtpBlock(port: server.port))
-        try enqueue(fixture, to: ["tempfail-once-1@example.com", "NoSuchUser@Example.com", "policy@example.com"])
+        try await enqueue(fixture, to: ["tempfail-once-1@example.com", "NoSuchUser@Example.com", "policy@example.com"])
         try await fixture.deliverUntilSettled()
         await server.stop()
 
@@ -141,14 +141,14 @@ struct EmailChannelTests {
         #expect(bounced.first?.error_code == "hard_bounce")
         #expect(bounced.first?.remote_text?.hasPrefix("550 5.1.1") == true)
         #expect(try fixture.state(ofKey: "mail-1") == "failed")
-        let suppression = try fixture.queue.suppression(channel: .email, address: "nosuchuser@example.com")
+        let suppression = try await fixture.queue.suppression(of: try Address("nosuchuser@example.com", channel: .email))
         #expect(suppression?.reason == .bounced)
         #expect(suppression?.source?.hasPrefix("smtp 550 5.1.1") == true)
 
         let refused = try fixture.attempts(ofKey: "mail-2")
         #expect(refused.map(\.outcome) == ["permanent"])
         #expect(refused.first?.error_code == "smtp_reply")
-        #expect(try fixture.queue.suppression(channel: .email, address: "policy@example.com") == nil)
+        #expect(try await fixture.queue.suppression(of: try Address("policy@example.com", channel: .email)) == nil)
         #expect(try server.messages().count == 1)
     }
 
@@ -157,7 +157,7 @@ struct EmailChannelTests {
         let folder = try TemporaryFolder()
         let server = try await SMTPServer(folder: folder)
         let fixture = try fixture(folder, email: Self.smtpBlock(port: server.port), workers: 1)
-        try enqueue(fixture, to: (0..<1_000).map { "lead\($0)@example.com" })
+        try await enqueue(fixture, to: (0..<1_000).map { "lead\($0)@example.com" })
         try await fixture.deliverUntilSettled(workers: 1)
         await server.stop()
         #expect(try server.messages().count == 1_000)

@@ -31,7 +31,7 @@ struct LetterChannelTests {
         return fixture
     }
 
-    func enqueueLetters(_ fixture: HeraldFixture, count: Int) throws {
+    func enqueueLetters(_ fixture: HeraldFixture, count: Int) async throws {
         let address = PostalAddress(line1: "12 Elm St", line2: "Apt 3", city: "Springfield", region: "IL", postalCode: "62701",
                                     country: "US")
         let data = #"{"salutation": "Dear Ms. Jones", "letter_date": "2026-11-24", "advisor": "Daniel Reyes", "office_phone": "(555) 010-4400", "booking_url": "harbor-financial.example/review", "offer_code": "REVIEW-4711", "offer_expires": "2027-01-31"}"#
@@ -41,7 +41,7 @@ struct LetterChannelTests {
                        sendAt: Timestamp.now(), campaign: "offer-letter-q4")
         }
         for chunk in stride(from: 0, to: count, by: 500) {
-            _ = try fixture.queue.enqueue(Array(messages[chunk..<min(chunk + 500, count)]))
+            _ = try await fixture.queue.enqueue(Array(messages[chunk..<min(chunk + 500, count)]))
         }
     }
 
@@ -59,12 +59,12 @@ struct LetterChannelTests {
     func batchesBySize() async throws {
         let folder = try TemporaryFolder()
         let fixture = try fixture(folder)
-        try enqueueLetters(fixture, count: 1_050)
+        try await enqueueLetters(fixture, count: 1_050)
         let run = try await HeraldCommand.run(["run", "--once"], fixture: fixture)
         #expect(run.status == 0, "\(run.stderr)")
         let afterRun = try await readExport(fixture)
         #expect(afterRun.batches.map(\.count) == [500, 500])
-        #expect(try fixture.queue.letterBatches().map(\.state) == [.open, .closed, .closed])
+        #expect(try await fixture.queue.letterBatches().map(\.state) == [.open, .closed, .closed])
 
         let close = try await HeraldCommand.run(["letters", "close"], fixture: fixture)
         #expect(close.status == 0 && close.stdout.contains("closed 1 batch"), "\(close.stdout)\(close.stderr)")
@@ -78,7 +78,7 @@ struct LetterChannelTests {
         #expect(first["postal_code"] == "62701" && first["region"] == "IL" && first["country"] == "US")
         #expect(first["format"] == "html")
         #expect(first["letter"]?.contains("Dear Ms. Jones") == true)
-        #expect(try fixture.queue.status().count(state: .sent) == 1_050)
+        #expect(try await fixture.queue.status().count(state: .sent) == 1_050)
 
         let list = try await HeraldCommand.run(["letters", "list"], fixture: fixture)
         #expect(list.stdout.split(separator: "\n").count == 4, "\(list.stdout)")
@@ -92,7 +92,7 @@ struct LetterChannelTests {
     func crashDuringClose() async throws {
         let folder = try TemporaryFolder()
         let fixture = try fixture(folder)
-        try enqueueLetters(fixture, count: 1_050)
+        try await enqueueLetters(fixture, count: 1_050)
         let crashed = try await HeraldCommand.run(["run", "--once"], fixture: fixture,
                                                   environment: ["HERALD_FAILPOINTS": Failpoint.letterAfterCSV])
         #expect(crashed.status == SIGKILL, "exit \(crashed.status): \(crashed.stderr)")
@@ -100,7 +100,7 @@ struct LetterChannelTests {
         // The kill left a CSV without its manifest and a batch recorded as closing.
         let torn = try await readExport(fixture)
         #expect(torn.batches.isEmpty && torn.orphans.count == 1, "\(torn)")
-        #expect(try fixture.queue.letterBatches().contains { $0.state == .closing })
+        #expect(try await fixture.queue.letterBatches().contains { $0.state == .closing })
 
         let restarted = try await HeraldCommand.run(["run", "--once"], fixture: fixture)
         #expect(restarted.status == 0, "\(restarted.stderr)")
@@ -113,7 +113,7 @@ struct LetterChannelTests {
         let keys = export.batches.flatMap(\.keys)
         #expect(keys.count == 1_050 && Set(keys).count == 1_050 && keys.sorted() == allKeys(1_050))
         #expect(export.orphans.isEmpty && export.temporary.isEmpty)
-        #expect(try fixture.queue.status().count(state: .sent) == 1_050)
+        #expect(try await fixture.queue.status().count(state: .sent) == 1_050)
         let rows = try fixture.queue.readNow { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM letters")! }
         #expect(rows == 1_050)
     }
@@ -131,20 +131,20 @@ struct LetterChannelTests {
         let port = try #require(await server.line(startingWith: "PORT "), "\(server.output().stderr)")
         let fixture = try fixture(folder, batch: "{size: 20, age: 1h}",
                                   upload: "{url: \"http://127.0.0.1:\(port)/incoming/\", username: vendor, password: \"${TEST_SMTP_PASSWORD}\", retry: {max_attempts: 5, initial: 200ms, max: 1s}}")
-        try enqueueLetters(fixture, count: 20)
+        try await enqueueLetters(fixture, count: 20)
         try await fixture.deliverUntilSettled()
         let transports = CurlChannels(workers: 8)
         let batcher = try #require(fixture.config.letterBatcher(queue: fixture.queue, transports: transports, logger: .init(label: "test")))
         await batcher.round()
-        #expect(try fixture.queue.letterBatches().first?.uploadState == .pending)
-        #expect(try fixture.queue.letterBatches().first?.uploadError?.contains("HTTP 500") == true)
+        #expect(try await fixture.queue.letterBatches().first?.uploadState == .pending)
+        #expect(try await fixture.queue.letterBatches().first?.uploadError?.contains("HTTP 500") == true)
         try await Task.sleep(for: .milliseconds(600))
         await batcher.round()
         await transports.shutdown()
         server.signal(SIGTERM)
         await server.wait(timeout: .seconds(5))
 
-        let batch = try #require(try fixture.queue.letterBatches().first)
+        let batch = try #require(try await fixture.queue.letterBatches().first)
         #expect(batch.uploadState == .uploaded)
         #expect(batch.uploadAttempts == 2)
         let requests = String(decoding: try Data(contentsOf: log), as: UTF8.self).split(separator: "\n")
@@ -169,7 +169,7 @@ struct LetterChannelTests {
         let port = try #require(await server.line(startingWith: "PORT "), "\(server.output().stderr)")
         let fixture = try fixture(folder, batch: "{size: 10, age: 1h}",
                                   upload: "{url: \"ftp://127.0.0.1:\(port)/\", username: vendor, password: \"${TEST_SMTP_PASSWORD}\"}")
-        try enqueueLetters(fixture, count: 10)
+        try await enqueueLetters(fixture, count: 10)
         try await fixture.deliverUntilSettled()
         let transports = CurlChannels(workers: 8)
         let batcher = try #require(fixture.config.letterBatcher(queue: fixture.queue, transports: transports, logger: .init(label: "test")))
@@ -178,7 +178,7 @@ struct LetterChannelTests {
         server.signal(SIGTERM)
         await server.wait(timeout: .seconds(5))
 
-        let batch = try #require(try fixture.queue.letterBatches().first)
+        let batch = try #require(try await fixture.queue.letterBatches().first)
         #expect(batch.uploadState == .uploaded, "\(batch.uploadError ?? "")")
         for file in [batch.csvFileName, batch.manifestFileName] {
             let local = try Data(contentsOf: fixture.folder.file("var/letters/\(file)"))

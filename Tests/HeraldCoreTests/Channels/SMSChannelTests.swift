@@ -18,20 +18,20 @@ struct SMSChannelTests {
         return fixture
     }
 
-    func enqueueReminder(_ fixture: HeraldFixture, key: String, phone: String) throws {
+    func enqueueReminder(_ fixture: HeraldFixture, key: String, phone: String) async throws {
         let sample = try JSONSerialization.jsonObject(
             with: Data(contentsOf: SupportPaths.packageRoot.appendingPathComponent("Templates/consultation-reminder/sample.json")))
             as! [String: Any]
         let data = String(decoding: try JSONSerialization.data(withJSONObject: sample["data"]!), as: UTF8.self)
-        _ = try fixture.queue.enqueue([NewMessage(
+        _ = try await fixture.queue.enqueue([NewMessage(
             key: key, channel: .sms, template: "consultation-reminder",
             recipient: Recipient(name: "Sarah Jones", phone: phone, timezone: "America/New_York"), dataJSON: data,
             sendAt: Timestamp.now(), category: .transactional, campaign: "consultations")])
     }
 
-    func enqueueNote(_ fixture: HeraldFixture, key: String, phone: String, text: String) throws {
+    func enqueueNote(_ fixture: HeraldFixture, key: String, phone: String, text: String) async throws {
         let data = String(decoding: try JSONSerialization.data(withJSONObject: ["text": text]), as: UTF8.self)
-        _ = try fixture.queue.enqueue([NewMessage(
+        _ = try await fixture.queue.enqueue([NewMessage(
             key: key, channel: .sms, template: "note", recipient: Recipient(phone: phone), dataJSON: data,
             sendAt: Timestamp.now(), category: .transactional)])
     }
@@ -55,9 +55,9 @@ struct SMSChannelTests {
         let folder = try TemporaryFolder()
         let kannel = try await Kannel(folder: folder)
         let fixture = try fixture(folder, sms: Self.kannelBlock(kannel))
-        try enqueueReminder(fixture, key: "reminder", phone: "+15551234567")
+        try await enqueueReminder(fixture, key: "reminder", phone: "+15551234567")
         let arabic = "مرحبا مريم، موعدك غدًا 😀"
-        try enqueueNote(fixture, key: "ucs2", phone: "+4915112345678", text: arabic)
+        try await enqueueNote(fixture, key: "ucs2", phone: "+4915112345678", text: arabic)
         try await fixture.deliverUntilSettled()
         let arrived = try await waitUntil(timeout: .seconds(10)) { kannel.received().count >= 2 }
         let received = kannel.received()
@@ -84,7 +84,7 @@ struct SMSChannelTests {
         let folder = try TemporaryFolder()
         let kannel = try await Kannel(folder: folder)
         let fixture = try fixture(folder, sms: Self.kannelBlock(kannel, password: "not-the-password"))
-        try enqueueReminder(fixture, key: "reminder", phone: "+15551234567")
+        try await enqueueReminder(fixture, key: "reminder", phone: "+15551234567")
         try await fixture.deliverUntilSettled()
         try await Task.sleep(for: .milliseconds(500))
         let received = kannel.received()
@@ -118,10 +118,10 @@ struct SMSChannelTests {
         let folder = try TemporaryFolder()
         let server = try await SMSAPIServer(folder: folder)
         let fixture = try fixture(folder, sms: Self.twilioBlock(server))
-        try enqueueReminder(fixture, key: "ok", phone: "+15551234567")
-        try enqueueReminder(fixture, key: "invalid", phone: "+15005550001")
-        try enqueueReminder(fixture, key: "opted-out", phone: "+15005550004")
-        try enqueueReminder(fixture, key: "busy", phone: "+15005550429")
+        try await enqueueReminder(fixture, key: "ok", phone: "+15551234567")
+        try await enqueueReminder(fixture, key: "invalid", phone: "+15005550001")
+        try await enqueueReminder(fixture, key: "opted-out", phone: "+15005550004")
+        try await enqueueReminder(fixture, key: "busy", phone: "+15005550429")
         try await fixture.deliverUntilSettled()
         let requests = try server.requests()
         await server.stop()
@@ -141,9 +141,9 @@ struct SMSChannelTests {
         #expect(try fixture.state(ofKey: "opted-out") == "failed")
         let optedOut = try fixture.attempts(ofKey: "opted-out")
         #expect(optedOut.map(\.error_code) == ["opted_out"])
-        let suppression = try fixture.queue.suppression(channel: .sms, address: "+15005550004")
+        let suppression = try await fixture.queue.suppression(of: try Address("+15005550004", channel: .sms))
         #expect(suppression?.reason == .unsubscribed)
-        #expect(try fixture.queue.suppression(channel: .sms, address: "+15005550001") == nil)
+        #expect(try await fixture.queue.suppression(of: try Address("+15005550001", channel: .sms)) == nil)
 
         #expect(try fixture.state(ofKey: "busy") == "sent")
         let busy = try fixture.attempts(ofKey: "busy")
@@ -162,7 +162,7 @@ struct SMSChannelTests {
         let folder = try TemporaryFolder()
         let server = try await SMSAPIServer(folder: folder)
         let fixture = try fixture(folder, sms: Self.twilioBlock(server, maxSegments: 1))
-        try enqueueReminder(fixture, key: "long", phone: "+15551234567")
+        try await enqueueReminder(fixture, key: "long", phone: "+15551234567")
         try await fixture.deliverUntilSettled()
         let requests = try server.requests()
         await server.stop()
@@ -194,8 +194,8 @@ struct SMSChannelTests {
             timeout: 5s
             """)
         let hostile = "Quote \" backslash \\ and\nnewline, <tag> & 😀"
-        try enqueueNote(fixture, key: "accepted", phone: "+15551234567", text: hostile)
-        try enqueueNote(fixture, key: "rejected", phone: "+15005550001", text: "hello")
+        try await enqueueNote(fixture, key: "accepted", phone: "+15551234567", text: hostile)
+        try await enqueueNote(fixture, key: "rejected", phone: "+15005550001", text: "hello")
         try await fixture.deliverUntilSettled()
         let requests = try server.requests()
         await server.stop()

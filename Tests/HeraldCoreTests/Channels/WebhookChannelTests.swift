@@ -11,7 +11,7 @@ struct WebhookChannelTests {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], folder: folder)
-        try fixture.enqueueWebhooks(3, endpoint: "hook")
+        try await fixture.enqueueWebhooks(3, endpoint: "hook")
         try await fixture.deliverUntilSettled()
         await receiver.stop()
 
@@ -35,7 +35,7 @@ struct WebhookChannelTests {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/status/500,200")], folder: folder)
-        try fixture.enqueueWebhooks(1, endpoint: "hook")
+        try await fixture.enqueueWebhooks(1, endpoint: "hook")
         try await fixture.deliverUntilSettled()
         await receiver.stop()
 
@@ -54,7 +54,7 @@ struct WebhookChannelTests {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/retry-after/2")], folder: folder)
-        try fixture.enqueueWebhooks(1, endpoint: "hook")
+        try await fixture.enqueueWebhooks(1, endpoint: "hook")
         try await fixture.deliverUntilSettled()
         await receiver.stop()
 
@@ -74,7 +74,7 @@ struct WebhookChannelTests {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/status/400")], folder: folder)
-        try fixture.enqueueWebhooks(1, endpoint: "hook")
+        try await fixture.enqueueWebhooks(1, endpoint: "hook")
         try await fixture.deliverUntilSettled()
         await receiver.stop()
 
@@ -96,7 +96,7 @@ struct WebhookChannelTests {
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/hang")],
                                         retry: "{max_attempts: 2, initial: 100ms, max: 100ms}", timeout: "1s",
                                         folder: folder)
-        try fixture.enqueueWebhooks(1, endpoint: "hook")
+        try await fixture.enqueueWebhooks(1, endpoint: "hook")
         let start = ContinuousClock.now
         try await fixture.deliverUntilSettled()
         let elapsed = ContinuousClock.now - start

@@ -14,7 +14,7 @@ struct ConsoleTests {
             endpoints: ["crm": receiver.url("/status/400")],
             topLevel: "intake: {drop_folder: off, http: {listen: \"127.0.0.1:\(port)\", token: \"${TEST_API_TOKEN}\"}}", folder: folder)
         for name in ["welcome-guide", "consultation-reminder", "hot-lead-alert", "offer-letter"] { try fixture.useShippedTemplate(name) }
-        _ = try fixture.queue.enqueue([NewMessage(key: "lead-9/alert", channel: .webhook, template: "alert",
+        _ = try await fixture.queue.enqueue([NewMessage(key: "lead-9/alert", channel: .webhook, template: "alert",
                                                   recipient: Recipient(endpoint: "crm"), dataJSON: #"{"n":9}"#, sendAt: Timestamp.now())])
         #expect(try await HeraldCommand.run(["run", "--once"], fixture: fixture).status == 0)
         #expect(try fixture.state(ofKey: "lead-9/alert") == "failed")

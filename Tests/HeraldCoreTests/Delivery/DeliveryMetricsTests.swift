@@ -6,13 +6,13 @@ import Testing
 @Suite("Delivery metrics")
 struct DeliveryMetricsTests {
     @Test("the oldest due age is by channel: a waiting webhook shows on webhook only")
-    func oldestDueByChannel() throws {
+    func oldestDueByChannel() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         let now = Timestamp.now()
-        _ = try queue.enqueue([NewMessage(key: "waiting", channel: .webhook, template: "t", recipient: Recipient(endpoint: "hook"),
+        _ = try await queue.enqueue([NewMessage(key: "waiting", channel: .webhook, template: "t", recipient: Recipient(endpoint: "hook"),
                                           sendAt: now - 90_000)])
-        let status = try queue.status()
+        let status = try await queue.status()
         #expect(status.oldestDueByChannel == ["webhook": now - 90_000], "precondition: one webhook due 90 s ago")
         let text = String(decoding: DeliveryMetrics().exposition(status: status, channels: [.webhook, .email]), as: UTF8.self)
         func value(_ channel: String) -> Double? {

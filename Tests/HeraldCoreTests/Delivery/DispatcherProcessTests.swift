@@ -13,7 +13,7 @@ struct DispatcherProcessTests {
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], workers: 8, folder: folder)
         let total = 5_000
-        try fixture.enqueueWebhooks(total, endpoint: "hook")
+        try await fixture.enqueueWebhooks(total, endpoint: "hook")
 
         let first = try HeraldCommand.start(["run"], fixture: fixture)
         let reached = try await waitUntil(timeout: .seconds(60)) { try receiver.requests().count >= total / 3 }
@@ -52,7 +52,7 @@ struct DispatcherProcessTests {
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], workers: 8, folder: folder)
         let total = 5_000
-        try fixture.enqueueWebhooks(total, endpoint: "hook")
+        try await fixture.enqueueWebhooks(total, endpoint: "hook")
 
         let one = try HeraldCommand.start(["run", "--once"], fixture: fixture)
         let two = try HeraldCommand.start(["run", "--once"], fixture: fixture)
@@ -80,7 +80,7 @@ struct DispatcherProcessTests {
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/300")], workers: 8,
                                         shutdownGrace: "3s", folder: folder)
-        try fixture.enqueueWebhooks(400, endpoint: "hook")
+        try await fixture.enqueueWebhooks(400, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         try #require(try await waitUntil(timeout: .seconds(30)) { try receiver.requests().count >= 16 },
                      "deliveries must be under way before the signal")
@@ -116,7 +116,7 @@ struct DispatcherProcessTests {
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/hang")], workers: 4, timeout: "60s",
                                         lease: "90s", shutdownGrace: "1s", folder: folder)
-        try fixture.enqueueWebhooks(10, endpoint: "hook")
+        try await fixture.enqueueWebhooks(10, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         try #require(try await waitUntil(timeout: .seconds(30)) { try fixture.count(state: .leased) == 4 },
                      "all four workers must hold a hanging delivery before the signal")

@@ -17,7 +17,7 @@ struct FailedCommandTests {
             topLevel: "intake: {drop_folder: off, socket: off}", folder: folder)
         for (path, text) in EmailChannelTests.template { try folder.write("Templates/\(path)", text) }
         let now = Timestamp.now()
-        _ = try fixture.queue.enqueue([
+        _ = try await fixture.queue.enqueue([
             NewMessage(key: "bad-1", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "bad"),
                        dataJSON: #"{"n":1}"#, sendAt: now, campaign: "spring"),
             NewMessage(key: "flaky-1", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "flaky"),

@@ -42,7 +42,7 @@ struct UnwritableOutcomeTests {
         // 20 ms a delivery (16 workers: about 4 s for all), so the run is surely still sending
         // when the disk fills; at full speed it once finished first and nothing was refused.
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/20")], workers: 16, folder: folder)
-        try fixture.enqueueWebhooks(3_000, endpoint: "hook")
+        try await fixture.enqueueWebhooks(3_000, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "notice"])
         try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 300 },
                      "precondition: delivery is under way")
@@ -70,7 +70,7 @@ struct UnwritableOutcomeTests {
         // Each delivery takes 300 ms, so some are in flight when the lock is taken and their
         // outcomes must wait for it.
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/300")], workers: 16, folder: folder)
-        try fixture.enqueueWebhooks(400, endpoint: "hook")
+        try await fixture.enqueueWebhooks(400, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "notice"])
         try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 50 },
                      "precondition: delivery is under way")

@@ -48,8 +48,8 @@ struct DashboardTests {
         let receiver = try await WebhookReceiver(folder: receiverFolder)
         let fixture = try HeraldFixture(endpoints: ["ok": receiver.url("/ok"), "down": receiver.url("/status/503")],
                                         retry: "{max_attempts: 3, initial: 1h, max: 2h}", topLevel: "intake: {drop_folder: off}")
-        try fixture.queue.suppressNow([Suppression(channel: .webhook, address: "gone", reason: .manual, source: "test")])
-        _ = try fixture.queue.enqueue([
+        try await fixture.queue.suppress([Suppression(try Address("gone", channel: .webhook), reason: .manual, source: "test")])
+        _ = try await fixture.queue.enqueue([
             NewMessage(key: "sent", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "ok"), dataJSON: #"{"n":1}"#, sendAt: 0),
             NewMessage(key: "retried", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "down"), dataJSON: #"{"n":1}"#, sendAt: 0),
             NewMessage(key: "suppressed", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "gone"), dataJSON: #"{"n":1}"#, sendAt: 0),

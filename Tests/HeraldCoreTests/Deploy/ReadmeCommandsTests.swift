@@ -121,7 +121,7 @@ struct ReadmeCommandsTests {
         let broken = try ChildProcess(herald, ["enqueue", "broken.ndjson"], environment: secondTerminal, currentDirectory: root.url,
                                       inheriting: false)
         #expect(await broken.wait(timeout: .seconds(60)) == 0, "enqueue needs no secret: \(broken.output().stderr)")
-        let queue = try MessageQueue(path: root.file("var/herald.sqlite").path)
+        let queue = try SQLiteQueue(path: root.file("var/herald.sqlite").path)
         func state(_ key: String) throws -> String? {
             try queue.readNow { db in try String.fetchOne(db, sql: "SELECT state FROM messages WHERE key = ?", arguments: [key]) }
         }

@@ -10,7 +10,7 @@ struct JSONLogTests {
         let receiverFolder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: receiverFolder)
         let fixture = try HeraldFixture(endpoints: ["refuses": receiver.url("/status/400")], topLevel: "intake: {drop_folder: off}")
-        try fixture.enqueueWebhooks(1, endpoint: "refuses", prefix: "refused")
+        try await fixture.enqueueWebhooks(1, endpoint: "refuses", prefix: "refused")
         let run = try HeraldCommand.start(["run", "--log-format", "json"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "info"])
         let failed = try await waitUntil(timeout: startupTimeout) { try fixture.state(ofKey: "refused-0") == "failed" }
         run.signal(SIGTERM)

@@ -13,7 +13,7 @@ struct FrequencyCapTests {
         let fixture = try HeraldFixture(endpoints: ["lead": receiver.url("/ok")],
                                         topLevel: "policies: {frequency_caps: [{category: marketing, max: 3, per: 7d}]}")
         let start = Timestamp.now()
-        _ = try fixture.queue.enqueue((0..<5).map { index in
+        _ = try await fixture.queue.enqueue((0..<5).map { index in
             NewMessage(key: "m\(index)", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "lead"),
                        dataJSON: #"{"n":\#(index)}"#, sendAt: start - 1_000 + Int64(index), category: .marketing)
         } + [NewMessage(key: "t", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "lead"),

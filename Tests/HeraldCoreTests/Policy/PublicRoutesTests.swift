@@ -34,7 +34,7 @@ struct PublicRoutesTests {
         let (fixture, run, api) = try await Self.start(sms: Self.twilio)
         defer { run.signal(SIGKILL) }
         let links = try #require(fixture.config.unsubscribe)
-        let token = links.token(.init(channel: .email, address: "sarah.jones@example.com", campaign: "Q4 <b>offer</b>"))
+        let token = links.token(.init(address: try Address("sarah.jones@example.com", channel: .email), campaign: "Q4 <b>offer</b>"))
 
         let page = try await api.get("/u/\(token)")
         #expect(page.status == 200)
@@ -43,13 +43,13 @@ struct PublicRoutesTests {
         #expect(page.body.contains("sarah.jones@example.com"))
         #expect(page.body.contains(#"<form method="post">"#))
         #expect(page.body.contains("Q4 &lt;b&gt;offer&lt;/b&gt;") && !page.body.contains("<b>offer"))
-        #expect(try fixture.queue.suppression(channel: .email, address: "sarah.jones@example.com") == nil)
+        #expect(try await fixture.queue.suppression(of: try Address("sarah.jones@example.com", channel: .email)) == nil)
 
         // Altered: another address under the same signature, a cut signature, another key.
         let pieces = token.split(separator: ".")
         let otherAddress = UnsubscribeLinks.base64URL(Data("email\nboss@example.com\n".utf8)) + "." + pieces[1]
         let otherKey = UnsubscribeLinks(baseURL: "https://x", secret: Secret("another-key-0123456789abcdef"))
-            .token(.init(channel: .email, address: "boss@example.com", campaign: nil))
+            .token(.init(address: try Address("boss@example.com", channel: .email), campaign: nil))
         for forged in [otherAddress, String(token.dropLast(2)), otherKey] {
             let get = try await api.get("/u/\(forged)")
             #expect(get.status == 400 && get.body.contains("not valid"))
@@ -57,13 +57,13 @@ struct PublicRoutesTests {
                                              headers: ["Content-Type: application/x-www-form-urlencoded"])
             #expect(post.status == 400)
         }
-        #expect(try fixture.queue.suppression(channel: .email, address: "boss@example.com") == nil)
+        #expect(try await fixture.queue.suppression(of: try Address("boss@example.com", channel: .email)) == nil)
 
         // RFC 8058 one-click, as a mailbox provider sends it.
         let post = try await api.request("POST", "/u/\(token)", body: Data("List-Unsubscribe=One-Click".utf8),
                                          headers: ["Content-Type: application/x-www-form-urlencoded"])
         #expect(post.status == 200 && post.body.contains("You are unsubscribed"))
-        let suppression = try fixture.queue.suppression(channel: .email, address: "sarah.jones@example.com")
+        let suppression = try await fixture.queue.suppression(of: try Address("sarah.jones@example.com", channel: .email))
         #expect(suppression?.reason == .unsubscribed)
         #expect(suppression?.source == "unsubscribe link (Q4 <b>offer</b>)")
         // The public routes are the only ones open without the token.
@@ -101,35 +101,35 @@ struct PublicRoutesTests {
                 "Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: \(signature ?? signed)",
             ])
         }
-        func reason() throws -> Suppression.Reason? {
-            try fixture.queue.suppression(channel: .sms, address: "+15550100123")?.reason
+        func reason() async throws -> Suppression.Reason? {
+            try await fixture.queue.suppression(of: try Address("+15550100123", channel: .sms))?.reason
         }
 
         let stop = try await reply(" Stop ")
         #expect(stop.status == 200 && stop.headers["content-type"] == "text/xml" && stop.body.contains("<Response>"))
-        #expect(try reason() == .unsubscribed)
+        #expect(try await reason() == .unsubscribed)
         #expect(try await reply("START").status == 200)
-        #expect(try reason() == nil)
+        #expect(try await reason() == nil)
         #expect(try await reply("please stop calling me").status == 200)
-        #expect(try reason() == nil)
+        #expect(try await reason() == nil)
         let forged = try await reply("STOP", signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
         #expect(forged.status == 403 && forged.json?["error"]?.string == "bad_signature")
-        #expect(try reason() == nil)
+        #expect(try await reason() == nil)
         for word in ["stopall", "UNSUBSCRIBE", "cancel", "End", "quit"] {
             // Lifted first, so the word itself must opt out again (not a leftover STOP).
             #expect(try await reply("START").status == 200)
-            #expect(try reason() == nil, "START before \(word)")
+            #expect(try await reason() == nil, "START before \(word)")
             #expect(try await reply(word).status == 200)
-            #expect(try reason() == .unsubscribed, "\(word)")
+            #expect(try await reason() == .unsubscribed, "\(word)")
         }
         // UNSTOP lifts an opt-out like START...
-        #expect(try reason() == .unsubscribed)
+        #expect(try await reason() == .unsubscribed)
         #expect(try await reply("UNSTOP").status == 200)
-        #expect(try reason() == nil)
+        #expect(try await reason() == nil)
         // ...and only an opt-out: an operator's block stays.
-        try await fixture.queue.suppress([Suppression(channel: .sms, address: "+15550100123", reason: .manual)])
+        try await fixture.queue.suppress([Suppression(try Address("+15550100123", channel: .sms), reason: .manual)])
         #expect(try await reply("UNSTOP").status == 200)
-        #expect(try reason() == .manual)
+        #expect(try await reason() == .manual)
     }
 
     @Test("Kannel-style inbound (get-url with ?token=): STOP and START; a wrong token is refused")
@@ -145,11 +145,11 @@ struct PublicRoutesTests {
         let token = HeraldFixture.apiToken
         let stop = try await api.get("/inbound/sms?token=\(token)&From=%2B15550100124&Body=STOP")
         #expect(stop.status == 200 && stop.json?["action"]?.string == "opted_out")
-        #expect(try fixture.queue.suppression(channel: .sms, address: "+15550100124")?.reason == .unsubscribed)
+        #expect(try await fixture.queue.suppression(of: try Address("+15550100124", channel: .sms))?.reason == .unsubscribed)
         #expect(try await api.get("/inbound/sms?token=wrong-token-0123456789&From=%2B15550100124&Body=START").status == 403)
-        #expect(try fixture.queue.suppression(channel: .sms, address: "+15550100124") != nil)
+        #expect(try await fixture.queue.suppression(of: try Address("+15550100124", channel: .sms)) != nil)
         let start = try await api.get("/inbound/sms?token=\(token)&From=%2B15550100124&Body=start")
         #expect(start.json?["action"]?.string == "opted_in")
-        #expect(try fixture.queue.suppression(channel: .sms, address: "+15550100124") == nil)
+        #expect(try await fixture.queue.suppression(of: try Address("+15550100124", channel: .sms)) == nil)
     }
 }

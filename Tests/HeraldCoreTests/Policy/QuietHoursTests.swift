@@ -51,7 +51,7 @@ struct QuietHoursTests {
     @Test("no delivery inside quiet time in the recipient's zone; each deferred message due at the first allowed instant plus at most the jitter (DST in New York, Berlin, Lord Howe's half hour)")
     func property() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         var policies = PolicyConfig()
         policies.quietHours = Self.rules
         policies.jitter = .minutes(10)
@@ -65,9 +65,9 @@ struct QuietHoursTests {
                     counter += 1
                     let recipient = channel == .sms ? Recipient(phone: "+1555010\(String(format: "%04d", counter % 10_000))", timezone: zone)
                                                     : Recipient(email: "lead-\(counter)@example.com", timezone: zone)
-                    _ = try queue.enqueue([NewMessage(key: "q-\(counter)", channel: channel, template: "t", recipient: recipient,
+                    _ = try await queue.enqueue([NewMessage(key: "q-\(counter)", channel: channel, template: "t", recipient: recipient,
                                                       sendAt: now - 1_000, category: category)])
-                    let claim = try await queue.claim(limit: 1, owner: owner, lease: .seconds(60), channels: [channel],
+                    let claim = try await queue.claimScreened(limit: 1, owner: owner, lease: .seconds(60), channels: [channel],
                                                       policies: policies, now: now)
                     try #require(claim.count == 1)
                     let applying = Self.rules.filter { $0.applies(to: channel, category: category) }
@@ -80,7 +80,7 @@ struct QuietHoursTests {
                                                                        durationMicroseconds: 1, worker: "\(owner)", outcome: .sent))],
                                                owner: owner, now: now)
                     } else {
-                        let deferral = try #require(claim.deferred.first?.reason)
+                        let deferral = try #require(claim.deferred.first?.deferral)
                         #expect(deferral.reason == .quietHours)
                         let first = Self.firstAllowed(after: now, rules: applying, zone: zone)
                         #expect(deferral.until >= first && deferral.until < first + 600_000,

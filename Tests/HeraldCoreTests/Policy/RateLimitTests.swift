@@ -31,7 +31,7 @@ struct RateLimitTests {
             .replacingOccurrences(of: "poll_interval: 50ms\n", with: pollInterval.map { "poll_interval: \($0)\n" } ?? "")
         #expect(!yaml.contains("poll_interval: 50ms"))
         try fixture.folder.write("Config/herald.yaml", yaml + "intake: {drop_folder: off, socket: off}\n")
-        try fixture.enqueueWebhooks(Self.messages, endpoint: "hooks")
+        try await fixture.enqueueWebhooks(Self.messages, endpoint: "hooks")
 
         let first = try HeraldCommand.start(["run"], fixture: fixture)
         let second = try HeraldCommand.start(["run"], fixture: fixture)

@@ -19,7 +19,7 @@ struct SuppressionTests {
         let server = try await SMTPServer(folder: folder)
         let fixture = try fixture(folder, smtpPort: server.port)
         let addresses = (0..<1_000).map { "lead-\($0)@example.com" }
-        try EmailChannelTests().enqueue(fixture, to: addresses)
+        try await EmailChannelTests().enqueue(fixture, to: addresses)
 
         // Suppress every index ending in 0, 1 or 2, written as a CRM exports them (mixed case).
         let suppressed = addresses.indices.filter { $0 % 10 < 3 }
@@ -60,13 +60,13 @@ struct SuppressionTests {
         let server = try await SMTPServer(folder: folder)
         let fixture = try fixture(folder, smtpPort: server.port, topLevel: "policies: {transactional_skips_unsubscribed: true}")
         try await fixture.queue.suppress([
-            Suppression(channel: .email, address: "unsubscribed@example.com", reason: .unsubscribed),
-            Suppression(channel: .email, address: "bounced@example.com", reason: .bounced),
-            Suppression(channel: .email, address: "blocked@example.com", reason: .manual),
+            Suppression(try Address("unsubscribed@example.com", channel: .email), reason: .unsubscribed),
+            Suppression(try Address("bounced@example.com", channel: .email), reason: .bounced),
+            Suppression(try Address("blocked@example.com", channel: .email), reason: .manual),
         ])
-        try EmailChannelTests().enqueue(fixture, to: ["unsubscribed@example.com", "bounced@example.com", "blocked@example.com"],
+        try await EmailChannelTests().enqueue(fixture, to: ["unsubscribed@example.com", "bounced@example.com", "blocked@example.com"],
                                         category: .transactional)
-        _ = try fixture.queue.enqueue([NewMessage(
+        _ = try await fixture.queue.enqueue([NewMessage(
             key: "marketing", channel: .email, template: "mail", recipient: Recipient(email: "unsubscribed@example.com"),
             dataJSON: #"{"first_name": "A", "url": "u", "long": "l"}"#, sendAt: Timestamp.now(), category: .marketing)])
         let run = try await HeraldCommand.run(["run", "--once"], fixture: fixture)
@@ -96,6 +96,6 @@ struct SuppressionTests {
         #expect(try await HeraldCommand.run(["suppress", "remove", "email", "ANN@example.com"], fixture: fixture).status == 0)
         let again = try await HeraldCommand.run(["suppress", "remove", "email", "ann@example.com"], fixture: fixture)
         #expect(again.status != 0 && again.stderr.contains("not suppressed"))
-        #expect(try fixture.queue.suppression(channel: .email, address: "ann@example.com") == nil)
+        #expect(try await fixture.queue.suppression(of: try Address("ann@example.com", channel: .email)) == nil)
     }
 }

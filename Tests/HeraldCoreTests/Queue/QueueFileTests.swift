@@ -12,30 +12,30 @@ struct QueueFileTests {
     }
 
     @Test("a write after the file was removed or replaced is refused with the path and what happened")
-    func writesRefused() throws {
+    func writesRefused() async throws {
         let folder = try TemporaryFolder()
         let path = folder.file("q.sqlite").path
-        let queue = try MessageQueue(path: path)
+        let queue = try SQLiteQueue(path: path)
         #expect(queue.created)
-        #expect(try queue.enqueue([message("before")]).count == 1, "precondition: the queue takes writes")
+        #expect(try await queue.enqueue([message("before")]).count == 1, "precondition: the queue takes writes")
 
         try FileManager.default.removeItem(atPath: path)
-        #expect {
-            try queue.enqueue([message("after-removal")])
+        await #expect {
+            try await queue.enqueue([message("after-removal")])
         } throws: { error in
             (error as? QueueFileError)?.code == .removed && "\(error)".contains(path)
         }
 
         // A copy moved over the path: another file, though the same bytes.
-        let other = try MessageQueue(path: folder.file("other.sqlite").path)
-        _ = try other.enqueue([message("other")])
+        let other = try SQLiteQueue(path: folder.file("other.sqlite").path)
+        _ = try await other.enqueue([message("other")])
         try FileManager.default.moveItem(atPath: other.path, toPath: path)
-        #expect {
-            try queue.enqueue([message("after-replacement")])
+        await #expect {
+            try await queue.enqueue([message("after-replacement")])
         } throws: { error in
             (error as? QueueFileError)?.code == .replaced && "\(error)".contains("replaced by another file")
         }
-        let reopened = try MessageQueue(path: path)
+        let reopened = try SQLiteQueue(path: path)
         #expect(!reopened.created)
         let keys = try reopened.readNow { db in try String.fetchAll(db, sql: "SELECT key FROM messages") }
         #expect(!keys.contains { $0.hasPrefix("after") }, "nothing written after the removal or the swap: \(keys)")
@@ -47,7 +47,7 @@ struct QueueFileTests {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
         let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/ok")], folder: folder)
-        try fixture.enqueueWebhooks(3, endpoint: "hook")
+        try await fixture.enqueueWebhooks(3, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) == 3 },
                      "precondition: the run delivers from the file")

@@ -9,8 +9,8 @@ struct RateAdmissionTests {
     @Test("10/s with burst 2: two sends at once, the third told when it would conform and not counted; a second handle sees the same schedule")
     func burstThenWait() async throws {
         let folder = try TemporaryFolder()
-        let one = try MessageQueue(path: folder.file("q.sqlite").path)
-        let two = try MessageQueue(path: folder.file("q.sqlite").path)
+        let one = try SQLiteQueue(path: folder.file("q.sqlite").path)
+        let two = try SQLiteQueue(path: folder.file("q.sqlite").path)
         let limits = [RateLimitKey(key: "channel:sms", rate: try #require(RateLimit.parse("10/s", burst: 2)))]
         let t0: Int64 = 1_800_000_000_000
         func at(_ offset: Int64) -> @Sendable () -> Int64 { { t0 + offset } }

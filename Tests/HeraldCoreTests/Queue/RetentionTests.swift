@@ -20,7 +20,7 @@ struct RetentionTests {
                         outcome: outcome, errorCode: outcome == .sent ? nil : "http_status")
     }
 
-    func count(_ queue: MessageQueue, _ sql: String) throws -> Int {
+    func count(_ queue: SQLiteQueue, _ sql: String) throws -> Int {
         try queue.readNow { db in try Int.fetchOne(db, sql: sql)! }
     }
 
@@ -28,14 +28,14 @@ struct RetentionTests {
     /// failed message with two attempts, a canceled and a suppressed one, one sent late (50 days
     /// after the rest), one still leased, one queued far in the future.
     func history(_ queue: MessageQueue, now: Int64) async throws -> (sent: [Int64], failed: Int64) {
-        _ = try queue.enqueue((0..<4_500).map { webhook("s-\($0)") } + [webhook("f-1"), webhook("late"), webhook("leased")], now: now)
-        _ = try queue.enqueue([webhook("future", sendAt: now + 400 * Self.day), webhook("cancel-me")], now: now)
-        _ = try queue.enqueue([NewMessage(key: "unsubscribed", channel: .email, template: "t", recipient: Recipient(email: "gone@example.com"), sendAt: 0)],
+        _ = try await queue.enqueue((0..<4_500).map { webhook("s-\($0)") } + [webhook("f-1"), webhook("late"), webhook("leased")], now: now)
+        _ = try await queue.enqueue([webhook("future", sendAt: now + 400 * Self.day), webhook("cancel-me")], now: now)
+        _ = try await queue.enqueue([NewMessage(key: "unsubscribed", channel: .email, template: "t", recipient: Recipient(email: "gone@example.com"), sendAt: 0)],
                               now: now)
-        try queue.suppressNow([Suppression(channel: .email, address: "gone@example.com", reason: .unsubscribed)], now: now)
+        try await queue.suppress([Suppression(try Address("gone@example.com", channel: .email), reason: .unsubscribed)], now: now)
         guard case .done = try await queue.cancel("cancel-me", now: now) else { throw TestFailure("cancel-me not canceled") }
 
-        let claim = try await queue.claim(limit: 10_000, owner: owner, lease: .seconds(3_600), channels: [.webhook, .email],
+        let claim = try await queue.claimScreened(limit: 10_000, owner: owner, lease: .seconds(3_600), channels: [.webhook, .email],
                                           policies: PolicyConfig(), now: now)
         #expect(claim.suppressed.count == 1)
         let byKey = Dictionary(uniqueKeysWithValues: claim.deliver.map { ($0.key!, $0.id) })
@@ -43,7 +43,7 @@ struct RetentionTests {
         try await queue.settle(sent.map { .sent(attempt($0, 1, .sent, at: now)) }, owner: owner, now: now)
         let failed = byKey["f-1"]!
         try await queue.settle([.retry(attempt(failed, 1, .transient, at: now), lastError: "503")], owner: owner, now: now)
-        let again = try await queue.claim(limit: 1, owner: owner, lease: .seconds(3_600), channels: [.webhook], now: now + 1)
+        let again = try await queue.claim(limit: 1, owner: owner, lease: .seconds(3_600), channels: [.webhook], now: now + 1).messages
         #expect(again.map(\.id) == [failed])
         try await queue.settle([.failed(attempt(failed, 2, .permanent, at: now + 1), lastError: "400")], owner: owner, now: now + 1)
         try await queue.settle([.sent(attempt(byKey["late"]!, 1, .sent, at: now + 50 * Self.day))], owner: owner, now: now + 50 * Self.day)
@@ -53,7 +53,7 @@ struct RetentionTests {
     @Test("finished messages older than their retention go with their attempts; queued, leased, recent and failed-within-retention stay; a dry run counts the same and removes nothing")
     func prune() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         let now = Timestamp.now()
         let (sent, failed) = try await history(queue, now: now)
         #expect(try count(queue, "SELECT count(*) FROM messages") == 4_506)
@@ -87,14 +87,14 @@ struct RetentionTests {
         #expect(try await queue.prune(retention, now: now + 5_000 * Self.day).isEmpty)
 
         // A key is remembered as long as its message: after that, it is new.
-        let outcomes = try queue.enqueue([webhook("s-0"), webhook("future")], now: now + 200 * Self.day)
+        let outcomes = try await queue.enqueue([webhook("s-0"), webhook("future")], now: now + 200 * Self.day)
         #expect(outcomes.map { if case .queued = $0 { "queued" } else { "duplicate" } } == ["queued", "duplicate"])
     }
 
     @Test("off keeps everything; a message retried recently is kept whatever its age")
     func offAndRetried() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         let now = Timestamp.now()
         _ = try await history(queue, now: now)
         #expect(try await queue.prune(Retention(sent: nil, failed: nil), now: now + 1_000 * Self.day).isEmpty)
@@ -104,7 +104,7 @@ struct RetentionTests {
         // counts from day 171.
         guard case .done = try await queue.retry("f-1", now: now + 170 * Self.day) else { throw TestFailure("f-1 not retried") }
         // (The claim also takes back "leased", whose lease ran out long ago.)
-        let claimed = try await queue.claim(limit: 10, owner: owner, lease: .seconds(60), channels: [.webhook], now: now + 170 * Self.day)
+        let claimed = try await queue.claim(limit: 10, owner: owner, lease: .seconds(60), channels: [.webhook], now: now + 170 * Self.day).messages
         let retried = try #require(claimed.first { $0.key == "f-1" })
         try await queue.settle([.failed(attempt(retried.id, 3, .permanent, at: now + 171 * Self.day), lastError: "400")],
                                owner: owner, now: now + 171 * Self.day)
@@ -114,17 +114,16 @@ struct RetentionTests {
     }
 
     @Test("the id horizon: everything below it is older than the cutoff, the first message above it is not, across a gap in the ids")
-    func horizon() throws {
+    func horizon() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         for (index, createdAt) in [1_000, 2_000, 3_000, 5_000, 8_000].enumerated() {
-            _ = try queue.enqueue([webhook("h-\(index)")], now: Int64(createdAt))
+            _ = try await queue.enqueue([webhook("h-\(index)")], now: Int64(createdAt))
         }
         try queue.writeNow { db in try db.execute(sql: "DELETE FROM messages WHERE key = 'h-2'") }  // a gap in the ids
         let ids = try queue.readNow { db in try Int64.fetchAll(db, sql: "SELECT id FROM messages ORDER BY id") }
-        let horizons = try queue.readNow { db in
-            try [0, 2_000, 2_500, 7_999, 9_000].map { try MessageQueue.idHorizon(createdBefore: $0, db: db) }
-        }
+        var horizons: [Int64] = []
+        for cutoff: Int64 in [0, 2_000, 2_500, 7_999, 9_000] { horizons.append(try await queue.idHorizon(createdBefore: cutoff)) }
         let created = try queue.readNow { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, created_at FROM messages").map { ($0["id"] as Int64, $0["created_at"] as Int64) })
         }
@@ -142,7 +141,7 @@ struct RetentionTests {
     @Test("letters of closed batches (uploaded or not uploading) and archived drop-folder records go; open batches and pending uploads stay")
     func lettersAndIntakeFiles() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         let now = Timestamp.now()
         let address = PostalAddress(line1: "12 Elm St", city: "Springfield", region: "IL", postalCode: "62701", country: "US")
         func letter(_ id: Int64) -> Letter {
@@ -156,9 +155,9 @@ struct RetentionTests {
         try await queue.markClosed(closing[1].id, sha256: "y", bytes: 1, uploadPending: true, now: now)
         _ = try await queue.place(letter(7), batchSize: 2, now: now)
 
-        let archived = try queue.intakeFile(name: "a.ndjson", identity: "1:1:1:1", now: now)
-        try queue.markIntakeFile(archived.id, .archived, now: now)
-        _ = try queue.intakeFile(name: "b.ndjson", identity: "1:2:1:1", now: now)  // still being read
+        let archived = try await queue.intakeFile(name: "a.ndjson", identity: "1:1:1:1", now: now)
+        try await queue.markIntakeFile(archived.id, .archived, now: now)
+        _ = try await queue.intakeFile(name: "b.ndjson", identity: "1:2:1:1", now: now)  // still being read
 
         let pruned = try await queue.prune(Retention(), now: now + 100 * Self.day)
         #expect(pruned.letters == 2 && pruned.intakeFiles == 1)
@@ -170,7 +169,7 @@ struct RetentionTests {
     @Test("herald run's sweep prunes shortly after start and stops on graceful shutdown")
     func sweepService() async throws {
         let folder = try TemporaryFolder()
-        let queue = try MessageQueue(path: folder.file("q.sqlite").path)
+        let queue = try SQLiteQueue(path: folder.file("q.sqlite").path)
         let now = Timestamp.now()
         _ = try await history(queue, now: now - 400 * Self.day)
         var logger = Logger(label: "test")
@@ -198,7 +197,7 @@ extension RetentionTests {
     func pruneCommand() async throws {
         let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/"], topLevel: "retention: {sent: 1h, failed: 2h}")
         let threeHoursAgo = Timestamp.now() - 3 * 3_600_000
-        _ = try fixture.queue.enqueue((0..<10).map { webhook("old-\($0)") } + [webhook("kept", sendAt: Timestamp.now() + 3_600_000)],
+        _ = try await fixture.queue.enqueue((0..<10).map { webhook("old-\($0)") } + [webhook("kept", sendAt: Timestamp.now() + 3_600_000)],
                                       now: threeHoursAgo)
         for index in 0..<10 {
             guard case .done = try await fixture.queue.cancel("old-\(index)", now: threeHoursAgo + 1_000) else { throw TestFailure("not canceled") }

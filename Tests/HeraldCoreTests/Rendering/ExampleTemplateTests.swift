@@ -26,7 +26,7 @@ struct ExampleTemplateTests {
     func welcomeEmail() throws {
         let message = try render("welcome-guide")
         #expect(message[.subject] == #"Sarah, your copy of "Your Guide to a Secure Retirement" is here"#)
-        let token = TemplateFolder.unsubscribe.token(.init(channel: .email, address: "sarah.jones@example.com", campaign: "guide-download"))
+        let token = TemplateFolder.unsubscribe.token(.init(address: try Address("sarah.jones@example.com", channel: .email), campaign: "guide-download"))
         #expect(message[.text] == """
             Hi Sarah,
 

@@ -58,8 +58,8 @@ struct MissingTokenTests {
         try folder.write("Templates/alert/body.json", #"{"hello": "{{data.first_name}}"}"#)
         try folder.write("Templates/kind/manifest.yaml", "channel: webhook\nfallbacks:\n  data.first_name: there\n")
         try folder.write("Templates/kind/body.json", #"{"hello": "{{data.first_name}}"}"#)
-        try fixture.enqueueWebhooks(1, endpoint: "hook", prefix: "strict")
-        _ = try fixture.queue.enqueue([NewMessage(key: "kind-0", channel: .webhook, template: "kind",
+        try await fixture.enqueueWebhooks(1, endpoint: "hook", prefix: "strict")
+        _ = try await fixture.queue.enqueue([NewMessage(key: "kind-0", channel: .webhook, template: "kind",
                                                   recipient: Recipient(endpoint: "hook"), dataJSON: "{}", sendAt: Timestamp.now())])
         try await fixture.deliverUntilSettled()
         await receiver.stop()

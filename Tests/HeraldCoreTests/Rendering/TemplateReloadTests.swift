@@ -34,7 +34,7 @@ struct TemplateReloadTests {
         var sent = 0
         func deliverOne() async throws -> String? {
             let key = "m\(sent)-0"
-            try fixture.enqueueWebhooks(1, endpoint: "hook", prefix: "m\(sent)")
+            try await fixture.enqueueWebhooks(1, endpoint: "hook", prefix: "m\(sent)")
             sent += 1
             try #require(try await waitUntil(timeout: .seconds(20)) { try fixture.state(ofKey: key) == "sent" },
                          "message \(key) was not delivered")

@@ -6,7 +6,7 @@ import Logging
 final class HeraldFixture: @unchecked Sendable {
     let folder: TemporaryFolder
     let config: HeraldConfig
-    let queue: MessageQueue
+    let queue: SQLiteQueue
 
     static let environment = ["TEST_HOOK_SECRET": WebhookReceiver.secret, "TEST_UNSUBSCRIBE_SECRET": "test-unsubscribe-key-0123456789",
                               "TEST_SMTP_PASSWORD": "s3cret-smtp", "TEST_SMS_PASSWORD": Kannel.password,
@@ -38,7 +38,7 @@ final class HeraldFixture: @unchecked Sendable {
         try self.folder.write("Templates/alert/manifest.yaml", "channel: webhook\n")
         try self.folder.write("Templates/alert/body.json", #"{"n": {{data.n}}, "key": "{{message.key}}"}"# + "\n")
         config = try HeraldConfig.load(from: self.folder.file("Config/herald.yaml"), environment: Self.environment)
-        queue = try MessageQueue(path: config.resolve(config.databasePath).path)
+        queue = try SQLiteQueue(path: config.resolve(config.databasePath).path)
     }
 
     static func yaml(endpoints: [String: String], workers: Int, retry: String, timeout: String, lease: String,
@@ -77,7 +77,7 @@ final class HeraldFixture: @unchecked Sendable {
     /// Enqueues `count` webhook messages to `endpoint`, keys `<prefix>-<n>`.
     @discardableResult
     func enqueueWebhooks(_ count: Int, endpoint: String, prefix: String = "k", sendAt: Int64 = Timestamp.now())
-        throws -> [EnqueueOutcome]
+        async throws -> [EnqueueOutcome]
     {
         let messages = (0..<count).map { index in
             NewMessage(key: "\(prefix)-\(index)", channel: .webhook, template: "alert",
@@ -85,7 +85,7 @@ final class HeraldFixture: @unchecked Sendable {
         }
         var outcomes: [EnqueueOutcome] = []
         for chunk in stride(from: 0, to: messages.count, by: 500) {
-            outcomes += try queue.enqueue(Array(messages[chunk..<min(chunk + 500, messages.count)]))
+            outcomes += try await queue.enqueue(Array(messages[chunk..<min(chunk + 500, messages.count)]))
         }
         return outcomes
     }
@@ -122,7 +122,7 @@ final class HeraldFixture: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             try await dispatcher.run()
-            let status = try queue.status()
+            let status = try await queue.status()
             if status.count(state: .queued) + status.count(state: .leased) == 0 { break }
             if let next = status.nextDueAt {
                 try await Task.sleep(for: .milliseconds(max(10, next - Timestamp.now())))

@@ -14,8 +14,8 @@ struct FaultyAnswerTests {
     /// seen a second late.
     static let observerAllowance: Int64 = 2_000_000
 
-    func enqueue(_ fixture: HeraldFixture, webhooks endpoints: [String]) throws {
-        _ = try fixture.queue.enqueue(endpoints.map { endpoint in
+    func enqueue(_ fixture: HeraldFixture, webhooks endpoints: [String]) async throws {
+        _ = try await fixture.queue.enqueue(endpoints.map { endpoint in
             NewMessage(key: endpoint, channel: .webhook, template: "alert", recipient: Recipient(endpoint: endpoint),
                        dataJSON: #"{"n": 1}"#, sendAt: Timestamp.now())
         })
@@ -34,7 +34,7 @@ struct FaultyAnswerTests {
         let endpoints = ["ok": "/ok", "slow": "/slow-body", "short": "/short-body", "cut": "/cut-headers", "moved": "/redirect"]
         let fixture = try HeraldFixture(endpoints: endpoints.mapValues { server.url($0) }, retry: Self.retry, timeout: "3s",
                                         folder: folder)
-        try enqueue(fixture, webhooks: Array(endpoints.keys))
+        try await enqueue(fixture, webhooks: Array(endpoints.keys))
         try await deliverOnce(fixture)
         await server.stop()
 
@@ -77,8 +77,8 @@ struct FaultyAnswerTests {
         return fixture
     }
 
-    func enqueueEmail(_ fixture: HeraldFixture, key: String = "mail") throws {
-        _ = try fixture.queue.enqueue([NewMessage(
+    func enqueueEmail(_ fixture: HeraldFixture, key: String = "mail") async throws {
+        _ = try await fixture.queue.enqueue([NewMessage(
             key: key, channel: .email, template: "mail", recipient: Recipient(email: "lead@example.com"),
             dataJSON: #"{"n": 1}"#, sendAt: Timestamp.now(), category: .transactional)])
     }
@@ -88,7 +88,7 @@ struct FaultyAnswerTests {
         let folder = try TemporaryFolder()
         let server = try await FaultyServer(folder: folder, smtpFault: fault)
         let fixture = try emailFixture(folder, port: server.port, timeout: timeout)
-        try enqueueEmail(fixture)
+        try await enqueueEmail(fixture)
         try await deliverOnce(fixture)
         await server.stop()
         let attempts = try fixture.attempts(ofKey: "mail")

@@ -24,8 +24,8 @@ struct SlowPeerTests {
         return fixture
     }
 
-    func enqueueEmails(_ fixture: HeraldFixture, _ count: Int) throws {
-        _ = try fixture.queue.enqueue((0..<count).map { index in
+    func enqueueEmails(_ fixture: HeraldFixture, _ count: Int) async throws {
+        _ = try await fixture.queue.enqueue((0..<count).map { index in
             NewMessage(key: "mail-\(index)", channel: .email, template: "mail", recipient: Recipient(email: "lead\(index)@example.com"),
                        dataJSON: #"{"n": \#(index)}"#, sendAt: Timestamp.now(), category: .transactional)
         })
@@ -47,12 +47,12 @@ struct SlowPeerTests {
         // The email's timeout outlasts the webhooks, so the email is stuck for all of them.
         let fixture = try fixture(folder, receiver: receiver, relayPort: relay.port, workers: 16,
                                   emailTimeouts: "connect_timeout: 5s\ntimeout: 300s", lease: "10m", shutdownGrace: "2s")
-        try enqueueEmails(fixture, 1)
+        try await enqueueEmails(fixture, 1)
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         try #require(try await waitUntil(timeout: startupTimeout) { try relay.events().contains { $0.event == "message" } },
                      "precondition: the relay has the whole email and now says nothing")
 
-        try fixture.enqueueWebhooks(1_000, endpoint: "hook")
+        try await fixture.enqueueWebhooks(1_000, endpoint: "hook")
         let delivered = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == 1_000 }
         let hooks = try attempts(fixture, channel: .webhook)
         let sent = try fixture.count(state: .sent)
@@ -88,7 +88,7 @@ struct SlowPeerTests {
         let relay = try await FaultyServer(folder: folder, smtpFault: "slow", delay: 1)
         let fixture = try fixture(folder, receiver: receiver, relayPort: relay.port, workers: 16,
                                   emailTimeouts: "connect_timeout: 10s\ntimeout: 30s")
-        try enqueueEmails(fixture, 16)
+        try await enqueueEmails(fixture, 16)
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         let delivered = try await waitUntil(timeout: .seconds(120)) { try fixture.count(state: .sent) == 16 }
         run.signal(SIGTERM)

@@ -8,12 +8,12 @@ import ServiceLifecycle
 public struct LetterBatcher: Service, CustomStringConvertible {
     let config: LetterChannelConfig
     let export: LetterExport
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let upload: CurlFileUpload
     let interval: Duration
     let logger: Logger
 
-    public init(config: LetterChannelConfig, queue: MessageQueue, export: LetterExport, multi: CurlMulti,
+    public init(config: LetterChannelConfig, queue: any MessageQueue, export: LetterExport, multi: CurlMulti,
                 interval: Duration = .seconds(1), logger: Logger) {
         self.config = config
         self.export = export

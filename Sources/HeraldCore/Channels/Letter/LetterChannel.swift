@@ -7,10 +7,10 @@ import Logging
 public struct LetterChannel: ChannelAdapter {
     public let channel = Channel.letter
     let config: LetterChannelConfig
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let export: LetterExport
 
-    public init(config: LetterChannelConfig, queue: MessageQueue, export: LetterExport) {
+    public init(config: LetterChannelConfig, queue: any MessageQueue, export: LetterExport) {
         self.config = config
         self.queue = queue
         self.export = export

@@ -12,12 +12,12 @@ import Logging
 /// name, fsync, rename); the manifest comes last, so a reader that waits for the manifest never
 /// sees a partial batch.
 public struct LetterExport: Sendable {
-    let queue: MessageQueue
+    let queue: any MessageQueue
     let folder: URL
     let uploads: Bool
     let logger: Logger
 
-    public init(queue: MessageQueue, folder: URL, uploads: Bool, logger: Logger) {
+    public init(queue: any MessageQueue, folder: URL, uploads: Bool, logger: Logger) {
         self.queue = queue
         self.folder = folder
         self.uploads = uploads

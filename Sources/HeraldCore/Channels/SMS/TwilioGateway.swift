@@ -73,7 +73,7 @@ struct TwilioGateway: SMSGateway {
         switch code {
         case Self.optedOutCode:
             var error = DeliveryError(code: .optedOut, detail: detail, remoteCode: String(code), remoteText: words)
-            error.suppression = Suppression(channel: .sms, address: submission.to, reason: .unsubscribed,
+            error.suppression = Suppression(Address(of: Recipient(phone: submission.to), on: .sms), reason: .unsubscribed,
                                             source: "twilio \(code)")
             return .permanent(error)
         case _ where Self.invalidNumberCodes.contains(code):

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Which failed messages an operator means: `herald failed list|retry|cancel` and the console.
 public struct FailedFilter: Sendable, Equatable {
@@ -39,50 +38,6 @@ public struct FailedFilter: Sendable, Equatable {
             }
         }
         return filter
-    }
-
-    var sql: (condition: String, arguments: StatementArguments) {
-        var conditions = ["state = 'failed'"]
-        var arguments: StatementArguments = []
-        if let channel {
-            conditions.append("channel = ?")
-            arguments += [channel.rawValue]
-        }
-        if let campaign {
-            conditions.append("campaign = ?")
-            arguments += [campaign]
-        }
-        if let since {
-            conditions.append("updated_at >= ?")
-            arguments += [since]
-        }
-        if let error {
-            // instr on lower-cased text: LIKE would read % and _ in the operator's text as wildcards.
-            conditions.append("(instr(lower(coalesce(last_error, '')), ?) > 0 OR instr(lower(coalesce(last_error_code, '')), ?) > 0)")
-            arguments += [error.lowercased(), error.lowercased()]
-        }
-        return (conditions.joined(separator: " AND "), arguments)
-    }
-}
-
-extension MessageQueue {
-    /// Failed messages matching `filter`, the most recently failed first (attempts not loaded).
-    public func failed(_ filter: FailedFilter, limit: Int = 100) async throws -> [MessageDetail] {
-        let (condition, arguments) = filter.sql
-        return try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(MessageDetail.columns) FROM messages INDEXED BY messages_state_channel
-                WHERE \(condition) ORDER BY updated_at DESC, id DESC LIMIT ?
-                """, arguments: arguments + [limit]).map { MessageDetail(row: $0, attempts: []) }
-        }
-    }
-
-    /// The ids of every failed message matching `filter`, for `retry --all` and `cancel --all`.
-    public func failedIDs(_ filter: FailedFilter) async throws -> [Int64] {
-        let (condition, arguments) = filter.sql
-        return try await read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM messages WHERE \(condition) ORDER BY id", arguments: arguments)
-        }
     }
 }
 

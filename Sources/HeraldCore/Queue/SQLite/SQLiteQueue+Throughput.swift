@@ -1,9 +1,9 @@
 import GRDB
 
-extension MessageQueue {
+extension SQLiteQueue {
     /// Messages sent per minute over the last `minutes` minutes, oldest first (zeros included),
     /// for the console's throughput chart.
-    public func sentPerMinute(minutes: Int = 60, now: Int64 = Timestamp.now()) async throws -> [Int] {
+    public func sentPerMinute(minutes: Int, now: Int64) async throws -> [Int] {
         let end = now / 60_000 * 60_000 + 60_000
         let start = end - Int64(minutes) * 60_000
         let rows = try await read { db in

@@ -1,21 +1,13 @@
 import Foundation
 import GRDB
 
-/// Where a letter landed.
-public struct LetterPlacement: Sendable, Equatable {
-    public var batch: LetterBatch
-    /// 1-based row in the batch's CSV.
-    public var position: Int
-    /// This letter filled the batch: it is now `closing` and its files should be written.
-    public var filledBatch: Bool
-    /// The letter already had its place (a second delivery after a lost lease); nothing changed.
-    public var alreadyPlaced: Bool
-}
+extension LetterBatch: FetchableRecord {}
+extension Letter: FetchableRecord {}
 
-extension MessageQueue {
+extension SQLiteQueue {
     /// Puts `letter` in the open batch (opening one if none is), in one transaction. A letter
     /// that already has a place keeps it, so a letter delivered twice is still printed once.
-    public func place(_ letter: Letter, batchSize: Int, now: Int64 = Timestamp.now()) async throws -> LetterPlacement {
+    public func place(_ letter: Letter, batchSize: Int, now: Int64) async throws -> LetterPlacement {
         try await write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT batch_id, position FROM letters WHERE message_id = ?",
                                           arguments: [letter.messageID]) {
@@ -27,7 +19,7 @@ extension MessageQueue {
                 batch = open
             } else {
                 let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM letter_batches")!
-                let name = Self.batchName(id: next, now: now)
+                let name = LetterBatch.name(id: next, openedAt: now)
                 try db.execute(sql: "INSERT INTO letter_batches (id, name, state, created_at) VALUES (?, ?, 'open', ?)",
                                arguments: [next, name, now])
                 batch = try LetterBatch.fetchOne(db, sql: "SELECT * FROM letter_batches WHERE id = ?", arguments: [next])!
@@ -52,21 +44,10 @@ extension MessageQueue {
         }
     }
 
-    /// `2026-11-22-000003`: the day the batch opened (UTC) and its number, so export files sort
-    /// by age and never collide.
-    static func batchName(id: Int64, now: Int64) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(now) / 1000))
-        let number = String(id)
-        return String(format: "%04d-%02d-%02d-", parts.year!, parts.month!, parts.day!)
-            + String(repeating: "0", count: max(0, 6 - number.count)) + number
-    }
-
     /// Stops the open batch from taking letters when it opened at or before `openedBefore` (any
     /// age when nil) and holds at least one letter. Returns every batch whose files are to be
     /// written: those it closed and any a crash left `closing`.
-    public func beginClosing(openedBefore cutoff: Int64?, now: Int64 = Timestamp.now()) async throws -> [LetterBatch] {
+    public func beginClosing(openedBefore cutoff: Int64?, now: Int64) async throws -> [LetterBatch] {
         try await write { db in
             try db.execute(sql: """
                 UPDATE letter_batches SET state = 'closing', closing_at = ?
@@ -84,8 +65,7 @@ extension MessageQueue {
     }
 
     /// Records that a batch's files are in place. A no-op when another process got there first.
-    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool,
-                           now: Int64 = Timestamp.now()) async throws {
+    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, now: Int64) async throws {
         try await write { db in
             try db.execute(sql: """
                 UPDATE letter_batches SET state = 'closed', closed_at = ?, sha256 = ?, bytes = ?, upload_state = ?,
@@ -97,7 +77,7 @@ extension MessageQueue {
     }
 
     /// Closed batches whose upload is due.
-    public func uploadsDue(now: Int64 = Timestamp.now()) async throws -> [LetterBatch] {
+    public func uploadsDue(now: Int64) async throws -> [LetterBatch] {
         try await read { db in
             try LetterBatch.fetchAll(db, sql: """
                 SELECT * FROM letter_batches WHERE state = 'closed' AND upload_state = 'pending' AND upload_next_at <= ?
@@ -119,8 +99,8 @@ extension MessageQueue {
     }
 
     /// Requeues a batch's upload now (an operator's retry after a failure).
-    public func retryUpload(named name: String, now: Int64 = Timestamp.now()) throws -> Bool {
-        try writeNow { db in
+    public func retryUpload(named name: String, now: Int64) async throws -> Bool {
+        try await write { db in
             try db.execute(sql: """
                 UPDATE letter_batches SET upload_state = 'pending', upload_attempts = 0, upload_next_at = ?
                 WHERE name = ? AND state = 'closed' AND upload_state IS NOT NULL
@@ -130,19 +110,13 @@ extension MessageQueue {
     }
 
     /// The newest batches first, for operators.
-    public func letterBatches(limit: Int = 50) throws -> [LetterBatch] {
-        try readNow { db in
+    public func letterBatches(limit: Int) async throws -> [LetterBatch] {
+        try await read { db in
             try LetterBatch.fetchAll(db, sql: "SELECT * FROM letter_batches ORDER BY id DESC LIMIT ?", arguments: [limit])
         }
     }
 
-    public func letterBatch(named name: String) throws -> LetterBatch? {
-        try readNow { db in try LetterBatch.fetchOne(db, sql: "SELECT * FROM letter_batches WHERE name = ?", arguments: [name]) }
-    }
-
-    public func lettersNow(inBatch batchID: Int64) throws -> [Letter] {
-        try readNow { db in
-            try Letter.fetchAll(db, sql: "SELECT * FROM letters WHERE batch_id = ? ORDER BY position", arguments: [batchID])
-        }
+    public func letterBatch(named name: String) async throws -> LetterBatch? {
+        try await read { db in try LetterBatch.fetchOne(db, sql: "SELECT * FROM letter_batches WHERE name = ?", arguments: [name]) }
     }
 }

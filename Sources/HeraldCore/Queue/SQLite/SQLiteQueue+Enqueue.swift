@@ -1,15 +1,8 @@
 import Foundation
 import GRDB
 
-extension MessageQueue {
-    /// Inserts `messages` in one transaction. A message whose key exists already is not inserted
-    /// and comes back as `.duplicate`; the outcomes are in the order of `messages`.
-    public func enqueue(_ messages: [NewMessage], now: Int64 = Timestamp.now()) throws -> [EnqueueOutcome] {
-        try writeNow { db in try Self.insert(messages, now: now, db: db) }
-    }
-
-    /// The async form of `enqueue(_:now:)`, for callers on the cooperative pool.
-    public func enqueueAsync(_ messages: [NewMessage], now: Int64 = Timestamp.now()) async throws -> [EnqueueOutcome] {
+extension SQLiteQueue {
+    public func enqueue(_ messages: [NewMessage], now: Int64) async throws -> [EnqueueOutcome] {
         try await write { db in try Self.insert(messages, now: now, db: db) }
     }
 

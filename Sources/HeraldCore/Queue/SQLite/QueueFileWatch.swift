@@ -4,20 +4,20 @@ import ServiceLifecycle
 /// Ends `herald run` when its queue database is removed or replaced (see `QueueFile`): loudly,
 /// with a non-zero exit, so the service manager starts it again on the file now at the path.
 /// Writes check the file themselves; this also catches an idle process.
-public struct QueueFileWatch: Service, CustomStringConvertible {
-    let queue: MessageQueue
+struct QueueFileWatch: Service, CustomStringConvertible {
+    let queue: SQLiteQueue
     let interval: Duration
     let logger: Logger
 
-    public init(queue: MessageQueue, interval: Duration = .seconds(1), logger: Logger) {
+    init(queue: SQLiteQueue, interval: Duration = .seconds(1), logger: Logger) {
         self.queue = queue
         self.interval = interval
         self.logger = logger
     }
 
-    public var description: String { "QueueFileWatch" }
+    var description: String { "QueueFileWatch" }
 
-    public func run() async throws {
+    func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
                 while true {

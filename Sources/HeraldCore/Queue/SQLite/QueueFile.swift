@@ -38,9 +38,9 @@ public struct QueueFileError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension MessageQueue {
+extension SQLiteQueue {
     /// Throws `QueueFileError` when the file at `path` is not the one this queue opened.
-    public func checkFile() throws {
+    func checkFile() throws {
         guard let now = QueueFile.at(path) else { throw QueueFileError(code: .removed, path: path) }
         guard now == file else { throw QueueFileError(code: .replaced, path: path) }
     }

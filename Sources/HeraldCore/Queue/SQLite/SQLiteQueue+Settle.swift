@@ -1,14 +1,10 @@
 import GRDB
 
-extension MessageQueue {
-    /// Records how claimed messages left their leases, all in one transaction (group commit:
-    /// one transaction for many outcomes is what keeps SQLite off the critical path).
-    ///
-    /// A settlement only changes a message still leased to `owner`: if the lease was lost (it
-    /// expired and another worker took the message), the attempt is still recorded but the
-    /// message is left to its new holder. Returns the IDs whose lease was lost.
-    @discardableResult
-    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64 = Timestamp.now()) async throws -> [Int64] {
+extension SQLiteQueue {
+    /// All in one transaction (group commit: one transaction for many outcomes is what keeps
+    /// SQLite off the critical path). If a lease was lost (it expired and another worker took the
+    /// message), the attempt is still recorded but the message is left to its new holder.
+    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
         let owner = owner.description
         return try await write { db in
             try Self.settle(settlements, owner: owner, now: now, db: db)
@@ -18,13 +14,14 @@ extension MessageQueue {
     static func settle(_ settlements: [Settlement], owner: String, now: Int64, db: Database) throws -> [Int64] {
         let finish = try db.cachedStatement(sql: """
             UPDATE messages
-            SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, last_error_code = ?, last_error = ?
+            SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, last_error_code = ?, last_error = ?,
+                deferred = NULL
             WHERE id = ? AND state = 'leased' AND lease_owner = ?
             """)
         let requeue = try db.cachedStatement(sql: """
             UPDATE messages
             SET state = 'queued', due_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,
-                last_error_code = ?, last_error = ?
+                last_error_code = ?, last_error = ?, deferred = NULL
             WHERE id = ? AND state = 'leased' AND lease_owner = ?
             """)
         let release = try db.cachedStatement(sql: """
@@ -36,6 +33,11 @@ extension MessageQueue {
             UPDATE messages
             SET state = 'queued', attempts = attempts - 1, due_at = ?, deferred = ?, lease_owner = NULL, lease_until = NULL,
                 updated_at = ?
+            WHERE id = ? AND state = 'leased' AND lease_owner = ?
+            """)
+        let endSuppressed = try db.cachedStatement(sql: """
+            UPDATE messages SET state = 'suppressed', lease_owner = NULL, lease_until = NULL, attempts = attempts - 1,
+                last_error_code = 'suppressed', last_error = ?, deferred = NULL, updated_at = ?
             WHERE id = ? AND state = 'leased' AND lease_owner = ?
             """)
         let insertAttempt = try db.cachedStatement(sql: """
@@ -66,6 +68,9 @@ extension MessageQueue {
             case .deferred(let id, let deferral):
                 update = putOff
                 arguments = [deferral.until, deferral.reason.rawValue, now, id, owner]
+            case .suppressed(let id, let suppression):
+                update = endSuppressed
+                arguments = [suppression.summary, now, id, owner]
             }
             try update.execute(arguments: arguments)
             if db.changesCount == 0 { lost.append(settlement.messageID) }

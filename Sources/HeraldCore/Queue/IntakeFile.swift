@@ -1,0 +1,35 @@
+/// A file taken from the drop folder, as the queue remembers it.
+public struct IntakeFile: Sendable, Equatable, Decodable {
+    public enum State: String, Sendable, Codable {
+        /// Being read; `position` says how far its outcomes are recorded.
+        case reading
+        /// Every line's outcome is recorded; the file is still to be archived or deleted.
+        case read
+        /// Archived or deleted.
+        case archived
+    }
+
+    public var id: Int64
+    public var name: String
+    public var identity: String
+    public var state: State
+    public var position: Int
+    public var queued: Int
+    public var duplicates: Int
+    public var rejected: Int
+}
+
+/// One rejected line of a dropped file, for its errors file.
+public struct IntakeFileRejection: Sendable, Equatable, Decodable {
+    public var position: Int
+    public var field: String
+    public var reason: String
+    public var input: String
+
+    public init(position: Int, field: String, reason: String, input: String) {
+        self.position = position
+        self.field = field
+        self.reason = reason
+        self.input = input
+    }
+}
