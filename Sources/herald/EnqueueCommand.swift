@@ -24,62 +24,63 @@ struct Enqueue: AsyncParsableCommand {
     func run() async throws {
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
-        let queue = try options.openQueue(config)
-        let validation = MessageValidation(config: config, templates: config.templateStore(logger: logger))
-        let handle: FileHandle
-        if file == "-" {
-            handle = .standardInput
-        } else {
-            guard let opened = FileHandle(forReadingAtPath: file) else {
-                throw ValidationError("cannot open \(file)")
+        try await options.withQueue(config) { queue in
+            let validation = MessageValidation(config: config, templates: config.templateStore(logger: logger))
+            let handle: FileHandle
+            if file == "-" {
+                handle = .standardInput
+            } else {
+                guard let opened = FileHandle(forReadingAtPath: file) else {
+                    throw ValidationError("cannot open \(file)")
+                }
+                handle = opened
             }
-            handle = opened
-        }
 
-        var totals: [EnqueueResult.Status: Int] = [:]
-        var seen = 0
-        var output = StandardOutput()
-        let batches = InputBatches(handle, format: file.lowercased().hasSuffix(".csv") ? .csv : .json)
-        // Where the batch that could not be committed began; everything before it is committed.
-        var uncommittedFrom: InputPosition?
-        var stopped: (any Error)?
-        do {
-            try await batches.forEach { items in
-                let results: [EnqueueResult]
-                do {
-                    results = try await queue.enqueue(items, validation: validation)
-                } catch {
-                    uncommittedFrom = items.first?.position
-                    throw error
+            var totals: [EnqueueResult.Status: Int] = [:]
+            var seen = 0
+            var output = StandardOutput()
+            let batches = InputBatches(handle, format: file.lowercased().hasSuffix(".csv") ? .csv : .json)
+            // Where the batch that could not be committed began; everything before it is committed.
+            var uncommittedFrom: InputPosition?
+            var stopped: (any Error)?
+            do {
+                try await batches.forEach { items in
+                    let results: [EnqueueResult]
+                    do {
+                        results = try await queue.enqueue(items, validation: validation)
+                    } catch {
+                        uncommittedFrom = items.first?.position
+                        throw error
+                    }
+                    for result in results {
+                        totals[result.status, default: 0] += 1
+                        output.write(json ? ResultFormat.json(result) : ResultFormat.text(result))
+                    }
+                    let before = seen
+                    seen += items.count
+                    if seen / 100_000 > before / 100_000 {
+                        logger.info("enqueue progress", metadata: ["read": "\(seen)"])
+                    }
                 }
-                for result in results {
-                    totals[result.status, default: 0] += 1
-                    output.write(json ? ResultFormat.json(result) : ResultFormat.text(result))
-                }
-                let before = seen
-                seen += items.count
-                if seen / 100_000 > before / 100_000 {
-                    logger.info("enqueue progress", metadata: ["read": "\(seen)"])
-                }
+            } catch {
+                stopped = error
             }
-        } catch {
-            stopped = error
-        }
-        // Always the results and the summary, also after a failure: a CRM that cannot tell what
-        // was committed would send everything again, duplicating what has no key.
-        output.flush()
-        let summary = EnqueueResult.Status.allCases.map { "\(totals[$0, default: 0]) \($0.rawValue)" }
-        FileHandle.standardError.write(Data("enqueue: \(summary.joined(separator: ", "))\n".utf8))
-        if let stopped {
-            let from = uncommittedFrom.map { "from \($0) on, nothing was queued" } ?? "the rest of the input was not read"
-            FileHandle.standardError.write(Data("""
-                enqueue: stopped: \(stopped)
-                enqueue: the results above are all that was queued; \(from)
+            // Always the results and the summary, also after a failure: a CRM that cannot tell what
+            // was committed would send everything again, duplicating what has no key.
+            output.flush()
+            let summary = EnqueueResult.Status.allCases.map { "\(totals[$0, default: 0]) \($0.rawValue)" }
+            FileHandle.standardError.write(Data("enqueue: \(summary.joined(separator: ", "))\n".utf8))
+            if let stopped {
+                let from = uncommittedFrom.map { "from \($0) on, nothing was queued" } ?? "the rest of the input was not read"
+                FileHandle.standardError.write(Data("""
+                    enqueue: stopped: \(stopped)
+                    enqueue: the results above are all that was queued; \(from)
 
-                """.utf8))
-            throw ExitCode(1)
+                    """.utf8))
+                throw ExitCode(1)
+            }
+            if totals[.rejected, default: 0] > 0 { throw ExitCode(1) }
         }
-        if totals[.rejected, default: 0] > 0 { throw ExitCode(1) }
     }
 }
 

@@ -34,7 +34,7 @@ struct FailedCommand: AsyncParsableCommand {
         func run() async throws {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
-            let failed = try await options.openQueue(config).failed(try filters.filter(), limit: limit)
+            let failed = try await options.withQueue(config) { try await $0.failed(try filters.filter(), limit: limit) }
             for message in failed {
                 if json {
                     try printJSONLine([
@@ -64,7 +64,7 @@ struct FailedCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = options.bootstrapLogging()
             let config = try options.loadConfig()
-            guard let message = try await options.openQueue(config).message(reference) else {
+            guard let message = try await options.withQueue(config, { try await $0.message(reference) }) else {
                 throw CommandFailure("no message with id or key \"\(reference)\"")
             }
             print("message:   \(message.id)\(message.key.map { " (\($0))" } ?? "")")
@@ -122,8 +122,9 @@ struct FailedCommand: AsyncParsableCommand {
 
         func run() async throws {
             _ = options.bootstrapLogging()
-            let queue = try options.openQueue(try options.loadConfig())
-            try await FailedCommand.apply(to: try await selection.targets(queue), verb: "requeued") { try await queue.retry($0) }
+            try await options.withQueue(try options.loadConfig()) { queue in
+                try await FailedCommand.apply(to: try await selection.targets(queue), verb: "requeued") { try await queue.retry($0) }
+            }
         }
     }
 
@@ -135,8 +136,9 @@ struct FailedCommand: AsyncParsableCommand {
 
         func run() async throws {
             _ = options.bootstrapLogging()
-            let queue = try options.openQueue(try options.loadConfig())
-            try await FailedCommand.apply(to: try await selection.targets(queue), verb: "canceled") { try await queue.cancel($0) }
+            try await options.withQueue(try options.loadConfig()) { queue in
+                try await FailedCommand.apply(to: try await selection.targets(queue), verb: "canceled") { try await queue.cancel($0) }
+            }
         }
     }
 

@@ -50,11 +50,11 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: label)
     }
 
-    /// Opens the queue the config names (SQLite creates an empty file when there is none, and
-    /// says so).
-    func openQueue(_ config: HeraldConfig) throws -> any MessageQueue {
+    /// Runs `body` with the queue the config names (SQLite creates an empty file when there is
+    /// none, and says so; PostgreSQL's connections stay open only while `body` runs).
+    func withQueue<T>(_ config: HeraldConfig, _ body: (any MessageQueue) async throws -> T) async throws -> T {
         // Every command has bootstrapped logging by now: the engine's lines take the chosen format.
-        try QueueDatabase.open(config, logger: Logger(label: "herald"))
+        try await QueueDatabase.withQueue(config, logger: Logger(label: "herald"), body)
     }
 }
 

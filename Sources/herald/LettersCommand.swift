@@ -17,7 +17,7 @@ struct LettersCommand: AsyncParsableCommand {
         func run() async throws {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
-            let batches = try await options.openQueue(config).letterBatches(limit: limit)
+            let batches = try await options.withQueue(config) { try await $0.letterBatches(limit: limit) }
             if json { return try printJSON(batches) }
             print("batch".padding(toLength: 19, withPad: " ", startingAt: 0) + "state".padding(toLength: 9, withPad: " ", startingAt: 0)
                   + "letters".leftPadded(8) + "  created (UTC)        closed (UTC)         upload")
@@ -47,38 +47,39 @@ struct LettersCommand: AsyncParsableCommand {
         func run() async throws {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
-            let queue = try options.openQueue(config)
-            guard let found = try await queue.letterBatch(named: batch) else {
-                throw CommandFailure("no letter batch \"\(batch)\" (see herald letters list)")
-            }
-            let letters = try await queue.letters(inBatch: found.id)
-            if json { return try printJSON(["batch": AnyEncodable(found), "letters": AnyEncodable(letters)]) }
-            let folder = config.resolve(config.letter?.exportDir ?? "var/letters")
-            print("batch:     \(found.name) (\(found.state.rawValue)), \(found.letters) letters")
-            print("created:   \(Timestamp.rfc3339(found.createdAt))")
-            if let closed = found.closedAt { print("closed:    \(Timestamp.rfc3339(closed))") }
-            if found.state == .closed {
-                let csv = folder.appendingPathComponent(found.csvFileName)
-                let check: String
-                if let sha = LetterExport.sha256(of: csv) {
-                    check = sha == found.sha256 ? "matches" : "DIFFERS: the file's is \(sha)"
-                } else {
-                    check = "the file is missing"
+            try await options.withQueue(config) { queue in
+                guard let found = try await queue.letterBatch(named: batch) else {
+                    throw CommandFailure("no letter batch \"\(batch)\" (see herald letters list)")
                 }
-                print("csv:       \(csv.path) (\(found.bytes ?? 0) bytes)")
-                print("manifest:  \(folder.appendingPathComponent(found.manifestFileName).path)")
-                print("sha256:    \(found.sha256 ?? "-") (\(check))")
-            }
-            if let upload = found.uploadState {
-                var line = "upload:    \(upload.rawValue), \(found.uploadAttempts) attempts"
-                if let next = found.uploadNextAt, upload == .pending { line += ", next \(Timestamp.rfc3339(next))" }
-                print(line)
-                if let error = found.uploadError { print("           last error: \(error)") }
-            }
-            print("")
-            for (index, letter) in letters.enumerated() {
-                let place = [letter.city, letter.region, letter.postalCode, letter.country].filter { !$0.isEmpty }.joined(separator: " ")
-                print("\(String(index + 1).leftPadded(5))  \(letter.key ?? "msg_\(letter.messageID)")  \(letter.name), \(place)")
+                let letters = try await queue.letters(inBatch: found.id)
+                if json { return try printJSON(["batch": AnyEncodable(found), "letters": AnyEncodable(letters)]) }
+                let folder = config.resolve(config.letter?.exportDir ?? "var/letters")
+                print("batch:     \(found.name) (\(found.state.rawValue)), \(found.letters) letters")
+                print("created:   \(Timestamp.rfc3339(found.createdAt))")
+                if let closed = found.closedAt { print("closed:    \(Timestamp.rfc3339(closed))") }
+                if found.state == .closed {
+                    let csv = folder.appendingPathComponent(found.csvFileName)
+                    let check: String
+                    if let sha = LetterExport.sha256(of: csv) {
+                        check = sha == found.sha256 ? "matches" : "DIFFERS: the file's is \(sha)"
+                    } else {
+                        check = "the file is missing"
+                    }
+                    print("csv:       \(csv.path) (\(found.bytes ?? 0) bytes)")
+                    print("manifest:  \(folder.appendingPathComponent(found.manifestFileName).path)")
+                    print("sha256:    \(found.sha256 ?? "-") (\(check))")
+                }
+                if let upload = found.uploadState {
+                    var line = "upload:    \(upload.rawValue), \(found.uploadAttempts) attempts"
+                    if let next = found.uploadNextAt, upload == .pending { line += ", next \(Timestamp.rfc3339(next))" }
+                    print(line)
+                    if let error = found.uploadError { print("           last error: \(error)") }
+                }
+                print("")
+                for (index, letter) in letters.enumerated() {
+                    let place = [letter.city, letter.region, letter.postalCode, letter.country].filter { !$0.isEmpty }.joined(separator: " ")
+                    print("\(String(index + 1).leftPadded(5))  \(letter.key ?? "msg_\(letter.messageID)")  \(letter.name), \(place)")
+                }
             }
         }
     }
@@ -92,12 +93,13 @@ struct LettersCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = options.bootstrapLogging()
             let config = try options.loadConfig()
-            let queue = try options.openQueue(config)
-            guard let export = config.letterExport(queue: queue, logger: logger) else {
-                throw CommandFailure("channels.letter is not configured")
+            try await options.withQueue(config) { queue in
+                guard let export = config.letterExport(queue: queue, logger: logger) else {
+                    throw CommandFailure("channels.letter is not configured")
+                }
+                let closed = try await export.closeDue(openedBefore: nil)
+                print(closed == 0 ? "no open batch holds letters" : "closed \(closed) batch\(closed == 1 ? "" : "es")")
             }
-            let closed = try await export.closeDue(openedBefore: nil)
-            print(closed == 0 ? "no open batch holds letters" : "closed \(closed) batch\(closed == 1 ? "" : "es")")
         }
     }
 
@@ -112,7 +114,7 @@ struct LettersCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
             guard config.letter?.upload != nil else { throw CommandFailure("channels.letter.upload is not configured") }
-            guard try await options.openQueue(config).retryUpload(named: batch) else {
+            guard try await options.withQueue(config, { try await $0.retryUpload(named: batch) }) else {
                 throw CommandFailure("no closed batch \"\(batch)\" with an upload (see herald letters list)")
             }
             print("\(batch): upload queued")

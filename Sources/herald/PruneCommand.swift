@@ -20,17 +20,18 @@ struct Prune: AsyncParsableCommand {
     func run() async throws {
         let logger = options.bootstrapLogging()
         let config = try options.loadConfig()
-        let queue = try options.openQueue(config)
-        var nextReport = 100_000
-        let pruned = try await queue.prune(config.retention, dryRun: dryRun) { soFar in
-            guard soFar.messageCount >= nextReport else { return }
-            nextReport += 100_000
-            logger.info("pruning", metadata: ["so_far": "\(soFar.summary)"])
-        }
-        if json {
-            try printJSONLine(pruned)
-        } else {
-            print("\(dryRun ? "would remove" : "removed") \(pruned.summary) (retention: \(config.retention.summary))")
+        try await options.withQueue(config) { queue in
+            var nextReport = 100_000
+            let pruned = try await queue.prune(config.retention, dryRun: dryRun) { soFar in
+                guard soFar.messageCount >= nextReport else { return }
+                nextReport += 100_000
+                logger.info("pruning", metadata: ["so_far": "\(soFar.summary)"])
+            }
+            if json {
+                try printJSONLine(pruned)
+            } else {
+                print("\(dryRun ? "would remove" : "removed") \(pruned.summary) (retention: \(config.retention.summary))")
+            }
         }
     }
 }

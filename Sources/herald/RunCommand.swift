@@ -30,51 +30,52 @@ struct Run: AsyncParsableCommand {
         let config = try options.loadConfig()
         guard config.unsetSecrets.isEmpty else { throw UnsetSecretsError(secrets: config.unsetSecrets) }
         if let warning = config.intake.http?.developmentTokenWarning { logger.warning("\(warning)") }
-        let queue = try options.openQueue(config)
-        let templates = config.templateStore(logger: logger)
-        let transports = CurlChannels(workers: workers ?? config.workers, logger: logger)
-        let metrics = DeliveryMetrics()
-        let dispatcher = Dispatcher(
-            queue: queue, adapters: ChannelAdapters.make(config, transports: transports, queue: queue, logger: logger), renderer: config.renderer(templates),
-            settings: .init(config, workers: workers, drainAndExit: once), metrics: metrics, logger: logger)
-        let validation: @Sendable () -> MessageValidation = { MessageValidation(config: config, templates: templates) }
-        // With --once the dispatcher returns when it is done, and that ends the run.
-        // The engine's own services first: a group stops in reverse order, so they outlive every
-        // user of the queue. A failure of one (the SQLite file removed or replaced) ends the whole
-        // run, non-zero.
-        var services = queue.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-        services.append(.init(service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup))
-        let letters = config.letterBatcher(queue: queue, transports: transports, logger: logger)
-        let dropFolder = config.intake.dropFolder.map { _ in
-            DropFolder(config: config.intake, root: config, queue: queue, validation: validation, logger: logger)
-        }
-        if once, let dropFolder {
-            // --once: what is in the drop folder now is part of what is due.
-            await dropFolder.scan()
-        }
-        if !once {
-            if let dropFolder { services.append(.init(service: dropFolder)) }
-            services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
-            if let letters { services.append(.init(service: letters)) }
-            services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
-            let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
-                                logger: logger)
-            services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }
-        }
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // The dispatcher bounds its own drain by shutdown_grace; this only catches a hang past it.
-        groupConfiguration.maximumGracefulShutdownDuration = config.shutdownGrace + .seconds(5)
-        do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
-            // --once: finish letter batches a crash left half closed, close those past their
-            // age, and try the uploads that are due, once.
-            if once, let letters { await letters.round() }
-        } catch {
+        try await options.withQueue(config) { queue in
+            let templates = config.templateStore(logger: logger)
+            let transports = CurlChannels(workers: workers ?? config.workers, logger: logger)
+            let metrics = DeliveryMetrics()
+            let dispatcher = Dispatcher(
+                queue: queue, adapters: ChannelAdapters.make(config, transports: transports, queue: queue, logger: logger), renderer: config.renderer(templates),
+                settings: .init(config, workers: workers, drainAndExit: once), metrics: metrics, logger: logger)
+            let validation: @Sendable () -> MessageValidation = { MessageValidation(config: config, templates: templates) }
+            // The engine's own services first: a group stops in reverse order, so they outlive every
+            // user of the queue. A failure of one (the SQLite file removed or replaced) ends the
+            // whole run, non-zero.
+            var services = queue.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+            // With --once the dispatcher returns when it is done, and that ends the run.
+            services.append(.init(service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup))
+            let letters = config.letterBatcher(queue: queue, transports: transports, logger: logger)
+            let dropFolder = config.intake.dropFolder.map { _ in
+                DropFolder(config: config.intake, root: config, queue: queue, validation: validation, logger: logger)
+            }
+            if once, let dropFolder {
+                // --once: what is in the drop folder now is part of what is due.
+                await dropFolder.scan()
+            }
+            if !once {
+                if let dropFolder { services.append(.init(service: dropFolder)) }
+                services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
+                if let letters { services.append(.init(service: letters)) }
+                services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
+                let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
+                                    logger: logger)
+                services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }
+            }
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // The dispatcher bounds its own drain by shutdown_grace; this only catches a hang past it.
+            groupConfiguration.maximumGracefulShutdownDuration = config.shutdownGrace + .seconds(5)
+            do {
+                try await ServiceGroup(configuration: groupConfiguration).run()
+                // --once: finish letter batches a crash left half closed, close those past their
+                // age, and try the uploads that are due, once.
+                if once, let letters { await letters.round() }
+            } catch {
+                await transports.shutdown()
+                throw error
+            }
             await transports.shutdown()
-            throw error
         }
-        await transports.shutdown()
     }
 }
 

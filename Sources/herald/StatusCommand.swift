@@ -14,7 +14,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         _ = options.bootstrapLogging()
         let config = try options.loadConfig()
-        let status = try await options.openQueue(config).status()
+        let status = try await options.withQueue(config) { try await $0.status() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -41,9 +41,9 @@ struct SuppressCommand: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
             let config = try options.loadConfig()
-            try await options.openQueue(config).suppress([
+            try await options.withQueue(config) { try await $0.suppress([
                 Suppression(normalized, reason: reason, source: source ?? "herald suppress add"),
-            ])
+            ]) }
             print("suppressed \(channel.rawValue) \(normalized.value) (\(reason.rawValue))")
         }
     }
@@ -61,7 +61,7 @@ struct SuppressCommand: AsyncParsableCommand {
             // An address the rule now refuses may still be on the list from before: remove it as written.
             let normalized = (try? Address(address, channel: channel)) ?? Address(normalized: address, channel: channel)
             let config = try options.loadConfig()
-            guard try await options.openQueue(config).unsuppress(normalized) else {
+            guard try await options.withQueue(config, { try await $0.unsuppress(normalized) }) else {
                 throw CommandFailure("\(normalized.value) is not suppressed on \(channel.rawValue)")
             }
             print("removed \(channel.rawValue) \(normalized.value)")
@@ -80,7 +80,7 @@ struct SuppressCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let channel = try channel.map(SuppressCommand.channel)
             let config = try options.loadConfig()
-            let list = try await options.openQueue(config).suppressions(channel: channel, after: nil, limit: limit)
+            let list = try await options.withQueue(config) { try await $0.suppressions(channel: channel, after: nil, limit: limit) }
             for entry in list {
                 if json {
                     let object: [String: String?] = [
@@ -112,29 +112,30 @@ struct SuppressCommand: AsyncParsableCommand {
             let logger = options.bootstrapLogging()
             let reason = try SuppressCommand.reason(reason)
             let config = try options.loadConfig()
-            let queue = try options.openQueue(config)
-            guard let handle = FileHandle(forReadingAtPath: file) else { throw CommandFailure("cannot read \(file)") }
-            let source = "import \(URL(fileURLWithPath: file).lastPathComponent)"
-            var imported = 0, rejected = 0
-            try await InputBatches(handle, format: .csv).forEach { items in
-                var accepted: [Suppression] = []
-                for item in items {
-                    switch item.value.flatMap({ Suppression.parse($0, defaultSource: source, defaultReason: reason) }) {
-                    case .success(let suppression):
-                        accepted.append(suppression)
-                    case .failure(let rejection):
-                        rejected += 1
-                        print("\(item.position): rejected \(rejection)")
+            try await options.withQueue(config) { queue in
+                guard let handle = FileHandle(forReadingAtPath: file) else { throw CommandFailure("cannot read \(file)") }
+                let source = "import \(URL(fileURLWithPath: file).lastPathComponent)"
+                var imported = 0, rejected = 0
+                try await InputBatches(handle, format: .csv).forEach { items in
+                    var accepted: [Suppression] = []
+                    for item in items {
+                        switch item.value.flatMap({ Suppression.parse($0, defaultSource: source, defaultReason: reason) }) {
+                        case .success(let suppression):
+                            accepted.append(suppression)
+                        case .failure(let rejection):
+                            rejected += 1
+                            print("\(item.position): rejected \(rejection)")
+                        }
+                    }
+                    try await queue.suppress(accepted)
+                    imported += accepted.count
+                    if (imported + rejected) % 100_000 < items.count {
+                        logger.info("import progress", metadata: ["imported": "\(imported)", "rejected": "\(rejected)"])
                     }
                 }
-                try await queue.suppress(accepted)
-                imported += accepted.count
-                if (imported + rejected) % 100_000 < items.count {
-                    logger.info("import progress", metadata: ["imported": "\(imported)", "rejected": "\(rejected)"])
-                }
+                FileHandle.standardError.write(Data("suppress import: \(imported) suppressed, \(rejected) rejected\n".utf8))
+                if rejected > 0 { throw ExitCode(1) }
             }
-            FileHandle.standardError.write(Data("suppress import: \(imported) suppressed, \(rejected) rejected\n".utf8))
-            if rejected > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -9,6 +9,8 @@ public struct HeraldConfig: Sendable {
     /// The folder relative paths are resolved against.
     public var root: URL
     public var databasePath: String
+    /// Set when `database:` is a `postgres://` URL: the PostgreSQL engine keeps the queue.
+    public var postgres: PostgresSettings?
     public var templatesPath: String
     /// Development outbox: channels with `transport: outbox` write here instead of sending.
     public var outboxPath: String
@@ -105,7 +107,10 @@ public struct HeraldConfig: Sendable {
         let fields = try top.fields(allowed: keys)
 
         var config = HeraldConfig(root: root)
-        if let node = fields["database"] { config.databasePath = try node.nonEmptyString() }
+        if let node = fields["database"] {
+            config.databasePath = try node.nonEmptyString()
+            config.postgres = try PostgresSettings.parse(config.databasePath, environment: environment)
+        }
         if let node = fields["templates"] { config.templatesPath = try node.nonEmptyString() }
         if let node = fields["outbox"] { config.outboxPath = try node.nonEmptyString() }
         if let node = fields["workers"] { config.workers = try node.int(in: 1...10_000) }

@@ -85,6 +85,10 @@ public struct Dispatcher: Service, CustomStringConvertible {
             helpers.addTask { [pollInterval = settings.pollInterval] in
                 while (try? await Task.sleep(for: pollInterval)) != nil { wake.yield() }
             }
+            // New work announced by the engine (PostgreSQL's NOTIFY): idle workers start at once.
+            helpers.addTask { [queue] in
+                for await _ in queue.arrivals() { wake.yield() }
+            }
             await withGracefulShutdownHandler {
                 await dispatch(journal: journal, wakeups: wakeups, wake: wake)
             } onGracefulShutdown: {

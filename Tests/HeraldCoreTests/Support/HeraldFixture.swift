@@ -18,13 +18,15 @@ final class HeraldFixture: @unchecked Sendable {
     ///   - email: the body of `channels.email` (indented two spaces per level below it), or nil.
     ///   - sms, letter: the bodies of `channels.sms` and `channels.letter`, the same way.
     ///   - topLevel: more top-level YAML (`intake:` …), written before `channels:`.
-    init(endpoints: [String: String], workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
+    ///   - database: the config's `database:` (a `postgres://` URL runs the PostgreSQL engine;
+    ///     `queue` is then an unused SQLite file, and tests look through the contract instead).
+    init(endpoints: [String: String], database: String = "var/herald.sqlite", workers: Int = 8, retry: String = "{max_attempts: 3, initial: 100ms, max: 1s}",
          timeout: String = "3s", lease: String = "30s", shutdownGrace: String = "5s", email: String? = nil,
          sms: String? = nil, letter: String? = nil, topLevel: String = "", folder: TemporaryFolder? = nil) throws {
         self.folder = try folder ?? TemporaryFolder()
         var yaml = topLevel + (topLevel.isEmpty || topLevel.hasSuffix("\n") ? "" : "\n")
-            + Self.yaml(endpoints: endpoints, workers: workers, retry: retry, timeout: timeout, lease: lease,
-                        shutdownGrace: shutdownGrace)
+            + Self.yaml(endpoints: endpoints, database: database, workers: workers, retry: retry, timeout: timeout,
+                        lease: lease, shutdownGrace: shutdownGrace)
         if let email {
             yaml += "  email:\n" + email.split(separator: "\n").map { "    \($0)\n" }.joined()
         }
@@ -38,13 +40,14 @@ final class HeraldFixture: @unchecked Sendable {
         try self.folder.write("Templates/alert/manifest.yaml", "channel: webhook\n")
         try self.folder.write("Templates/alert/body.json", #"{"n": {{data.n}}, "key": "{{message.key}}"}"# + "\n")
         config = try HeraldConfig.load(from: self.folder.file("Config/herald.yaml"), environment: Self.environment)
-        queue = try SQLiteQueue(path: config.resolve(config.databasePath).path)
+        queue = try SQLiteQueue(path: config.postgres == nil ? config.resolve(config.databasePath).path
+                                      : self.folder.file("var/not-the-queue.sqlite").path)
     }
 
-    static func yaml(endpoints: [String: String], workers: Int, retry: String, timeout: String, lease: String,
-                     shutdownGrace: String) -> String {
+    static func yaml(endpoints: [String: String], database: String = "var/herald.sqlite", workers: Int, retry: String,
+                     timeout: String, lease: String, shutdownGrace: String) -> String {
         var text = """
-            database: var/herald.sqlite
+            database: "\(database)"
             workers: \(workers)
             retry: \(retry)
             lease: \(lease)

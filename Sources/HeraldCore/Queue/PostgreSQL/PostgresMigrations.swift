@@ -1,0 +1,178 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, one named migration per shipped change, applied in order at start.
+///
+/// A migration that has shipped is never edited: `herald_migrations` records the names applied,
+/// and a database only ever moves forward. Start-up takes a session advisory lock first, so two
+/// hosts starting at once apply each migration exactly once (the second waits, then finds it done).
+///
+/// The shape follows the SQLite engine's (the same columns, unix milliseconds in `bigint`), so
+/// `herald copy` moves rows across unchanged.
+enum PostgresMigrations {
+    /// `pg_advisory_lock` key for migrations: "herald" in ASCII.
+    static let lockKey: Int64 = 0x6865_7261_6c64
+
+    static let all: [(name: String, sql: [String])] = [
+        ("v1-queue", [
+            """
+            CREATE TABLE messages (
+                id              bigserial PRIMARY KEY,
+                key             text UNIQUE,
+                channel         text NOT NULL,
+                template        text NOT NULL,
+                recipient       text NOT NULL,          -- the message's "to", JSON
+                data            text NOT NULL,          -- the message's "data", JSON
+                category        text NOT NULL,
+                campaign        text,
+                state           text NOT NULL,          -- queued | leased | sent | failed | suppressed | canceled
+                due_at          bigint NOT NULL,        -- unix milliseconds
+                created_at      bigint NOT NULL,
+                updated_at      bigint NOT NULL,
+                attempts        bigint NOT NULL DEFAULT 0,
+                lease_owner     text,
+                lease_until     bigint,
+                last_error_code text,
+                last_error      text,
+                deferred        text,                   -- quiet_hours | rate_limit | frequency_cap
+                retry_base      bigint NOT NULL DEFAULT 0
+            )
+            """,
+            // Claims walk this index in due order and stop at LIMIT.
+            "CREATE INDEX messages_due ON messages (due_at, id) WHERE state = 'queued'",
+            "CREATE INDEX messages_lease ON messages (lease_until) WHERE state = 'leased'",
+            "CREATE INDEX messages_state_channel ON messages (state, channel)",
+            "CREATE INDEX messages_deferred ON messages (deferred) WHERE deferred IS NOT NULL",
+            """
+            CREATE TABLE attempts (
+                id           bigserial PRIMARY KEY,
+                message_id   bigint NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                number       bigint NOT NULL,
+                started_at   bigint NOT NULL,
+                duration_us  bigint NOT NULL,
+                worker       text NOT NULL,
+                outcome      text NOT NULL,
+                error_code   text,
+                remote_code  text,
+                remote_text  text,
+                retry_at     bigint,
+                remote_id    text
+            )
+            """,
+            "CREATE INDEX attempts_message ON attempts (message_id)",
+            "CREATE INDEX attempts_started ON attempts (started_at)",
+            """
+            CREATE TABLE suppressions (
+                channel     text NOT NULL,
+                address     text NOT NULL,
+                reason      text NOT NULL,
+                source      text,
+                created_at  bigint NOT NULL,
+                PRIMARY KEY (channel, address)
+            )
+            """,
+            """
+            CREATE TABLE letter_batches (
+                id              bigserial PRIMARY KEY,
+                name            text NOT NULL UNIQUE,
+                state           text NOT NULL,          -- open | closing | closed
+                letters         bigint NOT NULL DEFAULT 0,
+                created_at      bigint NOT NULL,
+                closing_at      bigint,
+                closed_at       bigint,
+                sha256          text,
+                bytes           bigint,
+                upload_state    text,
+                upload_attempts bigint NOT NULL DEFAULT 0,
+                upload_next_at  bigint,
+                upload_error    text
+            )
+            """,
+            "CREATE UNIQUE INDEX letter_batches_open ON letter_batches (state) WHERE state = 'open'",
+            "CREATE INDEX letter_batches_state ON letter_batches (state, created_at)",
+            """
+            CREATE TABLE letters (
+                message_id   bigint PRIMARY KEY,
+                batch_id     bigint NOT NULL REFERENCES letter_batches (id),
+                position     bigint NOT NULL,
+                key          text,
+                name         text NOT NULL,
+                line1        text NOT NULL,
+                line2        text NOT NULL,
+                city         text NOT NULL,
+                region       text NOT NULL,
+                postal_code  text NOT NULL,
+                country      text NOT NULL,
+                campaign     text NOT NULL,
+                format       text NOT NULL,
+                body         text NOT NULL,
+                added_at     bigint NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX letters_batch ON letters (batch_id, position)",
+            """
+            CREATE TABLE intake_files (
+                id          bigserial PRIMARY KEY,
+                name        text NOT NULL,
+                identity    text NOT NULL UNIQUE,
+                state       text NOT NULL,              -- reading | read | archived
+                position    bigint NOT NULL DEFAULT 0,
+                queued      bigint NOT NULL DEFAULT 0,
+                duplicates  bigint NOT NULL DEFAULT 0,
+                rejected    bigint NOT NULL DEFAULT 0,
+                started_at  bigint NOT NULL,
+                finished_at bigint
+            )
+            """,
+            """
+            CREATE TABLE intake_rejections (
+                file_id   bigint NOT NULL REFERENCES intake_files (id) ON DELETE CASCADE,
+                position  bigint NOT NULL,
+                field     text NOT NULL,
+                reason    text NOT NULL,
+                input     text NOT NULL,
+                PRIMARY KEY (file_id, position)
+            )
+            """,
+            // Rate limits as GCRA: the next free slot per limit; NULL before its first message.
+            "CREATE TABLE rate_slots (key text PRIMARY KEY, tat double precision)",
+            """
+            CREATE TABLE contacts (
+                message_id  bigint PRIMARY KEY,
+                channel     text NOT NULL,
+                address     text NOT NULL,
+                category    text NOT NULL,
+                at          bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX contacts_recipient ON contacts (channel, address, category, at)",
+        ]),
+    ]
+
+    static func apply(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
+            do {
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS herald_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: logger)
+                let applied = try await connection.query("SELECT name FROM herald_migrations", logger: logger)
+                var names = Set<String>()
+                for try await name in applied.decode(String.self) { names.insert(name) }
+                for migration in all where !names.contains(migration.name) {
+                    try await connection.withTransaction(logger: logger) { transaction in
+                        for statement in migration.sql {
+                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await transaction.query("INSERT INTO herald_migrations (name) VALUES (\(migration.name))", logger: logger)
+                    }
+                    logger.notice("applied a PostgreSQL migration", metadata: ["migration": "\(migration.name)"])
+                }
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresQueue {
+    /// Leases that expired go back to the queue (their holder died or hung: a host's PID check
+    /// cannot see another host's processes), then one statement leases up to `limit` due
+    /// messages. The candidates are chosen inside a `MATERIALIZED` CTE with `FOR UPDATE SKIP
+    /// LOCKED`: the fence keeps the planner from locking more rows than the LIMIT, and rows another
+    /// host is claiming are passed over rather than waited for.
+    public func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>,
+                      now: Int64) async throws -> ClaimBatch {
+        guard limit > 0, !channels.isEmpty else { return ClaimBatch(messages: []) }
+        let channelList = channels.sorted().map(\.rawValue)
+        let ownerText = owner.description
+        let leaseUntil = now + lease.milliseconds
+        try await client.query("""
+            UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = \(now)
+            WHERE id IN (SELECT id FROM messages WHERE state = 'leased' AND lease_until <= \(now)
+                         ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)
+            """, logger: logger)
+        let found = try await rows("""
+            WITH subset AS MATERIALIZED (
+                SELECT id FROM messages
+                WHERE state = 'queued' AND due_at <= \(now) AND channel = ANY(\(channelList))
+                ORDER BY due_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE messages m
+            SET state = 'leased', lease_owner = \(ownerText), lease_until = \(leaseUntil), attempts = m.attempts + 1,
+                updated_at = \(now)
+            FROM subset WHERE m.id = subset.id
+            RETURNING m.id, m.key, m.channel, m.template, m.recipient, m.data, m.category, m.campaign, m.attempts, m.due_at,
+                      m.deferred, m.retry_base
+            """)
+        let decoder = JSONDecoder()
+        let messages = try found.map { row in
+            var message = ClaimedMessage(
+                id: try row.get("id"), key: try row.get("key"),
+                channel: Channel(rawValue: try row.get("channel")) ?? .webhook, template: try row.get("template"),
+                recipient: try decoder.decode(Recipient.self, from: Data((try row.get("recipient", as: String.self)).utf8)),
+                dataJSON: try row.get("data"), category: MessageCategory(rawValue: try row.get("category")) ?? .marketing,
+                campaign: try row.get("campaign"), attempt: try row.get("attempts"), dueAt: try row.get("due_at"),
+                deferred: try row.get("deferred"))
+            message.retryBase = try row.get("retry_base")
+            return message
+        }
+        .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+        var batch = ClaimBatch(messages: messages)
+        if messages.count < limit {
+            batch.nextDue = try await value("""
+                SELECT due_at FROM messages WHERE state = 'queued' AND channel = ANY(\(channelList)) ORDER BY due_at, id LIMIT 1
+                """, as: Int64.self)
+        }
+        return batch
+    }
+
+    public func leaseOwners() async throws -> [String] {
+        try await rows("SELECT DISTINCT lease_owner FROM messages WHERE state = 'leased'").map { try $0.get("lease_owner") }
+    }
+
+    public func releaseLeases(of owners: [String], now: Int64) async throws -> Int {
+        guard !owners.isEmpty else { return 0 }
+        return try await rows("""
+            UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = \(now)
+            WHERE state = 'leased' AND lease_owner = ANY(\(owners))
+            RETURNING id
+            """).count
+    }
+}

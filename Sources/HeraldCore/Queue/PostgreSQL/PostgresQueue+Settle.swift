@@ -1,0 +1,117 @@
+import PostgresNIO
+
+extension PostgresQueue {
+    /// How one settlement changes its message (`nil`: keep what is there).
+    private struct Change: Encodable {
+        let id: Int64
+        let state: String
+        var due_at: Int64?
+        var attempts_delta = 0
+        var set_deferred = false
+        var deferred: String?
+        var set_error = false
+        var error_code: String?
+        var last_error: String?
+    }
+
+    private struct AttemptRow: Encodable {
+        let message_id: Int64
+        let number: Int
+        let started_at: Int64
+        let duration_us: Int64
+        let worker: String
+        let outcome: String
+        let error_code: String?
+        let remote_code: String?
+        let remote_text: String?
+        let retry_at: Int64?
+        let remote_id: String?
+    }
+
+    private struct SuppressionRow: Encodable {
+        let channel: String
+        let address: String
+        let reason: String
+        let source: String?
+    }
+
+    /// One statement, so one round trip and one implicit transaction for the whole group: the
+    /// messages' changes, the attempts, hard-bounce suppressions and the contacts a failure
+    /// frees, as data-modifying CTEs over JSON recordsets.
+    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
+        guard !settlements.isEmpty else { return [] }
+        var changes: [Change] = []
+        var attempts: [AttemptRow] = []
+        var suppressions: [Address: SuppressionRow] = [:]
+        var failed: [Int64] = []
+        for settlement in settlements {
+            switch settlement {
+            case .sent(let attempt):
+                changes.append(Change(id: attempt.messageID, state: MessageState.sent.rawValue, set_deferred: true, set_error: true))
+            case .failed(let attempt, let lastError, let suppression):
+                changes.append(Change(id: attempt.messageID, state: MessageState.failed.rawValue, set_deferred: true, set_error: true,
+                                      error_code: attempt.errorCode, last_error: lastError))
+                if let suppression {
+                    // Deduplicated: one statement may not upsert the same row twice.
+                    suppressions[suppression.address] = SuppressionRow(
+                        channel: suppression.channel.rawValue, address: suppression.address.value,
+                        reason: suppression.reason.rawValue, source: suppression.source)
+                }
+                failed.append(attempt.messageID)
+            case .retry(let attempt, let lastError):
+                changes.append(Change(id: attempt.messageID, state: MessageState.queued.rawValue, due_at: attempt.retryAt ?? now,
+                                      set_deferred: true, set_error: true, error_code: attempt.errorCode, last_error: lastError))
+            case .release(let id):
+                changes.append(Change(id: id, state: MessageState.queued.rawValue, attempts_delta: -1))
+            case .deferred(let id, let deferral):
+                changes.append(Change(id: id, state: MessageState.queued.rawValue, due_at: deferral.until, attempts_delta: -1,
+                                      set_deferred: true, deferred: deferral.reason.rawValue))
+            case .suppressed(let id, let suppression):
+                changes.append(Change(id: id, state: MessageState.suppressed.rawValue, attempts_delta: -1, set_deferred: true,
+                                      set_error: true, error_code: "suppressed", last_error: suppression.summary))
+            }
+            if let attempt = settlement.attempt {
+                attempts.append(AttemptRow(
+                    message_id: attempt.messageID, number: attempt.number, started_at: attempt.startedAt,
+                    duration_us: attempt.durationMicroseconds, worker: attempt.worker, outcome: attempt.outcome.rawValue,
+                    error_code: attempt.errorCode, remote_code: attempt.remoteCode, remote_text: attempt.remoteText,
+                    retry_at: attempt.retryAt, remote_id: attempt.remoteID))
+            }
+        }
+        let updated = try await rows("""
+            WITH s AS (
+                SELECT * FROM jsonb_to_recordset(\(try Self.recordset(changes))::jsonb) AS s(
+                    id bigint, state text, due_at bigint, attempts_delta bigint, set_deferred bool, deferred text,
+                    set_error bool, error_code text, last_error text)
+            ), updated AS (
+                UPDATE messages m SET
+                    state = s.state, due_at = coalesce(s.due_at, m.due_at), attempts = m.attempts + s.attempts_delta,
+                    deferred = CASE WHEN s.set_deferred THEN s.deferred ELSE m.deferred END,
+                    last_error_code = CASE WHEN s.set_error THEN s.error_code ELSE m.last_error_code END,
+                    last_error = CASE WHEN s.set_error THEN s.last_error ELSE m.last_error END,
+                    lease_owner = NULL, lease_until = NULL, updated_at = \(now)
+                FROM s WHERE m.id = s.id AND m.state = 'leased' AND m.lease_owner = \(owner.description)
+                RETURNING m.id
+            ), recorded AS (
+                INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code, remote_code,
+                                      remote_text, retry_at, remote_id)
+                SELECT * FROM jsonb_to_recordset(\(try Self.recordset(attempts))::jsonb) AS a(
+                    message_id bigint, number bigint, started_at bigint, duration_us bigint, worker text, outcome text,
+                    error_code text, remote_code text, remote_text text, retry_at bigint, remote_id text)
+            ), suppressed AS (
+                INSERT INTO suppressions (channel, address, reason, source, created_at)
+                SELECT x.channel, x.address, x.reason, x.source, \(now)
+                FROM jsonb_to_recordset(\(try Self.recordset(Array(suppressions.values)))::jsonb) AS x(
+                    channel text, address text, reason text, source text)
+                ON CONFLICT (channel, address) DO UPDATE SET reason = excluded.reason, source = excluded.source,
+                    created_at = excluded.created_at
+            ), uncounted AS (
+                -- A failed message did not reach the recipient: it does not count against a cap.
+                DELETE FROM contacts WHERE message_id = ANY(\(failed))
+            )
+            SELECT id FROM updated
+            """)
+        let kept = Set(try updated.map { try $0.get("id", as: Int64.self) })
+        return settlements.map(\.messageID).filter { !kept.contains($0) }
+    }
+}
