@@ -20,3 +20,17 @@ public enum QueueDatabase {
         return try await body(queue)
     }
 }
+
+extension QueueDatabase {
+    /// `herald copy`: the SQLite queue at `path` into the PostgreSQL database `target` names
+    /// (migrated first, and refused unless empty). Returns the rows copied per table.
+    public static func copy(fromSQLite path: String, to target: PostgresSettings, logger: Logger,
+                            progress: (QueueTable, Int) -> Void) async throws -> [QueueTable: Int] {
+        let source = try SQLiteQueue(path: path, logger: logger)
+        let snapshot = try source.snapshotSource()
+        let destination = try PostgresQueue(settings: target, logger: logger)
+        return try await destination.whileConnected {
+            try await QueueCopy.copy(from: snapshot, to: destination, targetLocation: target.location, progress: progress)
+        }
+    }
+}
