@@ -38,3 +38,26 @@ NGINX
   NGINX_PID=$(cat "$work/nginx/nginx.pid")
   echo "bench: nginx on 127.0.0.1:$PORT (pid $NGINX_PID)"
 }
+
+#   bench_postgres WORK       initdb a cluster in WORK/pg (as the postgres user when run as root:
+#                             PostgreSQL refuses root), start it on a free 127.0.0.1 port with its
+#                             default (durable) settings; sets PGPORT and PG_PID (stop: kill -INT "$PG_PID")
+bench_postgres() {
+  local work=$1 bin as=()
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  PGPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/pg"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$work/pg"; chmod 755 "$work"
+    as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$work/pg/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+  "${as[@]}" "$bin/postgres" -D "$work/pg/data" -p "$PGPORT" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$work/pg" -c max_connections=200 -c shared_buffers=256MB >"$work/pg/log" 2>&1 &
+  PG_PID=$!
+  for _ in $(seq 100); do psql -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "bench: postgres on 127.0.0.1:$PGPORT (pid $PG_PID)"
+}
+
+#   pg DB SQL                 one statement through psql, unaligned output
+pg() { psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -Atc "$2"; }

@@ -6,6 +6,7 @@
 //                                                     one shipped template with its sample, or with
 //                                                     the first message of an NDJSON file
 //   herald-bench insert-batched DB_PATH ROWS          raw SQLite batched insert of the ingest rows
+//   herald-bench pg-claim-loop URL ROWS               raw PostgreSQL claim+done through postgres-nio
 import Foundation
 
 let arguments = CommandLine.arguments
@@ -19,12 +20,15 @@ case ("render-template", 4), ("render-template", 5), ("render-template", 6):
                           messageFile: arguments.count == 6 ? arguments[5] : nil)
 case ("insert-batched", 4) where Int(arguments[3]) != nil:
     try runInsertBatched(path: arguments[2], rows: Int(arguments[3])!)
+case ("pg-claim-loop", 4) where Int(arguments[3]) != nil:
+    try await runPostgresClaimLoop(url: arguments[2], rows: Int(arguments[3])!)
 default:
     FileHandle.standardError.write(Data("""
         usage: herald-bench claim-loop DB_PATH ROWS
                herald-bench render [SECONDS]
                herald-bench render-template TEMPLATES_FOLDER NAME [SECONDS [MESSAGE_FILE]]
                herald-bench insert-batched DB_PATH ROWS
+               herald-bench pg-claim-loop URL ROWS
 
         """.utf8))
     exit(2)
