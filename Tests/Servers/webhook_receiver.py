@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=0)
+# 127.0.0.1 unless a test runs the receiver inside a network namespace of its own.
+parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--secret", required=True)
 parser.add_argument("--log", required=True)
 args = parser.parse_args()
@@ -104,7 +106,7 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
-server = Server(("127.0.0.1", args.port), Handler)
+server = Server((args.host, args.port), Handler)
 server.daemon_threads = True
 print(f"PORT {server.server_address[1]}", flush=True)
 server.serve_forever()

@@ -11,6 +11,15 @@ import Foundation
 actor PostgresServer {
     static let shared = PostgresServer()
 
+    /// The network namespace it runs in (nil: this one) and the addresses it listens on.
+    let namespace: String?
+    let listen: [String]
+
+    init(namespace: String? = nil, listen: [String] = ["127.0.0.1"]) {
+        self.namespace = namespace
+        self.listen = listen
+    }
+
     struct Running: Sendable {
         let port: Int
         let folder: String
@@ -37,19 +46,31 @@ actor PostgresServer {
         let server = try await start()
         databases += 1
         let name = "t\(getpid())_\(databases)_\(UInt32.random(in: 0...UInt32.max))"
-        try await Self.psql(port: server.port, "CREATE DATABASE \(name)")
-        return PostgresSettings(host: "127.0.0.1", port: server.port, username: "postgres", password: nil, database: name,
+        try await psql(port: server.port, "CREATE DATABASE \(name)")
+        return PostgresSettings(host: listen[0], port: server.port, username: "postgres", password: nil, database: name,
                                 sslMode: .disable, poolSize: 8, notify: true)
     }
 
     func port() async throws -> Int { try await start().port }
 
-    /// Runs one statement through `psql` as the superuser.
-    static func psql(port: Int, database: String = "postgres", _ sql: String) async throws {
-        let child = try ChildProcess("/usr/bin/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database,
-                                                       "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], inheriting: false)
+    /// One statement's result rows through `psql` (unaligned, `|` between columns).
+    func query(database: String, _ sql: String) async throws -> [String] {
+        let port = try await start().port
+        return try await psql(port: port, database: database, sql).split(separator: "\n").map(String.init)
+    }
+
+    /// Runs one statement through `psql` as the superuser; returns what it printed.
+    @discardableResult
+    func psql(port: Int, database: String = "postgres", _ sql: String) async throws -> String {
+        let arguments = ["-h", listen[0], "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]
+        let child = if let namespace {
+            try ChildProcess("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/bin/psql"] + arguments, inheriting: false)
+        } else {
+            try ChildProcess("/usr/bin/psql", arguments, inheriting: false)
+        }
         let status = await child.wait(timeout: .seconds(60))
         guard status == 0 else { throw PostgresServerError("psql \(sql.prefix(60)): exit \(status): \(child.output().stderr)") }
+        return child.output().stdout
     }
 
     private func start() async throws -> Running {
@@ -82,48 +103,80 @@ actor PostgresServer {
             guard let user = getpwnam("postgres") else { throw PostgresServerError("no postgres user to run the server as") }
             guard chown(folder, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else { throw PostgresServerError("chown \(folder) failed") }
         }
-        func command(_ program: String, _ arguments: [String]) -> (String, [String]) {
-            asPostgres
-                ? ("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", program] + arguments)
-                : (program, arguments)
+        let namespace = namespace
+        func command(_ program: String, _ arguments: [String], inNamespace: Bool = false) -> (String, [String]) {
+            let user = asPostgres
+                ? ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", program] + arguments
+                : [program] + arguments
+            if inNamespace, let namespace { return ("/usr/sbin/ip", ["netns", "exec", namespace] + user) }
+            return (user[0], Array(user.dropFirst()))
         }
         let (initdb, initdbArguments) = command("\(bin)/initdb", ["-D", "\(folder)/data", "-U", "postgres", "-A", "trust",
                                                                    "--no-sync", "-E", "UTF8", "--locale=C"])
         let setup = try ChildProcess(initdb, initdbArguments, inheriting: false)
         guard await setup.wait(timeout: .seconds(120)) == 0 else { throw PostgresServerError("initdb failed: \(setup.output().stderr)") }
+        if listen != ["127.0.0.1"] {
+            // Hosts in the test's namespaces connect from their own addresses.
+            let hba = "\(folder)/data/pg_hba.conf"
+            try (try String(contentsOfFile: hba, encoding: .utf8) + "host all all 10.0.0.0/8 trust\n")
+                .write(toFile: hba, atomically: false, encoding: .utf8)
+        }
         let port = try FreePort.next()
         // Durability off: these databases live for one test run.
         let (postgres, arguments) = command("\(bin)/postgres", [
-            "-D", "\(folder)/data", "-p", "\(port)", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=\(folder)",
+            "-D", "\(folder)/data", "-p", "\(port)", "-c", "listen_addresses=\(listen.joined(separator: ","))",
+            "-c", "unix_socket_directories=\(folder)",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=400",
             "-c", "shared_buffers=128MB",
-        ])
+        ], inNamespace: true)
         let server = try ChildProcess(postgres, arguments, inheriting: false)
         let deadline = ContinuousClock.now + startupTimeout
-        while !FreePort.isListening(port) {
+        while !(try await isReady(port: port)) {
             guard server.isRunning, ContinuousClock.now < deadline else {
                 throw PostgresServerError("postgres did not start: \(server.output().stderr.suffix(2_000))")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
         Self.keep(server)
-        let started = Running(port: port, folder: folder, postmaster: server.pid)
+        let postmaster = (try? String(contentsOfFile: "\(folder)/data/postmaster.pid", encoding: .utf8))?
+            .split(separator: "\n").first.flatMap { Int32($0) } ?? server.pid
+        let started = Running(port: port, folder: folder, postmaster: postmaster)
         Self.stopAtExit(started)
         return started
+    }
+
+    /// Whether the server accepts connections (from the namespace it runs in).
+    private func isReady(port: Int) async throws -> Bool {
+        guard namespace != nil else { return FreePort.isListening(port) }
+        do {
+            try await psql(port: port, "SELECT 1")
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Stops the server now (a namespace must be emptied before it is deleted).
+    func stop() {
+        guard let running else { return }
+        Self.stop(postmaster: running.postmaster, folder: running.folder)
+        Self.atExit.removeAll { $0.folder == running.folder }
+        self.running = nil
     }
 
     /// The server process lives as long as the test process.
     nonisolated(unsafe) private static var kept: [ChildProcess] = []
     private static func keep(_ server: ChildProcess) { kept.append(server) }
 
-    nonisolated(unsafe) private static var atExit: Running?
+    nonisolated(unsafe) private static var atExit: [Running] = []
 
     private static func stopAtExit(_ running: Running) {
-        atExit = running
-        atexit {
-            guard let running = PostgresServer.atExit else { return }
-            PostgresServer.stop(postmaster: running.postmaster, folder: running.folder)
+        if atExit.isEmpty {
+            atexit {
+                for running in PostgresServer.atExit { PostgresServer.stop(postmaster: running.postmaster, folder: running.folder) }
+            }
         }
+        atExit.append(running)
     }
 
     /// Fast shutdown (SIGINT), then the folder goes.

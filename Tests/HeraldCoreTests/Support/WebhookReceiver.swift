@@ -17,12 +17,16 @@ final class WebhookReceiver: @unchecked Sendable {
     let log: URL
     private let child: ChildProcess
 
-    init(folder: TemporaryFolder) async throws {
+    /// - Parameter namespace: run inside this network namespace (made by the test), listening on
+    ///   all its addresses; on 127.0.0.1 of this one when nil.
+    init(folder: TemporaryFolder, namespace: String? = nil) async throws {
         log = folder.file("received-\(UUID().uuidString.prefix(6)).ndjson")
-        child = try ChildProcess(SupportPaths.python, [
-            SupportPaths.servers.appendingPathComponent("webhook_receiver.py").path,
-            "--secret", Self.secret, "--log", log.path,
-        ])
+        let script = [SupportPaths.servers.appendingPathComponent("webhook_receiver.py").path, "--secret", Self.secret, "--log", log.path]
+        if let namespace {
+            child = try ChildProcess("/usr/sbin/ip", ["netns", "exec", namespace, SupportPaths.python] + script + ["--host", "0.0.0.0"])
+        } else {
+            child = try ChildProcess(SupportPaths.python, script)
+        }
         guard let text = await child.line(startingWith: "PORT "), let port = Int(text) else {
             throw ReceiverError.didNotStart(child.output().stderr)
         }

@@ -20,6 +20,7 @@ extension PostgresQueue {
             try await Self.insert(messages, now: now, on: connection, queue: self)
         }
         announceArrival()
+        await noteInserted(outcomes.count { if case .queued = $0 { true } else { false } })
         return outcomes
     }
 
@@ -105,6 +106,7 @@ extension PostgresQueue {
             return outcomes
         }
         if !batch.messages.isEmpty { announceArrival() }
+        await noteInserted(outcomes.count { if case .queued = $0 { true } else { false } })
         return outcomes
     }
 

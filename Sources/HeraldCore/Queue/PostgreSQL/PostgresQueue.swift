@@ -21,6 +21,11 @@ public final class PostgresQueue: MessageQueue {
     /// Idle dispatchers waiting for `arrivals()`.
     private let listeners = Mutex<[UInt64: AsyncStream<Void>.Continuation]>([:])
     private let nextListener = Atomic<UInt64>(0)
+    /// Messages this process inserted since it last refreshed the table's statistics.
+    private let insertedSinceAnalyze = Atomic<Int>(0)
+
+    /// After this many inserts a process runs `ANALYZE messages` (see `noteInserted`).
+    static let analyzeEvery = 5_000
 
     /// The LISTEN/NOTIFY channel on which enqueues announce new work (once per batch).
     static let arrivalsChannel = "herald_arrivals"
@@ -75,6 +80,23 @@ public final class PostgresQueue: MessageQueue {
         listeners.withLock { $0[id] = continuation }
         continuation.onTermination = { [weak self] _ in _ = self?.listeners.withLock { $0.removeValue(forKey: id) } }
         return stream
+    }
+
+    /// Refreshes the planner's statistics after a bulk intake. Without them (a table filled
+    /// faster than autovacuum's next look, a first import) PostgreSQL estimates a handful of queued
+    /// rows and sorts all of them for every claim instead of walking the due index and stopping at
+    /// the LIMIT: measured on 100,000 fresh rows, every claim sorted the whole backlog.
+    func noteInserted(_ count: Int) async {
+        guard count > 0 else { return }
+        let total = insertedSinceAnalyze.add(count, ordering: .relaxed).newValue
+        guard total >= Self.analyzeEvery,
+              insertedSinceAnalyze.compareExchange(expected: total, desired: 0, ordering: .relaxed).exchanged else { return }
+        do {
+            try await client.query("ANALYZE messages", logger: logger)
+        } catch {
+            logger.warning("could not refresh the queue's statistics (ANALYZE messages)",
+                           metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+        }
     }
 
     /// Wakes every `arrivals()` stream of this process.
