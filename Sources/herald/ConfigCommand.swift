@@ -15,7 +15,7 @@ struct ConfigCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
             print("\(options.config): ok")
-            print("  database:  \(config.resolve(config.databasePath).path)")
+            print("  database:  \(config.postgres?.location ?? config.resolve(config.databasePath).path)")
             print("  workers:   \(config.workers), lease \(config.lease.configText), retry up to \(config.retry.maxAttempts) attempts")
             let intake = config.intake
             print("  intake:    drop folder \(intake.dropFolder.map { config.resolve($0).path } ?? "off"), socket \(intake.socket.map { config.resolve($0).path } ?? "off"), tcp \(intake.http.map { "\($0) (token required)" } ?? "off")")

@@ -63,6 +63,9 @@ public struct InputBatches<Batch: Sendable>: Sendable {
                     space.signal()
                     try await body(batch)
                 }
+                // The stream also ends when this task is cancelled: that is not the end of the
+                // input, and a caller that took it for one would mark a half-read file done.
+                try Task.checkCancellation()
             } catch {
                 // The reading thread waits for space or checks the flag before its next batch.
                 stopped.set()

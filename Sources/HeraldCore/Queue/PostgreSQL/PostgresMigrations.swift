@@ -156,30 +156,30 @@ enum PostgresMigrations {
         ]),
     ]
 
-    static func apply(_ client: PostgresClient, logger: Logger) async throws {
+    static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
+            try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: queryLogger)
             do {
                 try await connection.query("""
                     CREATE TABLE IF NOT EXISTS herald_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-                    """, logger: logger)
-                let applied = try await connection.query("SELECT name FROM herald_migrations", logger: logger)
+                    """, logger: queryLogger)
+                let applied = try await connection.query("SELECT name FROM herald_migrations", logger: queryLogger)
                 var names = Set<String>()
                 for try await name in applied.decode(String.self) { names.insert(name) }
                 for migration in all where !names.contains(migration.name) {
-                    try await connection.withTransaction(logger: logger) { transaction in
+                    try await connection.withTransaction(logger: queryLogger) { transaction in
                         for statement in migration.sql {
-                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: queryLogger)
                         }
-                        try await transaction.query("INSERT INTO herald_migrations (name) VALUES (\(migration.name))", logger: logger)
+                        try await transaction.query("INSERT INTO herald_migrations (name) VALUES (\(migration.name))", logger: queryLogger)
                     }
                     logger.notice("applied a PostgreSQL migration", metadata: ["migration": "\(migration.name)"])
                 }
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: queryLogger)
                 throw error
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+            try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: queryLogger)
         }
     }
 }

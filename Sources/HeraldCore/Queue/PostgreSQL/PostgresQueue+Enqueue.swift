@@ -48,7 +48,7 @@ extension PostgresQueue {
             ORDER BY r.id
             ON CONFLICT (key) DO NOTHING
             RETURNING id
-            """, logger: queue.logger).decode(Int64.self) { inserted.insert(id) }
+            """, logger: queue.queryLogger).decode(Int64.self) { inserted.insert(id) }
         let duplicateKeys = zip(ids, messages).compactMap { id, message in inserted.contains(id) ? nil : message.key }
         var existing: [String: Int64] = [:]
         if !duplicateKeys.isEmpty {
@@ -58,7 +58,7 @@ extension PostgresQueue {
         }
         if !inserted.isEmpty, queue.settings.notify {
             // Delivered at commit, once per transaction: one wake-up per batch, not per row.
-            try await connection.query("SELECT pg_notify(\(arrivalsChannel), '')", logger: queue.logger)
+            try await connection.query("SELECT pg_notify(\(arrivalsChannel), '')", logger: queue.queryLogger)
         }
         return zip(ids, messages).map { id, message in
             inserted.contains(id) ? .queued(id: id) : .duplicate(id: message.key.flatMap { existing[$0] } ?? 0)
@@ -70,7 +70,7 @@ extension PostgresQueue {
             try await connection.query("""
                 INSERT INTO intake_files (name, identity, state, started_at) VALUES (\(name), \(identity), 'reading', \(now))
                 ON CONFLICT (identity) DO NOTHING
-                """, logger: logger)
+                """, logger: queryLogger)
             let row = try await rows("SELECT * FROM intake_files WHERE identity = \(identity)", on: connection)[0]
             return try IntakeFile(row)
         }
@@ -95,14 +95,14 @@ extension PostgresQueue {
                     SELECT \(batch.file), r.position, r.field, r.reason, r.input
                     FROM jsonb_to_recordset(\(try Self.recordset(rows))::jsonb) AS r(position bigint, field text, reason text, input text)
                     ON CONFLICT (file_id, position) DO UPDATE SET field = excluded.field, reason = excluded.reason, input = excluded.input
-                    """, logger: logger)
+                    """, logger: queryLogger)
             }
             let queued = outcomes.count { if case .queued = $0 { true } else { false } }
             try await connection.query("""
                 UPDATE intake_files SET position = greatest(position, \(batch.through)), queued = queued + \(queued),
                     duplicates = duplicates + \(outcomes.count - queued), rejected = rejected + \(batch.rejections.count)
                 WHERE id = \(batch.file)
-                """, logger: logger)
+                """, logger: queryLogger)
             return outcomes
         }
         if !batch.messages.isEmpty { announceArrival() }
@@ -113,7 +113,7 @@ extension PostgresQueue {
     public func markIntakeFile(_ id: Int64, _ state: IntakeFile.State, now: Int64) async throws {
         try await client.query("""
             UPDATE intake_files SET state = \(state.rawValue), finished_at = coalesce(finished_at, \(now)) WHERE id = \(id)
-            """, logger: logger)
+            """, logger: queryLogger)
     }
 
     public func intakeRejections(file: Int64) async throws -> [IntakeFileRejection] {

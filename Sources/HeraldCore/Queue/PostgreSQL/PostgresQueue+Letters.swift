@@ -7,7 +7,7 @@ extension PostgresQueue {
 
     public func place(_ letter: Letter, batchSize: Int, now: Int64) async throws -> LetterPlacement {
         try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", logger: queryLogger)
             if let row = try await rows("SELECT batch_id, position FROM letters WHERE message_id = \(letter.messageID)",
                                         on: connection).first {
                 let batchID: Int64 = try row.get("batch_id")
@@ -31,7 +31,7 @@ extension PostgresQueue {
                 VALUES (\(letter.messageID), \(batch.id), \(position), \(letter.key), \(letter.name), \(letter.line1),
                         \(letter.line2), \(letter.city), \(letter.region), \(letter.postalCode), \(letter.country),
                         \(letter.campaign), \(letter.format.rawValue), \(letter.body), \(now))
-                """, logger: logger)
+                """, logger: queryLogger)
             batch.letters = position
             let fills = position >= batchSize
             if fills {
@@ -41,18 +41,18 @@ extension PostgresQueue {
             try await connection.query("""
                 UPDATE letter_batches SET letters = \(position), state = \(batch.state.rawValue), closing_at = \(batch.closingAt)
                 WHERE id = \(batch.id)
-                """, logger: logger)
+                """, logger: queryLogger)
             return LetterPlacement(batch: batch, position: position, filledBatch: fills, alreadyPlaced: false)
         }
     }
 
     public func beginClosing(openedBefore cutoff: Int64?, now: Int64) async throws -> [LetterBatch] {
         try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", logger: queryLogger)
             try await connection.query("""
                 UPDATE letter_batches SET state = 'closing', closing_at = \(now)
                 WHERE state = 'open' AND letters > 0 AND created_at <= \(cutoff ?? Int64.max)
-                """, logger: logger)
+                """, logger: queryLogger)
             return try await rows("SELECT * FROM letter_batches WHERE state = 'closing' ORDER BY id", on: connection)
                 .map(LetterBatch.init)
         }
@@ -69,7 +69,7 @@ extension PostgresQueue {
             UPDATE letter_batches SET state = 'closed', closed_at = \(now), sha256 = \(sha256), bytes = \(bytes),
                 upload_state = \(upload), upload_next_at = \(next)
             WHERE id = \(batchID) AND state = 'closing'
-            """, logger: logger)
+            """, logger: queryLogger)
     }
 
     public func uploadsDue(now: Int64) async throws -> [LetterBatch] {
@@ -84,7 +84,7 @@ extension PostgresQueue {
             UPDATE letter_batches SET upload_state = \(state.rawValue), upload_attempts = upload_attempts + 1,
                 upload_next_at = \(retryAt), upload_error = \(error)
             WHERE id = \(batchID)
-            """, logger: logger)
+            """, logger: queryLogger)
     }
 
     public func retryUpload(named name: String, now: Int64) async throws -> Bool {

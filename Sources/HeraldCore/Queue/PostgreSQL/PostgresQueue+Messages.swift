@@ -58,9 +58,9 @@ extension PostgresQueue {
         let change = try await change(reference, from: [.failed, .canceled]) { id, connection in
             try await connection.query("""
                 UPDATE messages SET state = 'queued', due_at = \(now), retry_base = attempts, updated_at = \(now) WHERE id = \(id)
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             if self.settings.notify {
-                try await connection.query("SELECT pg_notify(\(Self.arrivalsChannel), '')", logger: self.logger)
+                try await connection.query("SELECT pg_notify(\(Self.arrivalsChannel), '')", logger: self.queryLogger)
             }
         }
         announceArrival()
@@ -70,7 +70,7 @@ extension PostgresQueue {
     public func cancel(_ reference: String, now: Int64) async throws -> MessageChange {
         try await change(reference, from: [.queued, .failed]) { id, connection in
             try await connection.query("UPDATE messages SET state = 'canceled', updated_at = \(now) WHERE id = \(id)",
-                                       logger: self.logger)
+                                       logger: self.queryLogger)
         }
     }
 

@@ -26,7 +26,7 @@ extension PostgresQueue {
             for address in Set(checks.map(\.address)).sorted() {
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtextextended(\("contact:\(address.channel.rawValue):\(address.value)"), 0))",
-                    logger: logger)
+                    logger: queryLogger)
             }
             var answers: [Int64?] = []
             for check in checks {
@@ -48,7 +48,7 @@ extension PostgresQueue {
                         VALUES (\(check.messageID), \(check.address.channel.rawValue), \(check.address.value),
                                 \(check.category.rawValue), \(now))
                         ON CONFLICT (message_id) DO UPDATE SET at = excluded.at
-                        """, logger: logger)
+                        """, logger: queryLogger)
                 }
                 answers.append(until)
             }
@@ -57,7 +57,7 @@ extension PostgresQueue {
     }
 
     public func pruneContacts(before cutoff: Int64) async throws {
-        try await client.query("DELETE FROM contacts WHERE at < \(cutoff)", logger: logger)
+        try await client.query("DELETE FROM contacts WHERE at < \(cutoff)", logger: queryLogger)
     }
 
     /// The schedules' rows are created if missing and locked (`FOR UPDATE`, in key order) for
@@ -69,7 +69,7 @@ extension PostgresQueue {
         let keys = Array(Set(keys)).sorted()
         return try await transaction { connection in
             try await connection.query(
-                "INSERT INTO rate_slots (key, tat) SELECT unnest(\(keys)), NULL ON CONFLICT (key) DO NOTHING", logger: logger)
+                "INSERT INTO rate_slots (key, tat) SELECT unnest(\(keys)), NULL ON CONFLICT (key) DO NOTHING", logger: queryLogger)
             var schedules: [String: Double] = [:]
             for row in try await rows("SELECT key, tat FROM rate_slots WHERE key = ANY(\(keys)) ORDER BY key FOR UPDATE", on: connection) {
                 if let tat = try row.get("tat", as: Double?.self) { schedules[try row.get("key")] = tat }
@@ -83,7 +83,7 @@ extension PostgresQueue {
                 try await connection.query("""
                     UPDATE rate_slots r SET tat = c.tat FROM unnest(\(Array(changed.keys)), \(Array(changed.values))) AS c(key, tat)
                     WHERE r.key = c.key
-                    """, logger: logger)
+                    """, logger: queryLogger)
             }
             return result
         }

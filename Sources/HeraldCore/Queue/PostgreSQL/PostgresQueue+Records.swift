@@ -114,7 +114,7 @@ extension PostgresQueue: QueueTarget {
         try await client.query("""
             INSERT INTO \(unescaped: table) (\(unescaped: columns))
             SELECT \(unescaped: columns) FROM jsonb_populate_recordset(NULL::\(unescaped: table), \(try Self.recordset(rows))::jsonb)
-            """, logger: logger)
+            """, logger: queryLogger)
     }
 
     public func finishLoad() async throws {
@@ -122,7 +122,7 @@ extension PostgresQueue: QueueTarget {
                                   ("letter_batches", "letter_batches_id_seq"), ("intake_files", "intake_files_id_seq")] {
             try await client.query("""
                 SELECT setval(\(sequence)::regclass, (SELECT coalesce(max(id), 0) + 1 FROM \(unescaped: table)), false)
-                """, logger: logger)
+                """, logger: queryLogger)
         }
     }
 }

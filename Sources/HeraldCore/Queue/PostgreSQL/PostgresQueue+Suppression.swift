@@ -25,7 +25,7 @@ extension PostgresQueue {
                 channel text, address text, reason text, source text)
             ON CONFLICT (channel, address) DO UPDATE SET reason = excluded.reason, source = excluded.source,
                 created_at = excluded.created_at
-            """, logger: logger)
+            """, logger: queryLogger)
     }
 
     public func suppressions(channel: Channel?, after: Address?, limit: Int) async throws -> [Suppression] {

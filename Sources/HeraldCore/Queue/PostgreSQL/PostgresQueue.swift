@@ -18,6 +18,9 @@ public final class PostgresQueue: MessageQueue {
     let client: PostgresClient
     let settings: PostgresSettings
     let logger: Logger
+    /// Handed to postgres-nio with each query: its own notes (a query queued while the pool
+    /// starts, say) are below what an operator needs; every failure reaches Herald as an error.
+    let queryLogger: Logger
     /// Idle dispatchers waiting for `arrivals()`.
     private let listeners = Mutex<[UInt64: AsyncStream<Void>.Continuation]>([:])
     private let nextListener = Atomic<UInt64>(0)
@@ -33,6 +36,9 @@ public final class PostgresQueue: MessageQueue {
     public init(settings: PostgresSettings, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .error)
+        queryLogger = quiet
         let tls: PostgresClient.Configuration.TLS
         switch settings.sslMode {
         case .disable: tls = .disable
@@ -63,7 +69,7 @@ public final class PostgresQueue: MessageQueue {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.client.run() }
             defer { group.cancelAll() }
-            try await PostgresMigrations.apply(client, logger: logger)
+            try await PostgresMigrations.apply(client, logger: logger, queryLogger: queryLogger)
             return try await body()
         }
     }
@@ -92,7 +98,7 @@ public final class PostgresQueue: MessageQueue {
         guard total >= Self.analyzeEvery,
               insertedSinceAnalyze.compareExchange(expected: total, desired: 0, ordering: .relaxed).exchanged else { return }
         do {
-            try await client.query("ANALYZE messages", logger: logger)
+            try await client.query("ANALYZE messages", logger: queryLogger)
         } catch {
             logger.warning("could not refresh the queue's statistics (ANALYZE messages)",
                            metadata: ["error": "\(String(reflecting: error).prefix(200))"])
@@ -105,7 +111,7 @@ public final class PostgresQueue: MessageQueue {
     }
 
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        try await client.query("SELECT 1", logger: queryLogger)
     }
 
     /// A lost or refused connection, a full disk, a server shutting down, a deadlock or lock
@@ -128,15 +134,15 @@ public final class PostgresQueue: MessageQueue {
 
     /// Runs `body` in one transaction on one pooled connection.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        try await client.withTransaction(logger: queryLogger) { connection in try await body(connection) }
     }
 
     /// Every row of `query`, random access by column name.
     func rows(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [PostgresRandomAccessRow] {
         let sequence = if let connection {
-            try await connection.query(query, logger: logger)
+            try await connection.query(query, logger: queryLogger)
         } else {
-            try await client.query(query, logger: logger)
+            try await client.query(query, logger: queryLogger)
         }
         return try await sequence.collect().map { $0.makeRandomAccess() }
     }
