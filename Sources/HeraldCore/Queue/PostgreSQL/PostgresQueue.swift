@@ -22,8 +22,7 @@ public final class PostgresQueue: MessageQueue {
     /// starts, say) are below what an operator needs; every failure reaches Herald as an error.
     let queryLogger: Logger
     /// Idle dispatchers waiting for `arrivals()`.
-    private let listeners = Mutex<[UInt64: AsyncStream<Void>.Continuation]>([:])
-    private let nextListener = Atomic<UInt64>(0)
+    private let waiting = Arrivals()
     /// Messages this process inserted since it last refreshed the table's statistics.
     private let insertedSinceAnalyze = Atomic<Int>(0)
 
@@ -80,13 +79,7 @@ public final class PostgresQueue: MessageQueue {
         settings.notify ? [ArrivalsListener(queue: self)] : []
     }
 
-    public func arrivals() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let id = nextListener.add(1, ordering: .relaxed).newValue
-        listeners.withLock { $0[id] = continuation }
-        continuation.onTermination = { [weak self] _ in _ = self?.listeners.withLock { $0.removeValue(forKey: id) } }
-        return stream
-    }
+    public func arrivals() -> AsyncStream<Void> { waiting.stream() }
 
     /// Refreshes the planner's statistics after a bulk intake. Without them (a table filled
     /// faster than autovacuum's next look, a first import) PostgreSQL estimates a handful of queued
@@ -106,9 +99,7 @@ public final class PostgresQueue: MessageQueue {
     }
 
     /// Wakes every `arrivals()` stream of this process.
-    func announceArrival() {
-        listeners.withLock { for continuation in $0.values { continuation.yield() } }
-    }
+    func announceArrival() { waiting.announce() }
 
     public func ping() async throws {
         try await client.query("SELECT 1", logger: queryLogger)

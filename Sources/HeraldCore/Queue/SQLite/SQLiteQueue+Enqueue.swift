@@ -3,7 +3,9 @@ import GRDB
 
 extension SQLiteQueue {
     public func enqueue(_ messages: [NewMessage], now: Int64) async throws -> [EnqueueOutcome] {
-        try await write { db in try Self.insert(messages, now: now, db: db) }
+        let outcomes = try await write { db in try Self.insert(messages, now: now, db: db) }
+        if !messages.isEmpty { waiting.announce() }
+        return outcomes
     }
 
     static func insert(_ messages: [NewMessage], now: Int64, db: Database) throws -> [EnqueueOutcome] {

@@ -16,7 +16,7 @@ extension SQLiteQueue {
     }
 
     public func record(_ batch: IntakeBatch, now: Int64) async throws -> [EnqueueOutcome] {
-        try await write { db in
+        let outcomes = try await write { db in
             let outcomes = try Self.insert(batch.messages, now: now, db: db)
             let reject = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO intake_rejections (file_id, position, field, reason, input) VALUES (?, ?, ?, ?, ?)
@@ -32,6 +32,8 @@ extension SQLiteQueue {
                 """, arguments: [batch.through, queued, outcomes.count - queued, batch.rejections.count, batch.file])
             return outcomes
         }
+        if !batch.messages.isEmpty { waiting.announce() }
+        return outcomes
     }
 
     public func markIntakeFile(_ id: Int64, _ state: IntakeFile.State, now: Int64) async throws {

@@ -63,11 +63,13 @@ extension SQLiteQueue {
     /// Queues a failed or canceled message again, due now, with a fresh set of attempts (the
     /// earlier ones stay on record and attempt numbers go on).
     public func retry(_ reference: String, now: Int64) async throws -> MessageChange {
-        try await change(reference, from: [.failed, .canceled]) { id, db in
+        let change = try await change(reference, from: [.failed, .canceled]) { id, db in
             try db.execute(sql: """
                 UPDATE messages SET state = 'queued', due_at = ?, retry_base = attempts, updated_at = ? WHERE id = ?
                 """, arguments: [now, now, id])
         }
+        waiting.announce()
+        return change
     }
 
     /// Ends a message that is waiting (or failed) as `canceled`. A message being delivered right

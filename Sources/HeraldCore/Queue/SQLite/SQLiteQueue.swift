@@ -19,6 +19,8 @@ public final class SQLiteQueue: MessageQueue {
     /// The file did not exist and this queue created it (a command may want to say so).
     public let created: Bool
     private let logger: Logger
+    /// This process's idle dispatchers (another process's inserts are found by polling).
+    let waiting = Arrivals()
 
     public init(path: String, busyTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "herald.queue")) throws {
         self.path = path
@@ -44,8 +46,9 @@ public final class SQLiteQueue: MessageQueue {
 
     public var services: [any Service] { [QueueFileWatch(queue: self, logger: logger)] }
 
-    /// Other processes' inserts are not announced; the dispatcher's poll finds them.
-    public func arrivals() -> AsyncStream<Void> { AsyncStream { _ in } }
+    /// Announced after this process queues messages (the socket API, the drop folder); other
+    /// processes' inserts are found by the dispatcher's poll.
+    public func arrivals() -> AsyncStream<Void> { waiting.stream() }
 
     /// Reads one row through a reader connection: the cheapest proof that the file is readable.
     public func ping() async throws {
