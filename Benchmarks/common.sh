@@ -61,3 +61,15 @@ bench_postgres() {
 
 #   pg DB SQL                 one statement through psql, unaligned output
 pg() { psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -Atc "$2"; }
+
+#   bench_messages COUNT FILE  COUNT webhook messages for the hot-lead-alert template, NDJSON
+bench_messages() {
+  echo "bench: writing $1 messages"
+  /usr/bin/python3 - "$1" > "$2" <<'PY'
+import json, sys
+for n in range(int(sys.argv[1])):
+    print(json.dumps({"key": f"bench-{n}", "channel": "webhook", "template": "hot-lead-alert",
+                      "to": {"endpoint": "bench"}, "campaign": "bench",
+                      "data": {"lead": "Sarah Jones", "event": "downloaded the guide and read 3 posts", "n": n}}))
+PY
+}

@@ -53,14 +53,7 @@ YAML
 }
 url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1?sslmode=disable&pool=10"; }
 
-echo "bench: writing $COUNT messages"
-/usr/bin/python3 - "$COUNT" > "$WORK/messages.ndjson" <<'PY'
-import json, sys
-for n in range(int(sys.argv[1])):
-    print(json.dumps({"key": f"bench-{n}", "channel": "webhook", "template": "hot-lead-alert",
-                      "to": {"endpoint": "bench"}, "campaign": "bench",
-                      "data": {"lead": "Sarah Jones", "event": "downloaded the guide and read 3 posts", "n": n}}))
-PY
+bench_messages "$COUNT" "$WORK/messages.ndjson"
 
 # run_herald NAME PROCESSES: enqueue COUNT messages, then PROCESSES `herald run --once` at once;
 # prints the seconds from the first start to the last exit.

@@ -41,14 +41,7 @@ channels:
       bench: {url: "http://127.0.0.1:$PORT/hook", secret: "\${BENCH_HOOK_SECRET}", timeout: 10s}
 YAML
 
-echo "bench: writing $COUNT messages"
-/usr/bin/python3 - "$COUNT" > "$WORK/messages.ndjson" <<'PY'
-import json, sys
-for n in range(int(sys.argv[1])):
-    print(json.dumps({"key": f"bench-{n}", "channel": "webhook", "template": "hot-lead-alert",
-                      "to": {"endpoint": "bench"}, "campaign": "bench",
-                      "data": {"lead": "Sarah Jones", "event": "downloaded the guide and read 3 posts", "n": n}}))
-PY
+bench_messages "$COUNT" "$WORK/messages.ndjson"
 
 echo "bench: herald enqueue"
 start=$(date +%s.%N)

@@ -157,21 +157,24 @@ enum PostgresMigrations {
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {
-        try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: queryLogger)
+        func run(_ query: PostgresQuery, on connection: PostgresConnection) async throws {
+            try await connection.query(query, logger: queryLogger)
+        }
+        try await PostgresQueueError.describing { try await client.withConnection { connection in
+            try await run("SELECT pg_advisory_lock(\(lockKey))", on: connection)
             do {
-                try await connection.query("""
+                try await run("""
                     CREATE TABLE IF NOT EXISTS herald_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-                    """, logger: queryLogger)
-                let applied = try await connection.query("SELECT name FROM herald_migrations", logger: queryLogger)
+                    """, on: connection)
                 var names = Set<String>()
-                for try await name in applied.decode(String.self) { names.insert(name) }
+                for try await name in try await connection.query("SELECT name FROM herald_migrations", logger: queryLogger)
+                    .decode(String.self) { names.insert(name) }
                 for migration in all where !names.contains(migration.name) {
                     try await connection.withTransaction(logger: queryLogger) { transaction in
                         for statement in migration.sql {
-                            try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: queryLogger)
+                            try await run(PostgresQuery(unsafeSQL: statement), on: transaction)
                         }
-                        try await transaction.query("INSERT INTO herald_migrations (name) VALUES (\(migration.name))", logger: queryLogger)
+                        try await run("INSERT INTO herald_migrations (name) VALUES (\(migration.name))", on: transaction)
                     }
                     logger.notice("applied a PostgreSQL migration", metadata: ["migration": "\(migration.name)"])
                 }
@@ -179,7 +182,7 @@ enum PostgresMigrations {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: queryLogger)
                 throw error
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: queryLogger)
-        }
+            try await run("SELECT pg_advisory_unlock(\(lockKey))", on: connection)
+        } }
     }
 }

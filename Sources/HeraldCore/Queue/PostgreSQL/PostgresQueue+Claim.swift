@@ -13,11 +13,11 @@ extension PostgresQueue {
         let channelList = channels.sorted().map(\.rawValue)
         let ownerText = owner.description
         let leaseUntil = now + lease.milliseconds
-        try await client.query("""
+        try await execute("""
             UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = \(now)
             WHERE id IN (SELECT id FROM messages WHERE state = 'leased' AND lease_until <= \(now)
                          ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)
-            """, logger: queryLogger)
+            """)
         let found = try await rows("""
             WITH subset AS MATERIALIZED (
                 SELECT id FROM messages

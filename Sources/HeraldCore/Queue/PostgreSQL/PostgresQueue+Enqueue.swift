@@ -29,18 +29,14 @@ extension PostgresQueue {
     static func insert(_ messages: [NewMessage], now: Int64, on connection: PostgresConnection,
                        queue: PostgresQueue) async throws -> [EnqueueOutcome] {
         guard !messages.isEmpty else { return [] }
-        var ids: [Int64] = []
-        ids.reserveCapacity(messages.count)
-        for try await id in try await connection.query(
-            "SELECT nextval('messages_id_seq') FROM generate_series(1, \(messages.count))", logger: queue.logger
-        ).decode(Int64.self) { ids.append(id) }
+        let ids = try await queue.rows("SELECT nextval('messages_id_seq') FROM generate_series(1, \(messages.count))",
+                                       on: connection).map { try $0[0].decode(Int64.self) }
         let rows = zip(ids, messages).map { id, message in
             MessageRow(id: id, key: message.key, channel: message.channel.rawValue, template: message.template,
                        recipient: message.recipient.jsonText, data: message.dataJSON, category: message.category.rawValue,
                        campaign: message.campaign, due_at: message.sendAt)
         }
-        var inserted = Set<Int64>()
-        for try await id in try await connection.query("""
+        let inserted = Set(try await queue.rows("""
             INSERT INTO messages (id, key, channel, template, recipient, data, category, campaign, state, due_at, created_at, updated_at)
             SELECT r.id, r.key, r.channel, r.template, r.recipient, r.data, r.category, r.campaign, 'queued', r.due_at, \(now), \(now)
             FROM jsonb_to_recordset(\(try recordset(rows))::jsonb) AS r(id bigint, key text, channel text, template text,
@@ -48,17 +44,17 @@ extension PostgresQueue {
             ORDER BY r.id
             ON CONFLICT (key) DO NOTHING
             RETURNING id
-            """, logger: queue.queryLogger).decode(Int64.self) { inserted.insert(id) }
+            """, on: connection).map { try $0[0].decode(Int64.self) })
         let duplicateKeys = zip(ids, messages).compactMap { id, message in inserted.contains(id) ? nil : message.key }
         var existing: [String: Int64] = [:]
         if !duplicateKeys.isEmpty {
-            for try await (key, id) in try await connection.query(
-                "SELECT key, id FROM messages WHERE key = ANY(\(duplicateKeys))", logger: queue.logger
-            ).decode((String, Int64).self) { existing[key] = id }
+            for row in try await queue.rows("SELECT key, id FROM messages WHERE key = ANY(\(duplicateKeys))", on: connection) {
+                existing[try row.get("key")] = try row.get("id")
+            }
         }
         if !inserted.isEmpty, queue.settings.notify {
             // Delivered at commit, once per transaction: one wake-up per batch, not per row.
-            try await connection.query("SELECT pg_notify(\(arrivalsChannel), '')", logger: queue.queryLogger)
+            try await queue.execute("SELECT pg_notify(\(arrivalsChannel), '')", on: connection)
         }
         return zip(ids, messages).map { id, message in
             inserted.contains(id) ? .queued(id: id) : .duplicate(id: message.key.flatMap { existing[$0] } ?? 0)
@@ -67,10 +63,10 @@ extension PostgresQueue {
 
     public func intakeFile(name: String, identity: String, now: Int64) async throws -> IntakeFile {
         try await transaction { connection in
-            try await connection.query("""
+            try await execute("""
                 INSERT INTO intake_files (name, identity, state, started_at) VALUES (\(name), \(identity), 'reading', \(now))
                 ON CONFLICT (identity) DO NOTHING
-                """, logger: queryLogger)
+                """, on: connection)
             let row = try await rows("SELECT * FROM intake_files WHERE identity = \(identity)", on: connection)[0]
             return try IntakeFile(row)
         }
@@ -90,19 +86,19 @@ extension PostgresQueue {
                 let rows = batch.rejections.map {
                     RejectionRow(position: $0.position, field: $0.field, reason: $0.reason, input: $0.input)
                 }
-                try await connection.query("""
+                try await execute("""
                     INSERT INTO intake_rejections (file_id, position, field, reason, input)
                     SELECT \(batch.file), r.position, r.field, r.reason, r.input
                     FROM jsonb_to_recordset(\(try Self.recordset(rows))::jsonb) AS r(position bigint, field text, reason text, input text)
                     ON CONFLICT (file_id, position) DO UPDATE SET field = excluded.field, reason = excluded.reason, input = excluded.input
-                    """, logger: queryLogger)
+                    """, on: connection)
             }
             let queued = outcomes.count { if case .queued = $0 { true } else { false } }
-            try await connection.query("""
+            try await execute("""
                 UPDATE intake_files SET position = greatest(position, \(batch.through)), queued = queued + \(queued),
                     duplicates = duplicates + \(outcomes.count - queued), rejected = rejected + \(batch.rejections.count)
                 WHERE id = \(batch.file)
-                """, logger: queryLogger)
+                """, on: connection)
             return outcomes
         }
         if !batch.messages.isEmpty { announceArrival() }
@@ -111,9 +107,9 @@ extension PostgresQueue {
     }
 
     public func markIntakeFile(_ id: Int64, _ state: IntakeFile.State, now: Int64) async throws {
-        try await client.query("""
+        try await execute("""
             UPDATE intake_files SET state = \(state.rawValue), finished_at = coalesce(finished_at, \(now)) WHERE id = \(id)
-            """, logger: queryLogger)
+            """)
     }
 
     public func intakeRejections(file: Int64) async throws -> [IntakeFileRejection] {

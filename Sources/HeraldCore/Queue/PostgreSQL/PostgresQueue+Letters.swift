@@ -7,7 +7,7 @@ extension PostgresQueue {
 
     public func place(_ letter: Letter, batchSize: Int, now: Int64) async throws -> LetterPlacement {
         try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", logger: queryLogger)
+            try await execute("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", on: connection)
             if let row = try await rows("SELECT batch_id, position FROM letters WHERE message_id = \(letter.messageID)",
                                         on: connection).first {
                 let batchID: Int64 = try row.get("batch_id")
@@ -25,34 +25,34 @@ extension PostgresQueue {
                     """, on: connection)[0])
             }
             let position = batch.letters + 1
-            try await connection.query("""
+            try await execute("""
                 INSERT INTO letters (message_id, batch_id, position, key, name, line1, line2, city, region, postal_code,
                                      country, campaign, format, body, added_at)
                 VALUES (\(letter.messageID), \(batch.id), \(position), \(letter.key), \(letter.name), \(letter.line1),
                         \(letter.line2), \(letter.city), \(letter.region), \(letter.postalCode), \(letter.country),
                         \(letter.campaign), \(letter.format.rawValue), \(letter.body), \(now))
-                """, logger: queryLogger)
+                """, on: connection)
             batch.letters = position
             let fills = position >= batchSize
             if fills {
                 batch.state = .closing
                 batch.closingAt = now
             }
-            try await connection.query("""
+            try await execute("""
                 UPDATE letter_batches SET letters = \(position), state = \(batch.state.rawValue), closing_at = \(batch.closingAt)
                 WHERE id = \(batch.id)
-                """, logger: queryLogger)
+                """, on: connection)
             return LetterPlacement(batch: batch, position: position, filledBatch: fills, alreadyPlaced: false)
         }
     }
 
     public func beginClosing(openedBefore cutoff: Int64?, now: Int64) async throws -> [LetterBatch] {
         try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", logger: queryLogger)
-            try await connection.query("""
+            try await execute("SELECT pg_advisory_xact_lock(\(Self.lettersLockKey))", on: connection)
+            try await execute("""
                 UPDATE letter_batches SET state = 'closing', closing_at = \(now)
                 WHERE state = 'open' AND letters > 0 AND created_at <= \(cutoff ?? Int64.max)
-                """, logger: queryLogger)
+                """, on: connection)
             return try await rows("SELECT * FROM letter_batches WHERE state = 'closing' ORDER BY id", on: connection)
                 .map(LetterBatch.init)
         }
@@ -65,11 +65,11 @@ extension PostgresQueue {
     public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, now: Int64) async throws {
         let upload: String? = uploadPending ? LetterBatch.UploadState.pending.rawValue : nil
         let next: Int64? = uploadPending ? now : nil
-        try await client.query("""
+        try await execute("""
             UPDATE letter_batches SET state = 'closed', closed_at = \(now), sha256 = \(sha256), bytes = \(bytes),
                 upload_state = \(upload), upload_next_at = \(next)
             WHERE id = \(batchID) AND state = 'closing'
-            """, logger: queryLogger)
+            """)
     }
 
     public func uploadsDue(now: Int64) async throws -> [LetterBatch] {
@@ -80,11 +80,11 @@ extension PostgresQueue {
 
     public func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?) async throws {
         let state: LetterBatch.UploadState = error == nil ? .uploaded : retryAt == nil ? .failed : .pending
-        try await client.query("""
+        try await execute("""
             UPDATE letter_batches SET upload_state = \(state.rawValue), upload_attempts = upload_attempts + 1,
                 upload_next_at = \(retryAt), upload_error = \(error)
             WHERE id = \(batchID)
-            """, logger: queryLogger)
+            """)
     }
 
     public func retryUpload(named name: String, now: Int64) async throws -> Bool {

@@ -56,11 +56,11 @@ extension PostgresQueue {
 
     public func retry(_ reference: String, now: Int64) async throws -> MessageChange {
         let change = try await change(reference, from: [.failed, .canceled]) { id, connection in
-            try await connection.query("""
+            try await self.execute("""
                 UPDATE messages SET state = 'queued', due_at = \(now), retry_base = attempts, updated_at = \(now) WHERE id = \(id)
-                """, logger: self.queryLogger)
+                """, on: connection)
             if self.settings.notify {
-                try await connection.query("SELECT pg_notify(\(Self.arrivalsChannel), '')", logger: self.queryLogger)
+                try await self.execute("SELECT pg_notify(\(Self.arrivalsChannel), '')", on: connection)
             }
         }
         announceArrival()
@@ -69,8 +69,7 @@ extension PostgresQueue {
 
     public func cancel(_ reference: String, now: Int64) async throws -> MessageChange {
         try await change(reference, from: [.queued, .failed]) { id, connection in
-            try await connection.query("UPDATE messages SET state = 'canceled', updated_at = \(now) WHERE id = \(id)",
-                                       logger: self.queryLogger)
+            try await self.execute("UPDATE messages SET state = 'canceled', updated_at = \(now) WHERE id = \(id)", on: connection)
         }
     }
 

@@ -24,9 +24,8 @@ extension PostgresQueue {
         guard !checks.isEmpty else { return [] }
         return try await transaction { connection in
             for address in Set(checks.map(\.address)).sorted() {
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\("contact:\(address.channel.rawValue):\(address.value)"), 0))",
-                    logger: queryLogger)
+                try await execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(\("contact:\(address.channel.rawValue):\(address.value)"), 0))", on: connection)
             }
             var answers: [Int64?] = []
             for check in checks {
@@ -43,12 +42,12 @@ extension PostgresQueue {
                     }
                 }
                 if until == nil {
-                    try await connection.query("""
+                    try await execute("""
                         INSERT INTO contacts (message_id, channel, address, category, at)
                         VALUES (\(check.messageID), \(check.address.channel.rawValue), \(check.address.value),
                                 \(check.category.rawValue), \(now))
                         ON CONFLICT (message_id) DO UPDATE SET at = excluded.at
-                        """, logger: queryLogger)
+                        """, on: connection)
                 }
                 answers.append(until)
             }
@@ -57,7 +56,7 @@ extension PostgresQueue {
     }
 
     public func pruneContacts(before cutoff: Int64) async throws {
-        try await client.query("DELETE FROM contacts WHERE at < \(cutoff)", logger: queryLogger)
+        try await execute("DELETE FROM contacts WHERE at < \(cutoff)")
     }
 
     /// The schedules' rows are created if missing and locked (`FOR UPDATE`, in key order) for
@@ -68,8 +67,8 @@ extension PostgresQueue {
     ) async throws -> T {
         let keys = Array(Set(keys)).sorted()
         return try await transaction { connection in
-            try await connection.query(
-                "INSERT INTO rate_slots (key, tat) SELECT unnest(\(keys)), NULL ON CONFLICT (key) DO NOTHING", logger: queryLogger)
+            try await execute(
+                "INSERT INTO rate_slots (key, tat) SELECT unnest(\(keys)), NULL ON CONFLICT (key) DO NOTHING", on: connection)
             var schedules: [String: Double] = [:]
             for row in try await rows("SELECT key, tat FROM rate_slots WHERE key = ANY(\(keys)) ORDER BY key FOR UPDATE", on: connection) {
                 if let tat = try row.get("tat", as: Double?.self) { schedules[try row.get("key")] = tat }
@@ -80,10 +79,10 @@ extension PostgresQueue {
             let result = body(&schedules, now)
             let changed = schedules.filter { before[$0.key] != $0.value }
             if !changed.isEmpty {
-                try await connection.query("""
+                try await execute("""
                     UPDATE rate_slots r SET tat = c.tat FROM unnest(\(Array(changed.keys)), \(Array(changed.values))) AS c(key, tat)
                     WHERE r.key = c.key
-                    """, logger: queryLogger)
+                    """, on: connection)
             }
             return result
         }

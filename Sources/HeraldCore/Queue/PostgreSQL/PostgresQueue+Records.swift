@@ -111,18 +111,18 @@ extension PostgresQueue: QueueTarget {
 
     private func insert(_ table: String, _ rows: some Encodable & Collection, columns: String) async throws {
         guard !rows.isEmpty else { return }
-        try await client.query("""
+        try await execute("""
             INSERT INTO \(unescaped: table) (\(unescaped: columns))
             SELECT \(unescaped: columns) FROM jsonb_populate_recordset(NULL::\(unescaped: table), \(try Self.recordset(rows))::jsonb)
-            """, logger: queryLogger)
+            """)
     }
 
     public func finishLoad() async throws {
         for (table, sequence) in [("messages", "messages_id_seq"), ("attempts", "attempts_id_seq"),
                                   ("letter_batches", "letter_batches_id_seq"), ("intake_files", "intake_files_id_seq")] {
-            try await client.query("""
+            try await execute("""
                 SELECT setval(\(sequence)::regclass, (SELECT coalesce(max(id), 0) + 1 FROM \(unescaped: table)), false)
-                """, logger: queryLogger)
+                """)
         }
     }
 }

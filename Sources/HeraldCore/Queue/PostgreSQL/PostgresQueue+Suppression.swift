@@ -18,14 +18,14 @@ extension PostgresQueue {
             latest[entry.address] = Entry(channel: entry.channel.rawValue, address: entry.address.value,
                                           reason: entry.reason.rawValue, source: entry.source)
         }
-        try await client.query("""
+        try await execute("""
             INSERT INTO suppressions (channel, address, reason, source, created_at)
             SELECT x.channel, x.address, x.reason, x.source, \(now)
             FROM jsonb_to_recordset(\(try Self.recordset(order.map { latest[$0]! }))::jsonb) AS x(
                 channel text, address text, reason text, source text)
             ON CONFLICT (channel, address) DO UPDATE SET reason = excluded.reason, source = excluded.source,
                 created_at = excluded.created_at
-            """, logger: queryLogger)
+            """)
     }
 
     public func suppressions(channel: Channel?, after: Address?, limit: Int) async throws -> [Suppression] {

@@ -51,9 +51,38 @@ public final class PostgresQueue: MessageQueue {
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [("application_name", "herald")]
-        var background = logger
-        background.logLevel = max(logger.logLevel, .warning)
-        client = PostgresClient(configuration: configuration, backgroundLogger: background)
+        // The pool's own notes (a query queued while it starts, a connection retried) are below
+        // what an operator needs: a failure that matters reaches Herald as an error.
+        client = PostgresClient(configuration: configuration, backgroundLogger: queryLogger)
+        self.tls = tls
+    }
+
+    private let tls: PostgresClient.Configuration.TLS
+
+    /// One connection, made and closed before the pool starts: a wrong address, database or
+    /// password is reported at once with the server's own words, instead of after the pool has
+    /// retried for a minute.
+    private func checkReachable() async throws {
+        let connectionTLS: PostgresConnection.Configuration.TLS = switch settings.sslMode {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: Self.tlsConfiguration(verify: false)))
+        case .require: .require(try NIOSSLContext(configuration: Self.tlsConfiguration(verify: false)))
+        case .verifyFull: .require(try NIOSSLContext(configuration: Self.tlsConfiguration(verify: true)))
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.username,
+            password: settings.password?.exposedValue, database: settings.database, tls: connectionTLS)
+        configuration.options.connectTimeout = .seconds(10)
+        do {
+            let connection = try await PostgresQueueError.describing {
+                try await PostgresConnection.connect(configuration: configuration, id: 0, logger: queryLogger)
+            }
+            try? await connection.close()
+        } catch let error as PostgresQueueError {
+            throw PostgresUnreachable(location: settings.location, reason: error.description)
+        } catch {
+            throw PostgresUnreachable(location: settings.location, reason: "\(error)")
+        }
     }
 
     private static func tlsConfiguration(verify: Bool) -> TLSConfiguration {
@@ -65,7 +94,8 @@ public final class PostgresQueue: MessageQueue {
     /// Runs the connection pool while `body` runs, after applying the migrations (under an
     /// advisory lock, so hosts starting together apply each one once).
     public func whileConnected<T>(_ body: () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        try await checkReachable()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.client.run() }
             defer { group.cancelAll() }
             try await PostgresMigrations.apply(client, logger: logger, queryLogger: queryLogger)
@@ -91,10 +121,10 @@ public final class PostgresQueue: MessageQueue {
         guard total >= Self.analyzeEvery,
               insertedSinceAnalyze.compareExchange(expected: total, desired: 0, ordering: .relaxed).exchanged else { return }
         do {
-            try await client.query("ANALYZE messages", logger: queryLogger)
+            try await execute("ANALYZE messages")
         } catch {
             logger.warning("could not refresh the queue's statistics (ANALYZE messages)",
-                           metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+                           metadata: ["error": "\(error)"])
         }
     }
 
@@ -102,13 +132,13 @@ public final class PostgresQueue: MessageQueue {
     func announceArrival() { waiting.announce() }
 
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: queryLogger)
+        try await execute("SELECT 1")
     }
 
     /// A lost or refused connection, a full disk, a server shutting down, a deadlock or lock
     /// timeout: each may pass.
     public func isPassing(_ error: any Error) -> Bool {
-        guard let error = error as? PSQLError else { return false }
+        guard let error = (error as? PostgresQueueError)?.underlying ?? (error as? PSQLError) else { return false }
         switch error.code {
         case .serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection:
             return true
@@ -125,17 +155,26 @@ public final class PostgresQueue: MessageQueue {
 
     /// Runs `body` in one transaction on one pooled connection.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: queryLogger) { connection in try await body(connection) }
+        try await PostgresQueueError.describing {
+            try await client.withTransaction(logger: queryLogger) { connection in try await body(connection) }
+        }
     }
 
     /// Every row of `query`, random access by column name.
     func rows(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [PostgresRandomAccessRow] {
-        let sequence = if let connection {
-            try await connection.query(query, logger: queryLogger)
-        } else {
-            try await client.query(query, logger: queryLogger)
+        try await PostgresQueueError.describing {
+            let sequence = if let connection {
+                try await connection.query(query, logger: queryLogger)
+            } else {
+                try await client.query(query, logger: queryLogger)
+            }
+            return try await sequence.collect().map { $0.makeRandomAccess() }
         }
-        return try await sequence.collect().map { $0.makeRandomAccess() }
+    }
+
+    /// Runs `query` for its effect.
+    func execute(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws {
+        _ = try await rows(query, on: connection)
     }
 
     /// The first column of the first row, if any.
@@ -170,9 +209,11 @@ struct ArrivalsListener: Service, CustomStringConvertible {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await queue.client.withConnection { connection in
-                        try await connection.listen(on: PostgresQueue.arrivalsChannel) { notifications in
-                            for try await _ in notifications { queue.announceArrival() }
+                    try await PostgresQueueError.describing {
+                        try await queue.client.withConnection { connection in
+                            try await connection.listen(on: PostgresQueue.arrivalsChannel) { notifications in
+                                for try await _ in notifications { queue.announceArrival() }
+                            }
                         }
                     }
                 } catch is CancellationError {
@@ -180,7 +221,7 @@ struct ArrivalsListener: Service, CustomStringConvertible {
                 } catch {
                     if Task.isCancelled { return }
                     queue.logger.warning("LISTEN connection lost; idle workers poll until it is back",
-                                         metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+                                         metadata: ["error": "\(error)"])
                 }
                 try await Task.sleep(for: .seconds(1))
             }

@@ -87,6 +87,41 @@ struct PostgresRunTests {
         #expect(await run.wait(timeout: .seconds(30)) == 0, "\(run.output().stderr)")
     }
 
+    @Test("a database that is not there: the command says so with the server's code and message, and no password")
+    func missingDatabaseNamed() async throws {
+        let settings = try await PostgresServer.shared.database()
+        var missing = settings
+        missing.database = "no_such_herald_db"
+        let fixture = try HeraldFixture(endpoints: ["hook": "http://127.0.0.1:9/"],
+                                        database: Self.url(missing).replacingOccurrences(of: "postgres@", with: "postgres:s3cret-pw@"))
+        let status = try await HeraldCommand.run(["status"], fixture: fixture)
+        #expect(status.status != 0)
+        #expect(status.stderr.contains("PostgreSQL 3D000") && status.stderr.contains("no_such_herald_db"), "\(status.stderr)")
+        #expect(!status.stderr.contains("s3cret-pw"), "\(status.stderr)")
+    }
+
+    @Test("four hosts starting at once on an empty database apply each migration exactly once")
+    func migrationsRaceFree() async throws {
+        let settings = try await PostgresServer.shared.database()
+        var quiet = Logger(label: "test.migrate")
+        quiet.logLevel = .warning
+        let logger = quiet
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let queue = try PostgresQueue(settings: settings, logger: logger)
+                    try await queue.whileConnected { _ = try await queue.enqueue([NewMessage(
+                        key: nil, channel: .webhook, template: "t", recipient: Recipient(endpoint: "e"), sendAt: 0)]) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let applied = try await PostgresServer.shared.query(database: settings.database,
+                                                             "SELECT name, count(*) FROM herald_migrations GROUP BY name ORDER BY name")
+        #expect(applied == PostgresMigrations.all.map { "\($0.name)|1" }, "\(applied)")
+        #expect(try await Self.inspect(settings) { try await $0.status().count(state: .queued) } == 4)
+    }
+
     @Test("NOTIFY: an idle worker starts a message another process enqueued at once, not at its next poll (10 s), by Herald's record")
     func notifyWakesIdleWorkers() async throws {
         let settings = try await PostgresServer.shared.database()
