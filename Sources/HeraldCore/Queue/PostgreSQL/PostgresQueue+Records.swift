@@ -15,11 +15,6 @@ extension PostgresQueue: QueueTarget {
         let retry_base: Int
     }
 
-    private struct AttemptRow: Encodable {
-        let message_id: Int64, number: Int, started_at: Int64, duration_us: Int64, worker: String, outcome: String
-        let error_code: String?, remote_code: String?, remote_text: String?, retry_at: Int64?, remote_id: String?
-    }
-
     private struct SuppressionRow: Encodable {
         let channel: String, address: String, reason: String, source: String?, created_at: Int64
     }
@@ -64,11 +59,8 @@ extension PostgresQueue: QueueTarget {
                            last_error_code: $0.lastErrorCode, last_error: $0.lastError, deferred: $0.deferred, retry_base: $0.retryBase)
             }, columns: "id, key, channel, template, recipient, data, category, campaign, state, due_at, created_at, updated_at, attempts, lease_owner, lease_until, last_error_code, last_error, deferred, retry_base")
         case .attempts(let rows):
-            try await insert("attempts", rows.map {
-                AttemptRow(message_id: $0.messageID, number: $0.number, started_at: $0.startedAt, duration_us: $0.durationMicroseconds,
-                           worker: $0.worker, outcome: $0.outcome.rawValue, error_code: $0.errorCode, remote_code: $0.remoteCode,
-                           remote_text: $0.remoteText, retry_at: $0.retryAt, remote_id: $0.remoteID)
-            }, columns: "message_id, number, started_at, duration_us, worker, outcome, error_code, remote_code, remote_text, retry_at, remote_id")
+            try await insert("attempts", rows.map(AttemptRow.init),
+                             columns: "message_id, number, started_at, duration_us, worker, outcome, error_code, remote_code, remote_text, retry_at, remote_id")
         case .suppressions(let rows):
             try await insert("suppressions", rows.map {
                 SuppressionRow(channel: $0.channel.rawValue, address: $0.address.value, reason: $0.reason.rawValue, source: $0.source,

@@ -14,20 +14,6 @@ extension PostgresQueue {
         var last_error: String?
     }
 
-    private struct AttemptRow: Encodable {
-        let message_id: Int64
-        let number: Int
-        let started_at: Int64
-        let duration_us: Int64
-        let worker: String
-        let outcome: String
-        let error_code: String?
-        let remote_code: String?
-        let remote_text: String?
-        let retry_at: Int64?
-        let remote_id: String?
-    }
-
     private struct SuppressionRow: Encodable {
         let channel: String
         let address: String
@@ -70,13 +56,7 @@ extension PostgresQueue {
                 changes.append(Change(id: id, state: MessageState.suppressed.rawValue, attempts_delta: -1, set_deferred: true,
                                       set_error: true, error_code: "suppressed", last_error: suppression.summary))
             }
-            if let attempt = settlement.attempt {
-                attempts.append(AttemptRow(
-                    message_id: attempt.messageID, number: attempt.number, started_at: attempt.startedAt,
-                    duration_us: attempt.durationMicroseconds, worker: attempt.worker, outcome: attempt.outcome.rawValue,
-                    error_code: attempt.errorCode, remote_code: attempt.remoteCode, remote_text: attempt.remoteText,
-                    retry_at: attempt.retryAt, remote_id: attempt.remoteID))
-            }
+            if let attempt = settlement.attempt { attempts.append(AttemptRow(attempt)) }
         }
         let updated = try await rows("""
             WITH s AS (
@@ -113,5 +93,34 @@ extension PostgresQueue {
             """)
         let kept = Set(try updated.map { try $0.get("id", as: Int64.self) })
         return settlements.map(\.messageID).filter { !kept.contains($0) }
+    }
+}
+
+/// One attempt as `jsonb_to_recordset` reads it (settlements and `herald copy` both insert them).
+struct AttemptRow: Encodable {
+    let message_id: Int64
+    let number: Int
+    let started_at: Int64
+    let duration_us: Int64
+    let worker: String
+    let outcome: String
+    let error_code: String?
+    let remote_code: String?
+    let remote_text: String?
+    let retry_at: Int64?
+    let remote_id: String?
+
+    init(_ attempt: DeliveryAttempt) {
+        message_id = attempt.messageID
+        number = attempt.number
+        started_at = attempt.startedAt
+        duration_us = attempt.durationMicroseconds
+        worker = attempt.worker
+        outcome = attempt.outcome.rawValue
+        error_code = attempt.errorCode
+        remote_code = attempt.remoteCode
+        remote_text = attempt.remoteText
+        retry_at = attempt.retryAt
+        remote_id = attempt.remoteID
     }
 }

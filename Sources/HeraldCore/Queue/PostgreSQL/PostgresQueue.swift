@@ -54,10 +54,7 @@ public final class PostgresQueue: MessageQueue {
         // The pool's own notes (a query queued while it starts, a connection retried) are below
         // what an operator needs: a failure that matters reaches Herald as an error.
         client = PostgresClient(configuration: configuration, backgroundLogger: queryLogger)
-        self.tls = tls
     }
-
-    private let tls: PostgresClient.Configuration.TLS
 
     /// One connection, made and closed before the pool starts: a wrong address, database or
     /// password is reported at once with the server's own words, instead of after the pool has
