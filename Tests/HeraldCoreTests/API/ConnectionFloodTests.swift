@@ -24,7 +24,7 @@ struct ConnectionFloodTests {
         let fixture = try HeraldFixture(endpoints: ["hooks": receiver.url("/ok")], topLevel: """
             intake: {socket: var/herald.sock, idle_timeout: 3s, http: {listen: "127.0.0.1:\(port)", token: "${TEST_API_TOKEN}"}}
             """, folder: folder)
-        let herald = try SupportPaths.herald.path
+        let herald = SupportPaths.herald.path
         let run = try ChildProcess("/bin/sh", ["-c", "ulimit -n 1024 && exec \"$0\" run --config \"$1\"", herald, fixture.configPath],
                                    environment: HeraldCommand.environment(), currentDirectory: fixture.folder.url)
         defer { run.signal(SIGKILL) }

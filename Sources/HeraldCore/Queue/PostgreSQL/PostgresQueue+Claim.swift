@@ -11,28 +11,9 @@ extension PostgresQueue {
                       now: Int64) async throws -> ClaimBatch {
         guard limit > 0, !channels.isEmpty else { return ClaimBatch(messages: []) }
         let channelList = channels.sorted().map(\.rawValue)
-        let ownerText = owner.description
-        let leaseUntil = now + lease.milliseconds
-        try await execute("""
-            UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = \(now)
-            WHERE id IN (SELECT id FROM messages WHERE state = 'leased' AND lease_until <= \(now)
-                         ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)
-            """)
-        let found = try await rows("""
-            WITH subset AS MATERIALIZED (
-                SELECT id FROM messages
-                WHERE state = 'queued' AND due_at <= \(now) AND channel = ANY(\(channelList))
-                ORDER BY due_at, id
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE messages m
-            SET state = 'leased', lease_owner = \(ownerText), lease_until = \(leaseUntil), attempts = m.attempts + 1,
-                updated_at = \(now)
-            FROM subset WHERE m.id = subset.id
-            RETURNING m.id, m.key, m.channel, m.template, m.recipient, m.data, m.category, m.campaign, m.attempts, m.due_at,
-                      m.deferred, m.retry_base
-            """)
+        _ = try await rows(ReleaseExpiredLeases(now: now))
+        let found = try await rows(ClaimDue(now: now, channels: channelList, limit: Int64(limit), owner: owner.description,
+                                            leaseUntil: now + lease.milliseconds))
         let decoder = JSONDecoder()
         let messages = try found.map { row in
             var message = ClaimedMessage(

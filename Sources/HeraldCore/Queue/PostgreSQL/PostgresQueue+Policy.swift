@@ -4,11 +4,7 @@ extension PostgresQueue {
     public func suppressions(of addresses: [Address]) async throws -> [Address: Suppression] {
         guard !addresses.isEmpty else { return [:] }
         let unique = Array(Set(addresses))
-        let found = try await rows("""
-            SELECT s.* FROM suppressions s
-            JOIN unnest(\(unique.map(\.channel.rawValue)), \(unique.map(\.value))) AS a(channel, address)
-              ON s.channel = a.channel AND s.address = a.address
-            """)
+        let found = try await rows(SuppressionLookup(channels: unique.map(\.channel.rawValue), addresses: unique.map(\.value)))
         var result: [Address: Suppression] = [:]
         for row in found {
             if let suppression = try Suppression(row) { result[suppression.address] = suppression }

@@ -21,9 +21,7 @@ extension PostgresQueue {
         let source: String?
     }
 
-    /// One statement, so one round trip and one implicit transaction for the whole group: the
-    /// messages' changes, the attempts, hard-bounce suppressions and the contacts a failure
-    /// frees, as data-modifying CTEs over JSON recordsets.
+    /// One statement for the whole group (`SettleBatch`).
     public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
         guard !settlements.isEmpty else { return [] }
         var changes: [Change] = []
@@ -58,39 +56,9 @@ extension PostgresQueue {
             }
             if let attempt = settlement.attempt { attempts.append(AttemptRow(attempt)) }
         }
-        let updated = try await rows("""
-            WITH s AS (
-                SELECT * FROM jsonb_to_recordset(\(try Self.recordset(changes))::jsonb) AS s(
-                    id bigint, state text, due_at bigint, attempts_delta bigint, set_deferred bool, deferred text,
-                    set_error bool, error_code text, last_error text)
-            ), updated AS (
-                UPDATE messages m SET
-                    state = s.state, due_at = coalesce(s.due_at, m.due_at), attempts = m.attempts + s.attempts_delta,
-                    deferred = CASE WHEN s.set_deferred THEN s.deferred ELSE m.deferred END,
-                    last_error_code = CASE WHEN s.set_error THEN s.error_code ELSE m.last_error_code END,
-                    last_error = CASE WHEN s.set_error THEN s.last_error ELSE m.last_error END,
-                    lease_owner = NULL, lease_until = NULL, updated_at = \(now)
-                FROM s WHERE m.id = s.id AND m.state = 'leased' AND m.lease_owner = \(owner.description)
-                RETURNING m.id
-            ), recorded AS (
-                INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code, remote_code,
-                                      remote_text, retry_at, remote_id)
-                SELECT * FROM jsonb_to_recordset(\(try Self.recordset(attempts))::jsonb) AS a(
-                    message_id bigint, number bigint, started_at bigint, duration_us bigint, worker text, outcome text,
-                    error_code text, remote_code text, remote_text text, retry_at bigint, remote_id text)
-            ), suppressed AS (
-                INSERT INTO suppressions (channel, address, reason, source, created_at)
-                SELECT x.channel, x.address, x.reason, x.source, \(now)
-                FROM jsonb_to_recordset(\(try Self.recordset(Array(suppressions.values)))::jsonb) AS x(
-                    channel text, address text, reason text, source text)
-                ON CONFLICT (channel, address) DO UPDATE SET reason = excluded.reason, source = excluded.source,
-                    created_at = excluded.created_at
-            ), uncounted AS (
-                -- A failed message did not reach the recipient: it does not count against a cap.
-                DELETE FROM contacts WHERE message_id = ANY(\(failed))
-            )
-            SELECT id FROM updated
-            """)
+        let updated = try await rows(SettleBatch(
+            changes: try Self.recordset(changes), now: now, owner: owner.description, attempts: try Self.recordset(attempts),
+            suppressions: try Self.recordset(Array(suppressions.values)), failed: failed))
         let kept = Set(try updated.map { try $0.get("id", as: Int64.self) })
         return settlements.map(\.messageID).filter { !kept.contains($0) }
     }
