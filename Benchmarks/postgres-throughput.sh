@@ -55,31 +55,45 @@ url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1?sslmode=disable&pool=10";
 
 bench_messages "$COUNT" "$WORK/messages.ndjson"
 
+# CPU seconds the server's processes used so far: the postmaster's own and its reaped
+# children's (a backend's time is counted when it exits, so read this after the pool closed).
+pg_cpu() { awk -v tick="$(getconf CLK_TCK)" '{print ($14 + $15 + $16 + $17) / tick}' "/proc/$PG_PID/stat"; }
+
 # run_herald NAME PROCESSES: enqueue COUNT messages, then PROCESSES `herald run --once` at once;
-# prints the seconds from the first start to the last exit.
+# prints the seconds from the first start to the last exit; the herald processes' CPU seconds
+# go to WORK/NAME.cpu (one line each).
 run_herald() {
   local name=$1 processes=$2 pids=() start
   HERALD_LOG_LEVEL=warning "$BIN/herald" enqueue "$WORK/messages.ndjson" --config "$WORK/Config/$name.yaml" > /dev/null 2>"$WORK/$name.enqueue.err"
   start=$(date +%s.%N)
-  for _ in $(seq "$processes"); do
-    HERALD_LOG_LEVEL=warning "$BIN/herald" run --once --workers "$WORKERS" --config "$WORK/Config/$name.yaml" 2>>"$WORK/$name.run.err" &
+  for n in $(seq "$processes"); do
+    HERALD_LOG_LEVEL=warning /usr/bin/time -f '%U %S' -o "$WORK/$name.cpu.$n" \
+      "$BIN/herald" run --once --workers "$WORKERS" --config "$WORK/Config/$name.yaml" 2>>"$WORK/$name.run.err" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
   echo "$(date +%s.%N) - $start" | bc -l
 }
+# herald_cpu NAME: microseconds of herald CPU per message over its processes
+herald_cpu() { cat "$WORK/$1".cpu.* | awk -v count="$COUNT" '{s += $1 + $2} END {printf "%.0f", s * 1000000 / count}'; }
 
 for db in one two raw latency; do pg postgres "CREATE DATABASE $db" >/dev/null; done
 config one "$(url one)"; config two "$(url two)"; config sqlite var/herald.sqlite
 
 echo "bench: herald on PostgreSQL, one process"
+server_before=$(pg_cpu)
 one_s=$(run_herald one 1)
+sleep 1  # the pool's backends exit and are reaped
+one_server_us=$(echo "($(pg_cpu) - $server_before) * 1000000 / $COUNT" | bc -l)
 echo "bench: herald on PostgreSQL, two processes"
 two_s=$(run_herald two 2)
 echo "bench: herald on SQLite"
 sqlite_s=$(run_herald sqlite 1)
 echo "bench: raw postgres-nio claim+done loop, $COUNT rows"
+server_before=$(pg_cpu)
 "$BIN/herald-bench" pg-claim-loop "$(url raw)" "$COUNT" > "$WORK/raw.txt"
+sleep 1
+raw_server_us=$(echo "($(pg_cpu) - $server_before) * 1000000 / $COUNT" | bc -l)
 raw_rps=$(awk '/raw_pg_claim_done_rows_per_s/ {print $2}' "$WORK/raw.txt")
 
 one_sent=$(pg one "SELECT count(*) FROM messages WHERE state = 'sent'")
@@ -107,8 +121,9 @@ IFS='|' read -r lat_p50 lat_p90 lat_n <<<"$latency"
 rate() { echo "$COUNT / $1" | bc -l; }
 printf '\n== Herald on PostgreSQL (%s webhook messages, %s workers, %s cores) ==\n' "$COUNT" "$WORKERS" "$(nproc)"
 printf 'one process                     %.0f msgs/s  (%s sent)\n' "$(rate "$one_s")" "$one_sent"
+printf '  CPU per message                 herald %s µs, PostgreSQL server %.0f µs  (the run, enqueue excluded)\n' "$(herald_cpu one)" "$one_server_us"
 printf 'two processes                   %.0f msgs/s  (%s sent, %s attempts: %s)\n' "$(rate "$two_s")" "$two_sent" "$two_attempts" "$two_split"
-printf 'peer: raw claim+done loop       %.0f rows/s\n' "$raw_rps"
+printf 'peer: raw claim+done loop       %.0f rows/s  (PostgreSQL server %.0f µs CPU per row, its insert included)\n' "$raw_rps" "$raw_server_us"
 printf 'herald on SQLite                %.0f msgs/s\n' "$(rate "$sqlite_s")"
 printf 'ratio one process / raw loop    %.3f\n' "$(echo "$(rate "$one_s") / $raw_rps" | bc -l)"
 printf 'ratio two / one process         %.3f\n' "$(echo "$one_s / $two_s" | bc -l)"
