@@ -136,8 +136,11 @@ struct FailedCommand: AsyncParsableCommand {
 
         func run() async throws {
             _ = options.bootstrapLogging()
-            try await options.withQueue(try options.loadConfig()) { queue in
-                try await FailedCommand.apply(to: try await selection.targets(queue), verb: "canceled") { try await queue.cancel($0) }
+            let config = try options.loadConfig()
+            try await options.withQueue(config) { queue in
+                try await FailedCommand.apply(to: try await selection.targets(queue), verb: "canceled") {
+                    try await queue.cancel($0, reporting: config.eventLog)
+                }
             }
         }
     }

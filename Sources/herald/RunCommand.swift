@@ -44,6 +44,11 @@ struct Run: AsyncParsableCommand {
             var services = queue.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
             // With --once the dispatcher returns when it is done, and that ends the run.
             services.append(.init(service: dispatcher, successTerminationBehavior: .gracefullyShutdownGroup))
+            if let events = config.events,
+               let push = EventPush(queue: queue, config: events, transport: CurlHTTPTransport(multi: transports.events),
+                                    metrics: metrics, logger: logger) {
+                services.append(.init(service: push))
+            }
             let letters = config.letterBatcher(queue: queue, transports: transports, logger: logger)
             let dropFolder = config.intake.dropFolder.map { _ in
                 DropFolder(config: config.intake, root: config, queue: queue, validation: validation, logger: logger)

@@ -14,7 +14,11 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         _ = options.bootstrapLogging()
         let config = try options.loadConfig()
-        let status = try await options.withQueue(config) { try await $0.status() }
+        let (status, events) = try await options.withQueue(config) { queue in
+            let events: EventBacklog? = config.events?.push == nil
+                ? nil : try await queue.eventBacklog(after: try await queue.pushCursor(EventPush.name))
+            return (try await queue.status(), events)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -47,6 +51,10 @@ struct Status: AsyncParsableCommand {
         print("deferred:    \(deferred.isEmpty ? "none" : deferred.joined(separator: ", "))")
         print("sent:        \(status.sentLastMinute) in the last minute, \(status.sentLastHour) in the last hour")
         print("errors:      \(status.errorsLastHour) failed attempts in the last hour")
+        if let events {
+            let age = events.oldest.map { String(format: ", the oldest from %.0f s ago", Double(max(0, status.takenAt - $0)) / 1_000) } ?? ""
+            print("events:      \(events.count) waiting for the CRM\(age)")
+        }
     }
 }
 

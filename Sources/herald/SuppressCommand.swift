@@ -43,7 +43,7 @@ struct SuppressCommand: AsyncParsableCommand {
             let config = try options.loadConfig()
             try await options.withQueue(config) { try await $0.suppress([
                 Suppression(normalized, reason: reason, source: source ?? "herald suppress add"),
-            ]) }
+            ], reporting: config.eventLog, how: .operator) }
             print("suppressed \(channel.rawValue) \(normalized.value) (\(reason.rawValue))")
         }
     }
@@ -61,7 +61,8 @@ struct SuppressCommand: AsyncParsableCommand {
             // An address the rule now refuses may still be on the list from before: remove it as written.
             let normalized = (try? Address(address, channel: channel)) ?? Address(normalized: address, channel: channel)
             let config = try options.loadConfig()
-            guard try await options.withQueue(config, { try await $0.unsuppress(normalized) }) else {
+            guard try await options.withQueue(config, { try await $0.unsuppress(normalized, reporting: config.eventLog, how: .operator) })
+            else {
                 throw CommandFailure("\(normalized.value) is not suppressed on \(channel.rawValue)")
             }
             print("removed \(channel.rawValue) \(normalized.value)")

@@ -9,6 +9,7 @@ It verifies every request's Standard Webhooks signature and logs one JSON line p
   /retry-after/2      per webhook-id: first 429 with Retry-After: 2, then 200
   /slow/300           200 after 300 ms
   /hang               never answers (until the server is stopped)
+  /down-until/T       503 until unix time T (a float), then 200
 
 A bad or missing signature is answered 401 and logged with "verified": false.
 Prints "PORT <n>" on stdout once it listens.
@@ -81,6 +82,9 @@ class Handler(BaseHTTPRequestHandler):
                 status, extra = 429, {"Retry-After": self.path[len("/retry-after/"):]}
         elif self.path.startswith("/slow/"):
             time.sleep(int(self.path[len("/slow/"):]) / 1000)
+        elif self.path.startswith("/down-until/"):
+            if time.time() < float(self.path[len("/down-until/"):]):
+                status = 503
         elif self.path == "/hang":
             time.sleep(3600)
             return

@@ -11,6 +11,7 @@ import Logging
 public struct HeraldAPI: Sendable {
     let queue: any MessageQueue
     let config: HeraldConfig
+    var events: EventLog { config.eventLog }
     /// Made afresh per request, so templates added since start are accepted.
     let validation: @Sendable () -> MessageValidation
     let metrics: DeliveryMetrics
@@ -57,6 +58,7 @@ public struct HeraldAPI: Sendable {
         router.add(middleware: SameOriginPosts())
         addMessageRoutes(to: router)
         addSuppressionRoutes(to: router)
+        addEventRoutes(to: router)
         addStatusRoutes(to: router)
         addPublicRoutes(to: router)
         addConsoleRoutes(to: router, token: token)

@@ -18,7 +18,7 @@ extension HeraldAPI {
                        allowed: "failed or canceled")
         }
         router.post("/v1/messages/{reference}/cancel") { _, context in
-            try change(try await queue.cancel(try context.reference()), action: "cancel",
+            try change(try await queue.cancel(try context.reference(), reporting: events), action: "cancel",
                        allowed: "queued or failed")
         }
     }

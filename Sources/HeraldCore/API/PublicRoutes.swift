@@ -14,9 +14,14 @@ extension HeraldAPI {
         // mailbox provider): either way, a POST with a valid token suppresses at once.
         router.post("\(unsubscribePath)/{token}") { request, context in
             guard let subject = try unsubscribeSubject(context) else { return Self.html(UnsubscribePage.invalid, status: .badRequest) }
-            try await queue.suppress([Suppression(
-                subject.address, reason: .unsubscribed,
-                source: "unsubscribe link" + (subject.campaign.map { " (\($0))" } ?? ""))])
+            // RFC 8058: the mailbox provider posts exactly this; the page's button posts nothing.
+            let body = try await request.collectBody(upTo: 4 << 10, setting: nil)
+            let oneClick = FormFields.parse(String(buffer: body)).contains { $0.name == "List-Unsubscribe" && $0.value == "One-Click" }
+            let suppression = Suppression(subject.address, reason: .unsubscribed,
+                                          source: "unsubscribe link" + (subject.campaign.map { " (\($0))" } ?? ""))
+            let event = events.unsubscribed(suppression, how: oneClick ? .oneClick : .linkPage,
+                                            subject: EventSubject(subject.address, campaign: subject.campaign), at: Timestamp.now())
+            try await queue.suppress([suppression], events: [event].compactMap { $0 })
             context.logger.info("unsubscribed by link", metadata: ["channel": "\(subject.channel.rawValue)"])
             return Self.html(UnsubscribePage.done(subject))
         }
@@ -62,12 +67,14 @@ extension HeraldAPI {
         let reply = SMSReply(body: fields.first(where: { $0.name == "Body" })?.value ?? "")
         switch reply {
         case .optOut:
-            try await queue.suppress([Suppression(from, reason: .unsubscribed, source: "inbound sms STOP")])
+            let suppression = Suppression(from, reason: .unsubscribed, source: "inbound sms STOP")
+            try await queue.suppress([suppression],
+                                     events: [events.unsubscribed(suppression, how: .smsStop, at: Timestamp.now())].compactMap { $0 })
             context.logger.info("SMS opt-out by reply")
         case .optIn:
             // START lifts only what STOP set: a bounce or an operator's block stays.
             if try await queue.suppression(of: from)?.reason == .unsubscribed {
-                _ = try await queue.unsuppress(from)
+                _ = try await queue.unsuppress(from, events: [events.resubscribed(from, how: .smsStart, at: Timestamp.now())].compactMap { $0 })
                 context.logger.info("SMS opt-in by reply")
             }
         case .other:

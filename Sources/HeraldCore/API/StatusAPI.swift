@@ -16,7 +16,11 @@ extension HeraldAPI {
             }
         }
         router.get("/metrics") { _, _ in
-            let text = metrics.exposition(status: try await queue.status(), channels: config.channels)
+            var events: EventBacklog?
+            if config.events?.push != nil {
+                events = try await queue.eventBacklog(after: try await queue.pushCursor(EventPush.name))
+            }
+            let text = metrics.exposition(status: try await queue.status(), channels: config.channels, events: events)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }

@@ -51,12 +51,12 @@ extension HeraldAPI {
                     results.append(SuppressionResult(item: index + 1, status: "rejected", reason: rejection.description))
                 }
             }
-            try await queue.suppress(accepted)
+            try await queue.suppress(accepted, reporting: events, how: .operator)
             return APIJSON.response(results)
         }
         router.delete("/v1/suppressions/{channel}/{address}") { _, context in
             let address = try Self.suppressionReference(context)
-            guard try await queue.unsuppress(address) else {
+            guard try await queue.unsuppress(address, reporting: events, how: .operator) else {
                 throw APIError.notFound("\(address.value) is not suppressed on \(address.channel.rawValue)")
             }
             return APIJSON.response(["removed": true])

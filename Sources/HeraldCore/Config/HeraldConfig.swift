@@ -41,6 +41,10 @@ public struct HeraldConfig: Sendable {
     public var policies = PolicyConfig()
     /// How long finished messages are kept.
     public var retention = Retention()
+    /// What Herald tells the CRM; nil: no events are recorded.
+    public var events: EventsConfig?
+    /// The events to record (none without an `events` section).
+    public var eventLog: EventLog { events?.log ?? .off }
 
     public init(root: URL, databasePath: String = "var/herald.sqlite", templatesPath: String = "Templates",
                 outboxPath: String = "var/outbox", workers: Int = 8, timezone: String = "UTC",
@@ -96,7 +100,7 @@ public struct HeraldConfig: Sendable {
     static let keys: Set<String> = [
         "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
         "shutdown_grace", "channels", "template_reload", "unsubscribe", "intake", "policies",
-        "retention",
+        "retention", "events",
     ]
 
     /// Parses config text; `root` anchors relative paths.
@@ -129,6 +133,7 @@ public struct HeraldConfig: Sendable {
         if let node = fields["intake"] { config.intake = try IntakeConfig(node) }
         if let node = fields["policies"] { config.policies = try PolicyConfig(node) }
         if let node = fields["retention"] { config.retention = try Retention(node) }
+        if let node = fields["events"] { config.events = try EventsConfig(node) }
         if let node = fields["unsubscribe"] {
             let unsubscribe = try node.fields(allowed: ["base_url", "secret"])
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }

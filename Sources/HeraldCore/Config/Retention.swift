@@ -11,6 +11,8 @@ public struct Retention: Sendable, Equatable {
     /// Failed messages with their attempts: kept longer, someone may still look or retry.
     /// nil: kept forever.
     public var failed: Duration? = .seconds(180 * 86_400)
+    /// Events recorded for the CRM, pushed or not. nil: kept forever.
+    public var events: Duration? = .seconds(90 * 86_400)
 
     /// Shorter periods would forget keys while a CRM may still be retrying them.
     static let minimum = Duration.seconds(3_600)
@@ -22,9 +24,10 @@ public struct Retention: Sendable, Equatable {
 
     /// `retention: {sent: 90d, failed: 180d}`; each a duration of at least 1h, or `off`.
     init(_ node: ConfigNode) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["sent", "failed"])
+        let fields = try node.fields(allowed: ["sent", "failed", "events"])
         if let value = fields["sent"] { sent = try Self.period(value) }
         if let value = fields["failed"] { failed = try Self.period(value) }
+        if let value = fields["events"] { events = try Self.period(value) }
     }
 
     private static func period(_ node: ConfigNode) throws(ConfigError) -> Duration? {
@@ -38,6 +41,7 @@ public struct Retention: Sendable, Equatable {
 
     /// For `herald config check` and logs: `sent 90d, failed 180d`.
     public var summary: String {
-        "sent \(sent?.configText ?? "kept forever"), failed \(failed?.configText ?? "kept forever")"
+        "sent \(sent?.configText ?? "kept forever"), failed \(failed?.configText ?? "kept forever"), "
+            + "events \(events?.configText ?? "kept forever")"
     }
 }

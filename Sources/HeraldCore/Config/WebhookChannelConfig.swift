@@ -65,7 +65,12 @@ public struct WebhookEndpoint: Sendable {
     }
 
     init(name: String, node: ConfigNode, defaultTimeout: Duration) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["url", "secret", "timeout", "headers"])
+        try self.init(name: name, fields: try node.fields(allowed: ["url", "secret", "timeout", "headers"]), node: node,
+                      defaultTimeout: defaultTimeout)
+    }
+
+    /// From `url`, `secret`, `timeout` and `headers` of `node` (which may hold other keys too).
+    init(name: String, fields: [String: ConfigNode], node: ConfigNode, defaultTimeout: Duration) throws(ConfigError) {
         guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
             throw node.error("endpoint names may hold letters, digits, '-', '_' and '.'")
         }

@@ -43,8 +43,27 @@ public final class DeliveryMetrics: Sendable {
         ).increment()
     }
 
-    /// The Prometheus text exposition, with the queue gauges set from `status`.
-    public func exposition(status: QueueStatus, channels: Set<Channel>) -> [UInt8] {
+    /// One POST of events to the CRM: `sent` or `failed`.
+    public func recordEventPush(outcome: String, events: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("event_pushes", unit: "total", "POSTs of events to the CRM, by outcome"),
+            labels: [("outcome", outcome)]
+        ).increment()
+        if outcome == "sent" {
+            registry.makeCounter(descriptor: Self.name("events_pushed", unit: "total", "Events the CRM accepted")).increment(by: Int64(events))
+        }
+    }
+
+    /// The Prometheus text exposition, with the queue gauges set from `status`, and the events
+    /// waiting for the CRM from `events` (when they are pushed).
+    public func exposition(status: QueueStatus, channels: Set<Channel>, events: EventBacklog? = nil) -> [UInt8] {
+        if let events {
+            registry.makeGauge(descriptor: Self.name("events_waiting", "Events recorded and not yet accepted by the CRM"))
+                .set(Double(events.count))
+            registry.makeGauge(descriptor: Self.name("events_oldest_waiting_age", unit: "seconds",
+                                                     "How long ago the oldest event waiting for the CRM occurred (0 when none)"))
+                .set(events.oldest.map { Double(max(0, status.takenAt - $0)) / 1_000 } ?? 0)
+        }
         // Every state of every channel, so a count that drops to zero reads 0 instead of vanishing.
         let reported = channels.union(status.counts.compactMap { Channel(rawValue: $0.channel) })
         for channel in reported {

@@ -19,9 +19,12 @@ public struct Dispatcher: Service, CustomStringConvertible {
         public var policies: PolicyConfig
         /// Return once nothing due is left (`herald run --once`) instead of running until shutdown.
         public var drainAndExit: Bool
+        /// The events each outcome records for the CRM.
+        public var events: EventLog
 
         public init(workers: Int, lease: Duration, pollInterval: Duration, shutdownGrace: Duration,
-                    retry: RetryPolicy, policies: PolicyConfig = PolicyConfig(), drainAndExit: Bool = false) {
+                    retry: RetryPolicy, policies: PolicyConfig = PolicyConfig(), drainAndExit: Bool = false,
+                    events: EventLog = .off) {
             self.workers = workers
             self.lease = lease
             self.pollInterval = pollInterval
@@ -29,12 +32,13 @@ public struct Dispatcher: Service, CustomStringConvertible {
             self.retry = retry
             self.policies = policies
             self.drainAndExit = drainAndExit
+            self.events = events
         }
 
         public init(_ config: HeraldConfig, workers: Int? = nil, drainAndExit: Bool = false) {
             self.init(workers: workers ?? config.workers, lease: config.lease, pollInterval: config.pollInterval,
                       shutdownGrace: config.shutdownGrace, retry: config.retry, policies: config.policies,
-                      drainAndExit: drainAndExit)
+                      drainAndExit: drainAndExit, events: config.events?.log ?? .off)
         }
     }
 
@@ -73,7 +77,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
     public var description: String { "Dispatcher(\(owner))" }
 
     public func run() async throws {
-        let journal = SettlementJournal(queue: queue, owner: owner, logger: logger)
+        let journal = SettlementJournal(queue: queue, owner: owner, events: settings.events, logger: logger)
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         logger.info("dispatcher started", metadata: [
             "workers": "\(settings.workers)", "channels": "\(adapters.keys.map(\.rawValue).sorted())",
@@ -140,7 +144,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
                     } catch {
                         logger.error("could not apply the policies; the claimed messages go back to the queue",
                                      metadata: ["error": "\(error)", "messages": "\(claimed.messages.count)"])
-                        try? await journal.record(all: claimed.messages.map { .release(messageID: $0.id) })
+                        try? await journal.record(all: claimed.messages.map { (.release(messageID: $0.id), $0) })
                     }
                     if !claim.settlements.isEmpty {
                         await settleScreened(claim, journal: journal)
@@ -253,7 +257,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
         guard let outcome else {
             // Cancelled at the end of the shutdown grace period: the attempt is not spent.
             do {
-                try await journal.record(.release(messageID: message.id))
+                try await journal.record(.release(messageID: message.id), of: message)
                 logger.notice("delivery abandoned; message returned to the queue")
             } catch {
                 logger.error("could not release the message; it returns to the queue when its lease expires",
@@ -264,7 +268,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
         let settlement = Settlement.after(outcome, of: message, startedAt: startedAt, duration: .now - start,
                                           worker: owner, retry: settings.retry)
         do {
-            try await journal.record(settlement)
+            try await journal.record(settlement, of: message)
         } catch {
             // Only at the end of the shutdown grace period (the journal logged it).
             return
@@ -301,7 +305,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
     /// Returns a message the rate limits did not admit to the queue, due when they would.
     private func putOff(_ message: ClaimedMessage, until: Int64, journal: SettlementJournal, logger: Logger) async {
         do {
-            try await journal.record(.deferred(messageID: message.id, Deferral(reason: .rateLimit, until: until)))
+            try await journal.record(.deferred(messageID: message.id, Deferral(reason: .rateLimit, until: until)), of: message)
             logger.debug("deferred by the rate limit at sending", metadata: ["until": "\(Timestamp.rfc3339(until))"])
             metrics?.recordDeferral(reason: Deferral.Reason.rateLimit.rawValue, channel: message.channel)
         } catch {

@@ -9,6 +9,10 @@ enum Failpoint {
 
     /// The letter batch's CSV is in place, its manifest is not.
     static let letterAfterCSV = "letters.after-csv"
+    /// A batch of events is read (their changes committed long ago), not yet POSTed.
+    static let eventsBeforePost = "events.before-post"
+    /// The CRM accepted a batch; the push has not moved past it.
+    static let eventsAfterPost = "events.after-post"
 
     static func hit(_ name: String) {
         guard armed.contains(name) else { return }

@@ -2,6 +2,7 @@ import Logging
 import Synchronization
 
 /// Commits settlements in groups: many workers finishing at once share one SQLite transaction.
+/// Each settlement's events for the CRM go into the same transaction.
 ///
 /// `record` returns only once its settlement is committed, so a worker never frees its slot (and
 /// the dispatcher never counts a message as done) before the outcome is durable. A crash can then
@@ -16,8 +17,9 @@ import Synchronization
 actor SettlementJournal {
     private let queue: any MessageQueue
     private let owner: LeaseOwner
+    private let events: EventLog
     private let logger: Logger
-    private var pending: [(settlement: Settlement, done: CheckedContinuation<Void, any Error>)] = []
+    private var pending: [Entry] = []
     private var running = true
     private var givingUp = false
     private let behind = Atomic<Bool>(false)
@@ -28,9 +30,16 @@ actor SettlementJournal {
     static let firstPause: Duration = .milliseconds(50)
     static let longestPause: Duration = .seconds(2)
 
-    init(queue: any MessageQueue, owner: LeaseOwner, logger: Logger) {
+    private struct Entry {
+        var settlement: Settlement
+        var events: [Event]
+        var done: CheckedContinuation<Void, any Error>
+    }
+
+    init(queue: any MessageQueue, owner: LeaseOwner, events: EventLog, logger: Logger) {
         self.queue = queue
         self.owner = owner
+        self.events = events
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -38,25 +47,26 @@ actor SettlementJournal {
     /// Outcomes are waiting to be written: start no new deliveries.
     nonisolated var isBehind: Bool { behind.load(ordering: .relaxed) }
 
-    /// Commits `settlement` with whatever else is pending and returns when it is durable.
-    func record(_ settlement: Settlement) async throws {
+    /// Commits `settlement` of `message` with whatever else is pending and returns when it is durable.
+    func record(_ settlement: Settlement, of message: ClaimedMessage) async throws {
+        let made = events.events(for: settlement, of: EventSubject(message), at: Timestamp.now())
         guard running, !givingUp else {
             // The journal has stopped (the process is being cancelled): one try, alone.
-            try await commit([settlement])
+            try await commit([settlement], events: made)
             return
         }
         try await withCheckedThrowingContinuation { continuation in
-            pending.append((settlement, continuation))
+            pending.append(Entry(settlement: settlement, events: made, done: continuation))
             wake.yield()
         }
     }
 
     /// Records several settlements in one commit (as far as the journal's batching goes) and
     /// returns when all are durable; throws the first error.
-    func record(all settlements: [Settlement]) async throws {
+    func record(all settlements: [(settlement: Settlement, message: ClaimedMessage)]) async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            for settlement in settlements {
-                group.addTask { try await self.record(settlement) }
+            for (settlement, message) in settlements {
+                group.addTask { try await self.record(settlement, of: message) }
             }
         }
     }
@@ -90,7 +100,7 @@ actor SettlementJournal {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             do {
-                try await commit(batch.map(\.settlement))
+                try await commit(batch.map(\.settlement), events: batch.flatMap(\.events))
                 for entry in batch { entry.done.resume() }
                 if failures > 0 {
                     logger.notice("outcomes recorded after the database refused them", metadata: [
@@ -123,11 +133,10 @@ actor SettlementJournal {
 
     /// A batch that failed for a reason retrying cannot cure (or at the end of the grace period):
     /// each settlement alone, so one bad settlement cannot take the others with it.
-    private func commitOneByOne(_ batch: [(settlement: Settlement, done: CheckedContinuation<Void, any Error>)],
-                                after error: any Error) async {
+    private func commitOneByOne(_ batch: [Entry], after error: any Error) async {
         for entry in batch {
             do {
-                try await commit([entry.settlement])
+                try await commit([entry.settlement], events: entry.events)
                 entry.done.resume()
             } catch {
                 logger.error("outcome not recorded; the message is delivered again after its lease lapses", metadata: [
@@ -139,8 +148,8 @@ actor SettlementJournal {
         }
     }
 
-    private func commit(_ settlements: [Settlement]) async throws {
-        let lost = try await queue.settle(settlements, owner: owner)
+    private func commit(_ settlements: [Settlement], events: [Event]) async throws {
+        let lost = try await queue.settle(settlements, events: events, owner: owner, now: Timestamp.now())
         if !lost.isEmpty {
             logger.warning("lease lost before the outcome was recorded; another worker holds these messages now",
                            metadata: ["message_ids": "\(lost)"])

@@ -12,9 +12,9 @@ public struct Screening: Sendable {
     public var count: Int { deliver.count + suppressed.count + deferred.count }
 
     /// How the screened-out messages leave their leases.
-    public var settlements: [Settlement] {
-        suppressed.map { .suppressed(messageID: $0.message.id, $0.suppression) }
-            + deferred.map { .deferred(messageID: $0.message.id, $0.deferral) }
+    public var settlements: [(settlement: Settlement, message: ClaimedMessage)] {
+        suppressed.map { (.suppressed(messageID: $0.message.id, $0.suppression), $0.message) }
+            + deferred.map { (.deferred(messageID: $0.message.id, $0.deferral), $0.message) }
     }
 }
 

@@ -28,15 +28,7 @@ public struct FailedFilter: Sendable, Equatable {
             }
             filter.channel = value
         }
-        if let since = given(since) {
-            if let ago = DurationParsing.parse(since) {
-                filter.since = now - ago.milliseconds
-            } else if let time = RFC3339.milliseconds(since) {
-                filter.since = time
-            } else {
-                throw IntakeRejection(field: "since", "expected a duration such as 6h (at most 36500d) or an RFC 3339 time, got \"\(since.prefix(40))\"")
-            }
-        }
+        if let since = given(since) { filter.since = try Timestamp.since(since, now: now) }
         return filter
     }
 }

@@ -9,13 +9,18 @@ extension MessageQueue {
         try await claim(limit: limit, owner: owner, lease: lease, channels: channels, now: Timestamp.now())
     }
 
+    /// Settles without events (an installation with events off, a test).
     @discardableResult
-    public func settle(_ settlements: [Settlement], owner: LeaseOwner) async throws -> [Int64] {
-        try await settle(settlements, owner: owner, now: Timestamp.now())
+    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64 = Timestamp.now()) async throws -> [Int64] {
+        try await settle(settlements, events: [], owner: owner, now: now)
     }
 
-    public func suppress(_ entries: [Suppression]) async throws {
-        try await suppress(entries, now: Timestamp.now())
+    public func suppress(_ entries: [Suppression], events: [Event] = []) async throws {
+        try await suppress(entries, events: events, now: Timestamp.now())
+    }
+
+    public func unsuppress(_ address: Address) async throws -> Bool {
+        try await unsuppress(address, events: [])
     }
 
     /// The suppression of one address, if any.
@@ -31,8 +36,16 @@ extension MessageQueue {
         try await retry(reference, now: Timestamp.now())
     }
 
-    public func cancel(_ reference: String) async throws -> MessageChange {
-        try await cancel(reference, now: Timestamp.now())
+    public func cancel(_ reference: String, events: [Event] = []) async throws -> MessageChange {
+        try await cancel(reference, events: events, now: Timestamp.now())
+    }
+
+    public func takePush(_ name: String, owner: LeaseOwner, lease: Duration, now: Int64) async throws -> EventCursor? {
+        try await takePush(name, owner: owner, lease: lease, now: now, replacing: nil)
+    }
+
+    public func events(after cursor: EventCursor = .start, matching filter: EventFilter = EventFilter()) async throws -> [StoredEvent] {
+        try await events(after: cursor, matching: filter, limit: 1_000)
     }
 
     public func failed(_ filter: FailedFilter) async throws -> [MessageDetail] {

@@ -59,9 +59,9 @@ public protocol MessageQueue: Sendable {
     func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>, now: Int64) async throws -> ClaimBatch
 
     /// Records how claimed messages left their leases, in one transaction. A settlement changes a
-    /// message only while it is still leased to `owner`; the attempt is recorded either way.
-    /// Returns the ids whose lease was lost.
-    func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64]
+    /// message only while it is still leased to `owner`; the attempt is recorded either way, the
+    /// message's `events` only with the change. Returns the ids whose lease was lost.
+    func settle(_ settlements: [Settlement], events: [Event], owner: LeaseOwner, now: Int64) async throws -> [Int64]
 
     /// Who holds leases now (`LeaseOwner` text), for finding those of crashed processes.
     func leaseOwners() async throws -> [String]
@@ -92,15 +92,15 @@ public protocol MessageQueue: Sendable {
 
     // MARK: Suppressions
 
-    /// Adds or updates suppressions (the latest reason wins).
-    func suppress(_ entries: [Suppression], now: Int64) async throws
+    /// Adds or updates suppressions (the latest reason wins), and records `events` with them.
+    func suppress(_ entries: [Suppression], events: [Event], now: Int64) async throws
 
     /// Suppressions in (channel, address) order, at most `limit`, of one channel or all, starting
     /// after `after` (the last one of the previous page).
     func suppressions(channel: Channel?, after: Address?, limit: Int) async throws -> [Suppression]
 
-    /// Removes a suppression; false when there was none.
-    func unsuppress(_ address: Address) async throws -> Bool
+    /// Removes a suppression, recording `events` with it; false (and nothing recorded) when there was none.
+    func unsuppress(_ address: Address, events: [Event]) async throws -> Bool
 
     // MARK: Operators
 
@@ -111,8 +111,9 @@ public protocol MessageQueue: Sendable {
     /// earlier ones stay on record and attempt numbers go on).
     func retry(_ reference: String, now: Int64) async throws -> MessageChange
 
-    /// Ends a queued or failed message as `canceled`. One being delivered cannot be.
-    func cancel(_ reference: String, now: Int64) async throws -> MessageChange
+    /// Ends a queued or failed message as `canceled`, recording `events` with it. One being
+    /// delivered cannot be (and then nothing is recorded).
+    func cancel(_ reference: String, events: [Event], now: Int64) async throws -> MessageChange
 
     /// Failed messages matching `filter`, the most recently failed first (attempts not loaded).
     func failed(_ filter: FailedFilter, limit: Int) async throws -> [MessageDetail]
@@ -124,6 +125,36 @@ public protocol MessageQueue: Sendable {
 
     /// Messages sent per minute over the last `minutes` minutes, oldest first (zeros included).
     func sentPerMinute(minutes: Int, now: Int64) async throws -> [Int]
+
+    // MARK: Events
+
+    /// Records events that are changes of their own (an open, a click, a delivery receipt).
+    func record(_ events: [Event]) async throws
+
+    /// Up to `limit` events after `cursor` in stream order, of those matching `filter`. Only events
+    /// whose place is settled are returned: a later read from the last cursor never finds an
+    /// earlier one written meanwhile.
+    func events(after cursor: EventCursor, matching filter: EventFilter, limit: Int) async throws -> [StoredEvent]
+
+    /// Events after `cursor`: how many, and when the oldest occurred.
+    func eventBacklog(after cursor: EventCursor) async throws -> EventBacklog
+
+    /// Takes (or renews) the push named `name` for `owner` until `now + lease`, so one process
+    /// pushes at a time; returns where it stands, nil while another holds it (unless that is
+    /// `stale`, a holder known to be dead, whose lease is taken at once).
+    func takePush(_ name: String, owner: LeaseOwner, lease: Duration, now: Int64, replacing stale: String?) async throws -> EventCursor?
+
+    /// Who holds the push named `name` (`LeaseOwner` text), if anyone.
+    func pushHolder(_ name: String) async throws -> String?
+
+    /// Moves the push on past what the CRM accepted; false when `owner` no longer holds it.
+    func advancePush(_ name: String, to cursor: EventCursor, owner: LeaseOwner) async throws -> Bool
+
+    /// Where the push stands (`start` before its first delivery).
+    func pushCursor(_ name: String) async throws -> EventCursor
+
+    /// Removes (or counts) up to `limit` events that occurred before `cutoff`, oldest first.
+    func pruneEvents(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int
 
     // MARK: Letters
 

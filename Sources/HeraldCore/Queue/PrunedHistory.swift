@@ -9,17 +9,19 @@ public struct PrunedHistory: Sendable, Equatable, Codable {
     public var letters = 0
     /// Records of archived drop-folder files, with their rejected lines.
     public var intakeFiles = 0
+    /// Events recorded for the CRM.
+    public var events = 0
 
     public init() {}
 
     public var messageCount: Int { messages.values.reduce(0, +) }
-    public var isEmpty: Bool { messageCount == 0 && attempts == 0 && letters == 0 && intakeFiles == 0 }
+    public var isEmpty: Bool { messageCount == 0 && attempts == 0 && letters == 0 && intakeFiles == 0 && events == 0 }
 
-    /// `1200 messages (sent 1100, failed 100), 1300 attempts, 0 letters, 2 drop-folder files`
+    /// `1200 messages (sent 1100, failed 100), 1300 attempts, 0 letters, 2 drop-folder files, 2400 events`
     public var summary: String {
         let states = messages.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         return "\(messageCount) messages" + (states.isEmpty ? "" : " (\(states.joined(separator: ", ")))")
-            + ", \(attempts) attempts, \(letters) letters, \(intakeFiles) drop-folder files"
+            + ", \(attempts) attempts, \(letters) letters, \(intakeFiles) drop-folder files, \(events) events"
     }
 }
 
@@ -70,6 +72,20 @@ extension MessageQueue {
             let removed = try await pruneLettersAndIntake(before: now - period.milliseconds, dryRun: dryRun, pause: pause)
             pruned.letters = removed.letters
             pruned.intakeFiles = removed.intakeFiles
+        }
+        if let period = retention.events {
+            let cutoff = now - period.milliseconds
+            if dryRun {
+                pruned.events = try await pruneEvents(before: cutoff, limit: Int(Int32.max), dryRun: true)
+            } else {
+                while true {
+                    let removed = try await pruneEvents(before: cutoff, limit: pruneBatchSize, dryRun: false)
+                    pruned.events += removed
+                    if removed > 0 { progress(pruned) }
+                    guard removed == pruneBatchSize else { break }
+                    try await Task.sleep(for: pause)
+                }
+            }
         }
         return pruned
     }

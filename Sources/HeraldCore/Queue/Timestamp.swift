@@ -19,4 +19,11 @@ public enum Timestamp {
     public static func rfc3339(_ milliseconds: Int64) -> String {
         date(milliseconds).formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
     }
+
+    /// An operator's "since": a duration ago (`6h`, `2d`) or an RFC 3339 time, as unix ms.
+    public static func since(_ text: String, now: Int64 = now()) throws(IntakeRejection) -> Int64 {
+        if let ago = DurationParsing.parse(text) { return now - ago.milliseconds }
+        if let time = RFC3339.milliseconds(text) { return time }
+        throw IntakeRejection(field: "since", "expected a duration such as 6h (at most 36500d) or an RFC 3339 time, got \"\(text.prefix(40))\"")
+    }
 }

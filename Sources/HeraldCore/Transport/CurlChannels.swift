@@ -11,6 +11,8 @@ public final class CurlChannels: Sendable {
     public let sms: CurlMulti
     /// Letter batch uploads.
     public let letter: CurlMulti
+    /// Events pushed to the CRM: their own connections, so a CRM that hangs holds up no delivery.
+    public let events: CurlMulti
 
     /// - Parameter workers: deliveries in flight at once, which bounds the transfers per channel.
     public init(workers: Int, logger: Logger = Logger(label: "herald.curl")) {
@@ -19,6 +21,7 @@ public final class CurlChannels: Sendable {
         email = CurlMulti(maxConnections: connections, lanes: min(workers, Self.maxEmailLanes), name: "herald-smtp", logger: logger)
         sms = CurlMulti(maxConnections: connections, name: "herald-sms", logger: logger)
         letter = CurlMulti(maxConnections: 4, name: "herald-letter", logger: logger)
+        events = CurlMulti(maxConnections: 2, name: "herald-events", logger: logger)
     }
 
     /// Past this, email transfers share lanes (and a stuck relay can hold a second transfer).
@@ -27,7 +30,7 @@ public final class CurlChannels: Sendable {
     /// Ends every channel's transfers and threads, waiting at most `limit` for libcurl.
     public func shutdown(within limit: Duration = .seconds(2)) async {
         await withTaskGroup(of: Void.self) { group in
-            for multi in [webhook, email, sms, letter] {
+            for multi in [webhook, email, sms, letter, events] {
                 group.addTask { await multi.shutdown(within: limit) }
             }
         }

@@ -131,7 +131,7 @@ struct QueueContractTests {
             #expect(retried.state == .queued && retried.dueAt == now + 40_000)
             let round = try await queue.claim(limit: 3, owner: Self.owner, lease: .seconds(60), channels: [.webhook], now: now + 40_000)
             #expect(round.messages.first { $0.key == "bad" }.map { ($0.attempt, $0.attemptsThisRound) } ?? (0, 0) == (2, 1))
-            #expect(try await queue.cancel("bad", now: now + 40_001) == .refused(.leased), "one being delivered cannot be canceled")
+            #expect(try await queue.cancel("bad", events: [], now: now + 40_001) == .refused(.leased), "one being delivered cannot be canceled")
         }
     }
 
@@ -145,7 +145,7 @@ struct QueueContractTests {
                 NewMessage(key: "kept", channel: .email, template: "t", recipient: Recipient(email: "other@example.com"), sendAt: now),
             ], now: now)
             try await queues[1].suppress([Suppression(try Address("lead@example.com", channel: .email), reason: .unsubscribed,
-                                                      source: "unsubscribe link")], now: now)
+                                                      source: "unsubscribe link")], events: [], now: now)
             let screening = try await queues[0].claimScreened(limit: 10, owner: Self.owner, lease: .seconds(60), channels: [.email],
                                                               policies: PolicyConfig(), now: now)
             #expect(screening.suppressed.map(\.message.key) == ["gone"])

@@ -46,9 +46,9 @@ struct QueueCopyTests {
             _ = try await queue.settle(settlements, owner: owner, now: past)
             settled += batch.messages.count
         }
-        _ = try await queue.cancel("m-99999", now: past)
+        _ = try await queue.cancel("m-99999", events: [], now: past)
         try await queue.suppress((0..<100).map { Suppression(try! Address("lead\($0)@example.com", channel: .email), reason: .unsubscribed) },
-                                 now: past)
+                                 events: [], now: past)
         for id in Int64(1)...3 {
             _ = try await queue.place(Letter(messageID: id, key: "m-\(id - 1)", name: "Lead \(id)",
                                              address: PostalAddress(line1: "1 Elm St", city: "Springfield", postalCode: "62701"),

@@ -32,8 +32,8 @@ struct RetentionTests {
         _ = try await queue.enqueue([webhook("future", sendAt: now + 400 * Self.day), webhook("cancel-me")], now: now)
         _ = try await queue.enqueue([NewMessage(key: "unsubscribed", channel: .email, template: "t", recipient: Recipient(email: "gone@example.com"), sendAt: 0)],
                               now: now)
-        try await queue.suppress([Suppression(try Address("gone@example.com", channel: .email), reason: .unsubscribed)], now: now)
-        guard case .done = try await queue.cancel("cancel-me", now: now) else { throw TestFailure("cancel-me not canceled") }
+        try await queue.suppress([Suppression(try Address("gone@example.com", channel: .email), reason: .unsubscribed)], events: [], now: now)
+        guard case .done = try await queue.cancel("cancel-me", events: [], now: now) else { throw TestFailure("cancel-me not canceled") }
 
         let claim = try await queue.claimScreened(limit: 10_000, owner: owner, lease: .seconds(3_600), channels: [.webhook, .email],
                                           policies: PolicyConfig(), now: now)
@@ -200,7 +200,7 @@ extension RetentionTests {
         _ = try await fixture.queue.enqueue((0..<10).map { webhook("old-\($0)") } + [webhook("kept", sendAt: Timestamp.now() + 3_600_000)],
                                       now: threeHoursAgo)
         for index in 0..<10 {
-            guard case .done = try await fixture.queue.cancel("old-\(index)", now: threeHoursAgo + 1_000) else { throw TestFailure("not canceled") }
+            guard case .done = try await fixture.queue.cancel("old-\(index)", events: [], now: threeHoursAgo + 1_000) else { throw TestFailure("not canceled") }
         }
         let dry = try await HeraldCommand.run(["prune", "--dry-run", "--json"], fixture: fixture)
         #expect(dry.status == 0, "\(dry.stderr)")
@@ -210,7 +210,7 @@ extension RetentionTests {
 
         let real = try await HeraldCommand.run(["prune"], fixture: fixture)
         #expect(real.status == 0, "\(real.stderr)")
-        #expect(real.stdout == "removed 10 messages (canceled 10), 0 attempts, 0 letters, 0 drop-folder files (retention: sent 1h, failed 2h)\n")
+        #expect(real.stdout == "removed 10 messages (canceled 10), 0 attempts, 0 letters, 0 drop-folder files, 0 events (retention: sent 1h, failed 2h, events 90d)\n")
         #expect(try count(fixture.queue, "SELECT count(*) FROM messages") == 1)
     }
 }

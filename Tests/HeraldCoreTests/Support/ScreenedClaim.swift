@@ -7,7 +7,7 @@ extension MessageQueue {
                        now: Int64 = Timestamp.now()) async throws -> Screening {
         let claimed = try await claim(limit: limit, owner: owner, lease: lease, channels: channels, now: now)
         let screening = try await policies.screen(claimed.messages, queue: self, now: now)
-        try await settle(screening.settlements, owner: owner, now: now)
+        try await settle(screening.settlements.map(\.settlement), owner: owner, now: now)
         return screening
     }
 }

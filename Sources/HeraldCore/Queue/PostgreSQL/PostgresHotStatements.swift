@@ -92,8 +92,9 @@ struct SuppressionLookup: PostgresHotStatement {
 
 /// One statement, so one round trip and one implicit transaction for a whole group of
 /// settlements: the messages' changes, the attempts, hard-bounce suppressions and the contacts a
-/// failure frees, as data-modifying CTEs over JSON recordsets. Returns the ids it changed (a
-/// message whose lease was lost to another process is not among them).
+/// failure frees, and the events of the messages it changed, as data-modifying CTEs over JSON
+/// recordsets. Returns the ids it changed (a message whose lease was lost to another process is
+/// not among them, and neither are its events recorded).
 struct SettleBatch: PostgresHotStatement {
     static let sql = """
         WITH s AS (
@@ -124,6 +125,13 @@ struct SettleBatch: PostgresHotStatement {
         ), uncounted AS (
             -- A failed message did not reach the recipient: it does not count against a cap.
             DELETE FROM contacts WHERE message_id = ANY($6::bigint[])
+        ), reported AS (
+            \(PostgresQueue.insertEvents)
+            SELECT e.id, e.type, e.message_id, e.occurred_at, e.payload
+            FROM ROWS FROM (jsonb_to_recordset($7::jsonb) AS (\(PostgresQueue.eventColumns))) WITH ORDINALITY
+                AS e(id, type, message_id, occurred_at, payload, ord)
+            JOIN updated u ON u.id = e.message_id
+            ORDER BY e.ord
         )
         SELECT id FROM updated
         """
@@ -133,15 +141,17 @@ struct SettleBatch: PostgresHotStatement {
     let attempts: String
     let suppressions: String
     let failed: [Int64]
+    let events: String
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 7)
         bindings.append(changes)
         bindings.append(now)
         bindings.append(owner)
         bindings.append(attempts)
         bindings.append(suppressions)
         bindings.append(failed)
+        bindings.append(events)
         return bindings
     }
 }

@@ -154,6 +154,34 @@ enum PostgresMigrations {
             "ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)",
             "ALTER TABLE attempts SET (autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05)",
         ]),
+        // The outbox for the CRM, written in the transaction of the change each event reports.
+        // Positions come from a sequence before commit, so a reader follows the writing
+        // transaction's id (`tx`) first: it reads only transactions older than every one still
+        // running, and a cursor past them can never be overtaken by a late commit.
+        ("v3-events", [
+            """
+            CREATE TABLE events (
+                position    bigserial PRIMARY KEY,
+                tx          xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                id          text NOT NULL,              -- evt_…, what receivers de-duplicate on
+                type        text NOT NULL,
+                message_id  bigint,
+                occurred_at bigint NOT NULL,            -- unix milliseconds
+                payload     text NOT NULL               -- the event as the CRM receives it
+            )
+            """,
+            "CREATE INDEX events_order ON events (tx, position)",
+            "CREATE INDEX events_message ON events (message_id) WHERE message_id IS NOT NULL",
+            """
+            CREATE TABLE event_pushes (
+                name        text PRIMARY KEY,
+                tx          xid8 NOT NULL DEFAULT '0',
+                position    bigint NOT NULL DEFAULT 0,
+                lease_owner text,
+                lease_until bigint
+            )
+            """,
+        ]),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {

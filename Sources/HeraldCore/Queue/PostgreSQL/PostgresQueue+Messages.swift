@@ -67,9 +67,10 @@ extension PostgresQueue {
         return change
     }
 
-    public func cancel(_ reference: String, now: Int64) async throws -> MessageChange {
+    public func cancel(_ reference: String, events: [Event], now: Int64) async throws -> MessageChange {
         try await change(reference, from: [.queued, .failed]) { id, connection in
             try await self.execute("UPDATE messages SET state = 'canceled', updated_at = \(now) WHERE id = \(id)", on: connection)
+            try await self.record(events.filter { $0.messageID == id }, on: connection)
         }
     }
 

@@ -22,7 +22,7 @@ extension PostgresQueue {
     }
 
     /// One statement for the whole group (`SettleBatch`).
-    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
+    public func settle(_ settlements: [Settlement], events: [Event], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
         guard !settlements.isEmpty else { return [] }
         var changes: [Change] = []
         var attempts: [AttemptRow] = []
@@ -58,7 +58,8 @@ extension PostgresQueue {
         }
         let updated = try await rows(SettleBatch(
             changes: try Self.recordset(changes), now: now, owner: owner.description, attempts: try Self.recordset(attempts),
-            suppressions: try Self.recordset(Array(suppressions.values)), failed: failed))
+            suppressions: try Self.recordset(Array(suppressions.values)), failed: failed,
+            events: try Self.eventRecordset(events)))
         let kept = Set(try updated.map { try $0.get("id", as: Int64.self) })
         return settlements.map(\.messageID).filter { !kept.contains($0) }
     }

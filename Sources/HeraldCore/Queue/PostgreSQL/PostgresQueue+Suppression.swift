@@ -8,8 +8,8 @@ extension PostgresQueue {
         let source: String?
     }
 
-    public func suppress(_ entries: [Suppression], now: Int64) async throws {
-        guard !entries.isEmpty else { return }
+    public func suppress(_ entries: [Suppression], events: [Event], now: Int64) async throws {
+        guard !entries.isEmpty else { return try await record(events) }
         // The latest entry for an address wins, as in a sequence of single upserts.
         var latest: [Address: Entry] = [:]
         var order: [Address] = []
@@ -19,12 +19,16 @@ extension PostgresQueue {
                                           reason: entry.reason.rawValue, source: entry.source)
         }
         try await execute("""
-            INSERT INTO suppressions (channel, address, reason, source, created_at)
-            SELECT x.channel, x.address, x.reason, x.source, \(now)
-            FROM jsonb_to_recordset(\(try Self.recordset(order.map { latest[$0]! }))::jsonb) AS x(
-                channel text, address text, reason text, source text)
-            ON CONFLICT (channel, address) DO UPDATE SET reason = excluded.reason, source = excluded.source,
-                created_at = excluded.created_at
+            WITH added AS (
+                INSERT INTO suppressions (channel, address, reason, source, created_at)
+                SELECT x.channel, x.address, x.reason, x.source, \(now)
+                FROM jsonb_to_recordset(\(try Self.recordset(order.map { latest[$0]! }))::jsonb) AS x(
+                    channel text, address text, reason text, source text)
+                ON CONFLICT (channel, address) DO UPDATE SET reason = excluded.reason, source = excluded.source,
+                    created_at = excluded.created_at
+            )
+            \(unescaped: Self.insertEvents)
+            SELECT * FROM jsonb_to_recordset(\(try Self.eventRecordset(events))::jsonb) AS e(\(unescaped: Self.eventColumns))
             """)
     }
 
@@ -49,9 +53,16 @@ extension PostgresQueue {
         return try rows.compactMap(Suppression.init)
     }
 
-    public func unsuppress(_ address: Address) async throws -> Bool {
+    public func unsuppress(_ address: Address, events: [Event]) async throws -> Bool {
         try await !rows("""
-            DELETE FROM suppressions WHERE channel = \(address.channel.rawValue) AND address = \(address.value) RETURNING address
+            WITH removed AS (
+                DELETE FROM suppressions WHERE channel = \(address.channel.rawValue) AND address = \(address.value) RETURNING address
+            ), recorded AS (
+                \(unescaped: Self.insertEvents)
+                SELECT e.* FROM jsonb_to_recordset(\(try Self.eventRecordset(events))::jsonb) AS e(\(unescaped: Self.eventColumns))
+                WHERE EXISTS (SELECT 1 FROM removed)
+            )
+            SELECT address FROM removed
             """).isEmpty
     }
 }

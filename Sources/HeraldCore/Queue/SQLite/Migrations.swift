@@ -169,6 +169,29 @@ enum Migrations {
             // while attempt numbers go on (so `failed show` lists #1, #2, #3, never #1 twice).
             try db.execute(sql: "ALTER TABLE messages ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v8-events") { db in
+            try db.execute(sql: """
+                -- The outbox for the CRM: written in the transaction of the change each reports. One
+                -- writer at a time, so positions are also the commit order a reader's cursor follows.
+                CREATE TABLE events (
+                    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id          TEXT NOT NULL,             -- evt_…, what receivers de-duplicate on
+                    type        TEXT NOT NULL,
+                    message_id  INTEGER,
+                    occurred_at INTEGER NOT NULL,          -- unix milliseconds
+                    payload     TEXT NOT NULL              -- the event as the CRM receives it
+                ) STRICT;
+                CREATE INDEX events_message ON events(message_id) WHERE message_id IS NOT NULL;
+
+                -- Where each push stands, and which process pushes (one at a time).
+                CREATE TABLE event_pushes (
+                    name        TEXT PRIMARY KEY,
+                    position    INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    lease_until INTEGER
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

@@ -74,10 +74,11 @@ extension SQLiteQueue {
 
     /// Ends a message that is waiting (or failed) as `canceled`. A message being delivered right
     /// now cannot be canceled: its outcome is already on its way.
-    public func cancel(_ reference: String, now: Int64) async throws -> MessageChange {
+    public func cancel(_ reference: String, events: [Event], now: Int64) async throws -> MessageChange {
         try await change(reference, from: [.queued, .failed]) { id, db in
             try db.execute(sql: "UPDATE messages SET state = 'canceled', updated_at = ? WHERE id = ?",
                            arguments: [now, id])
+            try Self.insert(events.filter { $0.messageID == id }, db: db)
         }
     }
 

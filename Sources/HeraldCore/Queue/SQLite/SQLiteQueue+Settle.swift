@@ -3,15 +3,17 @@ import GRDB
 extension SQLiteQueue {
     /// All in one transaction (group commit: one transaction for many outcomes is what keeps
     /// SQLite off the critical path). If a lease was lost (it expired and another worker took the
-    /// message), the attempt is still recorded but the message is left to its new holder.
-    public func settle(_ settlements: [Settlement], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
+    /// message), the attempt is still recorded but the message is left to its new holder (and its
+    /// events are not recorded).
+    public func settle(_ settlements: [Settlement], events: [Event], owner: LeaseOwner, now: Int64) async throws -> [Int64] {
         let owner = owner.description
         return try await write { db in
-            try Self.settle(settlements, owner: owner, now: now, db: db)
+            try Self.settle(settlements, events: events, owner: owner, now: now, db: db)
         }
     }
 
-    static func settle(_ settlements: [Settlement], owner: String, now: Int64, db: Database) throws -> [Int64] {
+    static func settle(_ settlements: [Settlement], events: [Event], owner: String, now: Int64, db: Database) throws -> [Int64] {
+        let eventsByMessage = Dictionary(grouping: events, by: \.messageID)
         let finish = try db.cachedStatement(sql: """
             UPDATE messages
             SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, last_error_code = ?, last_error = ?,
@@ -73,7 +75,11 @@ extension SQLiteQueue {
                 arguments = [suppression.summary, now, id, owner]
             }
             try update.execute(arguments: arguments)
-            if db.changesCount == 0 { lost.append(settlement.messageID) }
+            if db.changesCount == 0 {
+                lost.append(settlement.messageID)
+            } else {
+                try insert(eventsByMessage[settlement.messageID] ?? [], db: db)
+            }
             if let attempt = settlement.attempt { try record(attempt, with: insertAttempt) }
         }
         return lost

@@ -1,9 +1,10 @@
 import GRDB
 
 extension SQLiteQueue {
-    public func suppress(_ entries: [Suppression], now: Int64) async throws {
+    public func suppress(_ entries: [Suppression], events: [Event], now: Int64) async throws {
         try await write { db in
             for entry in entries { try Self.suppress(entry, now: now, db: db) }
+            try Self.insert(events, db: db)
         }
     }
 
@@ -50,11 +51,13 @@ extension SQLiteQueue {
         }
     }
 
-    public func unsuppress(_ address: Address) async throws -> Bool {
+    public func unsuppress(_ address: Address, events: [Event]) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM suppressions WHERE channel = ? AND address = ?",
                            arguments: [address.channel.rawValue, address.value])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try Self.insert(events, db: db)
+            return true
         }
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Makes the events the config asks for; every event Herald records is built here, so its shape
+/// is decided in one place. Code that changes the queue asks it for the events of the change and
+/// hands them to the queue with the change (the engine writes both in one transaction).
+public struct EventLog: Sendable {
+    /// The types recorded; empty when events are off.
+    public let types: Set<EventType>
+
+    public init(types: Set<EventType>) {
+        self.types = types
+    }
+
+    /// Records nothing (no `events` section in the config).
+    public static let off = EventLog(types: [])
+
+    public var isOn: Bool { !types.isEmpty }
+
+    /// How a recipient left or came back, as `recipient.unsubscribed` names it.
+    public enum Method: String, Sendable {
+        case linkPage = "link_page"
+        case oneClick = "one_click"
+        case smsStop = "sms_stop"
+        case smsStart = "sms_start"
+        /// The provider reported the recipient opted out (Twilio 21610).
+        case providerOptOut = "provider_opt_out"
+        /// `herald suppress`, `/v1/suppressions`.
+        case `operator`
+    }
+
+    /// One event of `type` about `subject`, or nil when that type is not recorded.
+    public func event(_ type: EventType, about subject: EventSubject, at time: Int64,
+                      _ fields: [String: JSONValue] = [:]) -> Event? {
+        guard types.contains(type) else { return nil }
+        let id = "evt_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        var payload = fields
+        payload["id"] = .string(id)
+        payload["type"] = .string(type.rawValue)
+        payload["occurred_at"] = .string(Timestamp.rfc3339(time))
+        payload["channel"] = .string(subject.channel.rawValue)
+        payload["message_id"] = subject.messageID.map(JSONValue.integer) ?? .null
+        payload["key"] = subject.key.map(JSONValue.string) ?? .null
+        payload["campaign"] = subject.campaign.map(JSONValue.string) ?? .null
+        payload["template"] = subject.template.map(JSONValue.string) ?? .null
+        payload["recipient"] = subject.recipient.map(JSONValue.string) ?? .null
+        return Event(id: id, type: type, occurredAt: time, messageID: subject.messageID,
+                     payload: JSONValue.object(payload).jsonText)
+    }
+
+    /// What a settlement tells the CRM: sent; failed (and bounced, or the recipient opted out,
+    /// when that is why); a soft bounce on a retry; suppressed; deferred. A release says nothing:
+    /// the message simply goes back to the queue.
+    public func events(for settlement: Settlement, of subject: EventSubject, at time: Int64) -> [Event] {
+        guard isOn else { return [] }
+        switch settlement {
+        case .sent(let attempt):
+            return [event(.messageSent, about: subject, at: time, [
+                "remote_id": attempt.remoteID.map(JSONValue.string) ?? .null,
+                "remote_code": attempt.remoteCode.map(JSONValue.string) ?? .null,
+                "remote_text": attempt.remoteText.map(JSONValue.string) ?? .null,
+                "attempt": .integer(Int64(attempt.number)),
+            ])].compactMap { $0 }
+        case .failed(let attempt, let lastError, let suppression):
+            var made = [event(.messageFailed, about: subject, at: time, [
+                "error_code": attempt.errorCode.map(JSONValue.string) ?? .null,
+                "error": .string(lastError),
+                "remote_code": attempt.remoteCode.map(JSONValue.string) ?? .null,
+                "remote_text": attempt.remoteText.map(JSONValue.string) ?? .null,
+                "attempt": .integer(Int64(attempt.number)),
+            ])]
+            if let bounce = Bounce(attempt, channel: subject.channel) {
+                made.insert(event(.messageBounced, about: subject, at: time, bounce.fields), at: 0)
+            }
+            if let suppression, attempt.errorCode == DeliveryError.Code.optedOut.rawValue {
+                made.append(unsubscribed(suppression, how: .providerOptOut, subject: subject, at: time))
+            }
+            return made.compactMap { $0 }
+        case .retry(let attempt, let lastError):
+            guard let bounce = Bounce(attempt, channel: subject.channel) else { return [] }
+            var fields = bounce.fields
+            fields["error"] = .string(lastError)
+            fields["retry_at"] = attempt.retryAt.map { .string(Timestamp.rfc3339($0)) } ?? .null
+            return [event(.messageBounced, about: subject, at: time, fields)].compactMap { $0 }
+        case .suppressed(_, let suppression):
+            return [event(.messageSuppressed, about: subject, at: time, [
+                "reason": .string(suppression.reason.rawValue),
+                "source": suppression.source.map(JSONValue.string) ?? .null,
+            ])].compactMap { $0 }
+        case .deferred(_, let deferral):
+            return [event(.messageDeferred, about: subject, at: time, [
+                "reason": .string(deferral.reason.rawValue), "until": .string(Timestamp.rfc3339(deferral.until)),
+            ])].compactMap { $0 }
+        case .release:
+            return []
+        }
+    }
+
+    /// `recipient.unsubscribed` for a suppression the recipient (or their provider, or an operator) made.
+    public func unsubscribed(_ suppression: Suppression, how: Method, subject: EventSubject? = nil, at time: Int64) -> Event? {
+        event(.recipientUnsubscribed, about: subject ?? EventSubject(suppression.address), at: time, [
+            "how": .string(how.rawValue), "reason": .string(suppression.reason.rawValue),
+            "source": suppression.source.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    /// `recipient.resubscribed` for a suppression lifted.
+    public func resubscribed(_ address: Address, how: Method, at time: Int64) -> Event? {
+        event(.recipientResubscribed, about: EventSubject(address), at: time, ["how": .string(how.rawValue)])
+    }
+}
+
+/// An SMTP refusal of the recipient as `message.bounced` reports it: hard for a 5.1.x address
+/// error (the address is suppressed), soft for any other refusal that carries an enhanced status
+/// code (mailbox full, try later). Connection and login problems are not bounces.
+struct Bounce {
+    var kind: String
+    var status: String
+    var attempt: DeliveryAttempt
+
+    init?(_ attempt: DeliveryAttempt, channel: Channel) {
+        guard channel == .email,
+              [DeliveryError.Code.hardBounce.rawValue, DeliveryError.Code.smtpReply.rawValue].contains(attempt.errorCode),
+              let code = attempt.remoteCode.flatMap(Int.init), let line = attempt.remoteText else { return nil }
+        let text = line.hasPrefix("\(code) ") ? String(line.dropFirst(4)) : line
+        guard let status = SMTPReply(code: code, text: text).enhancedStatus else { return nil }
+        self.kind = status.hasPrefix("5.1.") ? "hard" : "soft"
+        self.status = status
+        self.attempt = attempt
+    }
+
+    var fields: [String: JSONValue] {
+        ["bounce": .string(kind), "status": .string(status),
+         "remote_code": attempt.remoteCode.map(JSONValue.string) ?? .null,
+         "remote_text": attempt.remoteText.map(JSONValue.string) ?? .null]
+    }
+}

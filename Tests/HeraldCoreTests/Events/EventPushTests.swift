@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import HeraldCore
+
+/// Events pushed by a real `herald run` to a real receiver that checks every Standard Webhooks
+/// signature, with real SMTP and HTTP deliveries behind them, and read back through `/v1/events`.
+@Suite("Event push", .serialized)
+struct EventPushTests {
+    /// One event as the CRM received it.
+    struct Received {
+        var fields: [String: JSONValue]
+        var type: String { fields["type"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "" }
+        var id: String { fields["id"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "" }
+        var messageID: Int64? { fields["message_id"].flatMap { if case .integer(let id) = $0 { id } else { nil } } }
+        subscript(_ name: String) -> JSONValue? { fields[name] }
+    }
+
+    /// Every event POSTed to `path`, in arrival order; every request must have been signed right.
+    static func events(_ receiver: WebhookReceiver, path: String = "/events") throws -> [Received] {
+        let requests = try receiver.requests().filter { $0.path.hasPrefix(path) }
+        let unsigned = requests.filter { !$0.verified }
+        #expect(unsigned.isEmpty, "every push carries a valid signature")
+        return try requests.filter { $0.status == 200 }.flatMap { request -> [Received] in
+            guard case .array(let items) = try JSONValue.parse(Data(request.body.utf8)) else { throw TestFailure("not an array: \(request.body)") }
+            return try items.map { item in
+                guard case .object(let fields) = item else { throw TestFailure("not an object: \(item)") }
+                return Received(fields: fields)
+            }
+        }
+    }
+
+    static func fixture(_ folder: TemporaryFolder, receiver: WebhookReceiver, smtpPort: Int, apiPort: Int,
+                        eventsPath: String = "/events", workers: Int = 8) throws -> HeraldFixture {
+        let fixture = try HeraldFixture(
+            endpoints: ["hooks": receiver.url("/ok")], workers: workers, email: EmailChannelTests.smtpBlock(port: smtpPort),
+            topLevel: """
+                intake: {drop_folder: off, http: {listen: "127.0.0.1:\(apiPort)", token: "${TEST_API_TOKEN}"}}
+                events: {url: "\(receiver.url(eventsPath))", secret: "${TEST_HOOK_SECRET}", batch: {max: 50, wait: 200ms}, timeout: 2s}
+                """, folder: folder)
+        for (path, text) in EmailChannelTests.template { try folder.write("Templates/\(path)", text) }
+        return fixture
+    }
+
+    @Test("a webhook and an email produce message.sent with every field; 550 5.1.1 produces message.bounced (hard) and message.failed; one-click produces recipient.unsubscribed; all signed, and /v1/events reads the same stream")
+    func everyField() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        let smtp = try await SMTPServer(folder: folder)
+        let apiPort = try FreePort.next()
+        let fixture = try Self.fixture(folder, receiver: receiver, smtpPort: smtp.port, apiPort: apiPort)
+        _ = try await fixture.queue.enqueue([NewMessage(key: "hook-1", channel: .webhook, template: "alert",
+                                                        recipient: Recipient(endpoint: "hooks"), dataJSON: #"{"n": 1}"#,
+                                                        sendAt: Timestamp.now(), campaign: "alerts")])
+        try await EmailChannelTests().enqueue(fixture, to: ["sarah@example.com", "nosuchuser-1@example.com"])
+        let run = try HeraldCommand.start(["run"], fixture: fixture)
+        defer { run.signal(SIGKILL) }
+        let api = try APIClient(.tcp(port: apiPort), token: HeraldFixture.apiToken)
+        let pushed = try await waitUntil(timeout: .seconds(30)) { try Self.events(receiver).count >= 4 || !run.isRunning }
+        try #require(pushed && run.isRunning, "four events pushed: \(run.output().stderr)")
+
+        let links = try #require(fixture.config.unsubscribe)
+        let token = links.token(.init(address: try Address("sarah@example.com", channel: .email), campaign: "welcome"))
+        let post = try await api.request("POST", "/u/\(token)", body: Data("List-Unsubscribe=One-Click".utf8),
+                                         headers: ["Content-Type: application/x-www-form-urlencoded"])
+        #expect(post.status == 200)
+        try #require(try await waitUntil(timeout: .seconds(30)) { try Self.events(receiver).count >= 5 }, "the unsubscribe pushed")
+
+        let events = try Self.events(receiver)
+        #expect(events.count == 5, "\(events.map(\.type))")
+        #expect(Set(events.map(\.id)).count == events.count, "ids are unique")
+        let byKey = Dictionary(grouping: events) { $0["key"].flatMap { if case .string(let key) = $0 { key } else { nil } } ?? "-" }
+        let hook = try #require(byKey["hook-1"]?.first)
+        #expect(hook.type == "message.sent" && hook["channel"] == .string("webhook") && hook["template"] == .string("alert")
+                && hook["campaign"] == .string("alerts") && hook["recipient"] == .string("hooks") && hook["remote_code"] == .string("200")
+                && hook["attempt"] == .integer(1) && hook.messageID != nil, "\(hook.fields)")
+        if case .string(let at) = hook["occurred_at"] { #expect(RFC3339.milliseconds(at) != nil, "occurred_at is RFC 3339: \(at)") }
+        else { Issue.record("no occurred_at") }
+        let mail = try #require(byKey["mail-0"]?.first)
+        #expect(mail.type == "message.sent" && mail["channel"] == .string("email") && mail["recipient"] == .string("sarah@example.com")
+                && mail["remote_code"] == .string("250") && mail["campaign"] == .string("welcome") && mail["template"] == .string("mail"))
+        let bounce = try #require(byKey["mail-1"])
+        #expect(bounce.map(\.type) == ["message.bounced", "message.failed"], "bounced first, then failed")
+        #expect(bounce.first?["bounce"] == .string("hard") && bounce.first?["status"] == .string("5.1.1")
+                && bounce.first?["remote_code"] == .string("550"))
+        #expect(bounce.last?["error_code"] == .string("hard_bounce") && bounce.last?["recipient"] == .string("nosuchuser-1@example.com"))
+        let unsubscribed = try #require(events.last)
+        #expect(unsubscribed.type == "recipient.unsubscribed" && unsubscribed["how"] == .string("one_click")
+                && unsubscribed["recipient"] == .string("sarah@example.com") && unsubscribed["campaign"] == .string("welcome")
+                && unsubscribed["message_id"] == .null)
+
+        // Pull: the same events, in the same order, a page at a time.
+        var pulled: [String] = []
+        var after = ""
+        for _ in 0..<10 {
+            let page = try await api.get("/v1/events?limit=2" + (after.isEmpty ? "" : "&after=\(after)"))
+            #expect(page.status == 200, "\(page.body)")
+            guard case .object(let body) = try JSONValue.parse(Data(page.body.utf8)), case .array(let items) = body["events"],
+                  case .string(let next) = body["next"] else { throw TestFailure("bad page \(page.body)") }
+            if items.isEmpty { break }
+            pulled += items.map { if case .object(let fields) = $0, case .string(let id) = fields["id"] { id } else { "?" } }
+            after = next
+        }
+        #expect(pulled == events.map(\.id), "pull reads the pushed stream")
+        let bad = try await api.get("/v1/events?after=yesterday")
+        #expect(bad.status == 400 && bad.body.contains("after: not a cursor") && bad.body.contains("yesterday"), "\(bad.body)")
+        let badType = try await api.get("/v1/events?type=message.opened")
+        #expect(badType.status == 400 && badType.body.contains("message.opened"), "\(badType.body)")
+        let onlySent = try await api.get("/v1/events?type=message.sent")
+        #expect(onlySent.body.components(separatedBy: #""type":"message.sent""#).count - 1 == 2, "\(onlySent.body)")
+        await smtp.stop()
+        await receiver.stop()
+    }
+
+    @Test("SIGKILL after the changes are committed and before their events are POSTed, and again after the CRM took a batch but before the push moved on: after restarts every event arrives, repeats only by id")
+    func crashes() async throws {
+        let folder = try TemporaryFolder()
+        let receiver = try await WebhookReceiver(folder: folder)
+        let smtp = try await SMTPServer(folder: folder)
+        let fixture = try Self.fixture(folder, receiver: receiver, smtpPort: smtp.port, apiPort: try FreePort.next())
+        try await fixture.enqueueWebhooks(200, endpoint: "hooks", prefix: "a")
+
+        let first = try await HeraldCommand.run(["run"], fixture: fixture, environment: ["HERALD_FAILPOINTS": Failpoint.eventsBeforePost],
+                                                timeout: .seconds(60))
+        #expect(first.status == SIGKILL && first.stderr.contains("failpoint events.before-post"), "killed at the failpoint: \(first.stderr)")
+        #expect(try Self.events(receiver).isEmpty, "nothing was pushed before the kill")
+        let sentBeforeKill = try await fixture.queue.status().count(state: .sent)
+        #expect(sentBeforeKill > 0, "some deliveries were committed before the kill: \(sentBeforeKill)")
+
+        let second = try await HeraldCommand.run(["run"], fixture: fixture, environment: ["HERALD_FAILPOINTS": Failpoint.eventsAfterPost],
+                                                 timeout: .seconds(60))
+        #expect(second.status == SIGKILL && second.stderr.contains("failpoint events.after-post"), "\(second.stderr)")
+        let afterSecond = try Self.events(receiver)
+        #expect(!afterSecond.isEmpty, "one batch reached the CRM before the second kill")
+
+        let run = try HeraldCommand.start(["run"], fixture: fixture)
+        defer { run.signal(SIGKILL) }
+        #expect(try await waitUntil(timeout: .seconds(60)) {
+            try Set(Self.events(receiver).filter { $0.type == "message.sent" }.compactMap(\.messageID)).count == 200
+        }, "every message's message.sent arrives")
+        run.signal(SIGTERM)
+        _ = await run.wait(timeout: .seconds(10))
+        let all = try Self.events(receiver)
+        let distinct = Set(all.map(\.id))
+        #expect(distinct.count == 200, "one event per message: \(distinct.count)")
+        #expect(all.count - distinct.count == afterSecond.count, "the only repeats are the batch the CRM took before the second kill")
+        #expect(try await fixture.queue.status().count(state: .sent) == 200)
+        await smtp.stop()
+        await receiver.stop()
+    }
+}
