@@ -12,7 +12,8 @@ bench_setup() {
   BIN=$(swift build -c release --show-bin-path)
 }
 
-#   bench_nginx WORK          starts nginx on a free 127.0.0.1 port answering POST /hook with 200;
+#   bench_nginx WORK          starts nginx on a free 127.0.0.1 port answering POST /hook with 200
+#                             (and NGINX_LOCATIONS, more location blocks, if set);
 #                             sets PORT and NGINX_PID (stop it with kill "$NGINX_PID")
 bench_nginx() {
   local work=$1
@@ -30,6 +31,7 @@ http {
   server {
     listen 127.0.0.1:$PORT;
     location /hook { return 200 "ok\n"; }
+    ${NGINX_LOCATIONS:-}
   }
 }
 NGINX

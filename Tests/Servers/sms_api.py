@@ -104,7 +104,8 @@ class Handler(BaseHTTPRequestHandler):
             self.record(status=429, auth_ok=True, to=to, **{"from": sender}, body=body, sid=None)
             return self.answer(429, {"code": 20429, "message": "Too Many Requests", "status": 429}, {"Retry-After": "1"})
         sid = "SM" + uuid.uuid4().hex
-        self.record(status=201, auth_ok=True, to=to, **{"from": sender}, body=body, sid=sid)
+        self.record(status=201, auth_ok=True, to=to, **{"from": sender}, body=body, sid=sid,
+                    callback=form.get("StatusCallback"))
         self.answer(201, twilio_message(sid, to, sender, body))
 
     def generic(self, raw):

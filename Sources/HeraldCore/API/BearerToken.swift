@@ -41,18 +41,22 @@ struct BearerToken<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The paths that need no token: a few exact ones, and one segment (a signed token) directly
-/// under the unsubscribe path. Nothing is matched by prefix, so `/healthz/x` or
+/// The paths that need no token: a few exact ones, and one segment directly under the unsubscribe
+/// path (a signed token) or under `/receipts/sms` (a message id; the gateway's signature or the
+/// URL's token proves the receipt). Nothing is matched by prefix, so `/healthz/x` or
 /// `/unsubscribe/a/b` still need the token.
 struct PublicRouteSet: Sendable {
     let exact: Set<String>
-    let tokenUnder: String
+    /// Paths followed by exactly one more segment (a token, a message id) that proves itself.
+    let tokenUnder: [String]
 
     func contains(_ path: String) -> Bool {
         if exact.contains(path) { return true }
-        guard path.hasPrefix(tokenUnder + "/") else { return false }
-        let token = path.dropFirst(tokenUnder.count + 1)
-        return !token.isEmpty && !token.contains("/")
+        return tokenUnder.contains { prefix in
+            guard path.hasPrefix(prefix + "/") else { return false }
+            let token = path.dropFirst(prefix.count + 1)
+            return !token.isEmpty && !token.contains("/")
+        }
     }
 }
 

@@ -36,12 +36,12 @@ public struct HeraldAPI: Sendable {
     /// The first path segments of Herald's own routes. The unsubscribe pages' path (from
     /// `unsubscribe.base_url`) may not begin with one, so a public route can never shadow or
     /// overlap an authenticated one; the config check refuses such a base URL.
-    public static let reservedSegments: Set<String> = ["v1", "console", "healthz", "metrics", "inbound"]
+    public static let reservedSegments: Set<String> = ["v1", "console", "healthz", "metrics", "inbound", "receipts"]
 
     /// The routes that answer without the TCP listener's token, matched exactly: they are reached
     /// by recipients and gateways, and carry their own proof (a signed token, a gateway signature).
     var publicRoutes: PublicRouteSet {
-        PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: unsubscribePath)
+        PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: [unsubscribePath, "/receipts/sms"])
     }
 
     /// The path part of `unsubscribe.base_url`, where the unsubscribe pages are served.
@@ -61,6 +61,7 @@ public struct HeraldAPI: Sendable {
         addEventRoutes(to: router)
         addStatusRoutes(to: router)
         addPublicRoutes(to: router)
+        addReceiptRoutes(to: router)
         addConsoleRoutes(to: router, token: token)
         return router
     }

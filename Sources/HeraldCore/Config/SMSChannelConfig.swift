@@ -39,12 +39,14 @@ public struct SMSChannelConfig: Sendable {
     public var request: HTTPGatewayRequest?
     /// Replies from recipients (STOP, START), posted by the gateway to Herald's `/inbound/sms`.
     public var inbound: InboundSMSConfig?
+    /// Delivery receipts from the gateway, posted to Herald's `/receipts/sms/<message id>`.
+    public var receipts: SMSReceiptsConfig?
     /// The gateway's limit, enforced across processes.
     public var rate: RateLimit?
 
     static let keys: Set<String> = [
         "gateway", "transport", "url", "from", "username", "password", "max_segments", "connect_timeout", "timeout",
-        "messaging_service_sid", "request", "inbound", "rate",
+        "messaging_service_sid", "request", "inbound", "receipts", "rate",
     ]
 
     init(_ node: ConfigNode) throws(ConfigError) {
@@ -91,6 +93,7 @@ public struct SMSChannelConfig: Sendable {
         messagingServiceSID = try fields["messaging_service_sid"]?.nonEmptyString()
         rate = try fields["rate"].map { node throws(ConfigError) in try RateLimit(node) }
         if let inboundNode = fields["inbound"] { inbound = try InboundSMSConfig(inboundNode, gateway: gateway) }
+        if let receiptsNode = fields["receipts"] { receipts = try SMSReceiptsConfig(receiptsNode, gateway: gateway) }
 
         // The development outbox sends nothing, so it needs no credentials.
         let sends = transport == .network

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Makes the events the config asks for; every event Herald records is built here, so its shape
@@ -29,10 +30,14 @@ public struct EventLog: Sendable {
     }
 
     /// One event of `type` about `subject`, or nil when that type is not recorded.
+    ///
+    /// - Parameter identity: what makes this event itself when the same report may come twice (a
+    ///   gateway retrying a receipt): its id is then derived from it, so a receiver drops the repeat.
     public func event(_ type: EventType, about subject: EventSubject, at time: Int64,
-                      _ fields: [String: JSONValue] = [:]) -> Event? {
+                      _ fields: [String: JSONValue] = [:], identity: String? = nil) -> Event? {
         guard types.contains(type) else { return nil }
-        let id = "evt_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = "evt_" + (identity.map { Self.digest("\(type.rawValue)\n\($0)") }
+            ?? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
         var payload = fields
         payload["id"] = .string(id)
         payload["type"] = .string(type.rawValue)
@@ -101,6 +106,20 @@ public struct EventLog: Sendable {
             "how": .string(how.rawValue), "reason": .string(suppression.reason.rawValue),
             "source": suppression.source.map(JSONValue.string) ?? .null,
         ])
+    }
+
+    /// `sms.delivered` or `sms.undelivered` from the gateway's receipt: its own word for the
+    /// status, and the carrier's or gateway's error code when it gave one.
+    public func smsReceipt(delivered: Bool, of message: EventSubject, status: String, errorCode: String?, gateway: String,
+                           at time: Int64) -> Event? {
+        event(delivered ? .smsDelivered : .smsUndelivered, about: message, at: time, [
+            "status": .string(status), "error_code": errorCode.map(JSONValue.string) ?? .null, "gateway": .string(gateway),
+        ], identity: "\(message.messageID ?? 0)\n\(status)")
+    }
+
+    /// 32 hex digits of SHA-256.
+    static func digest(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
     /// `recipient.resubscribed` for a suppression lifted.

@@ -26,7 +26,7 @@ public struct EventPush: Service, CustomStringConvertible {
     public static let name = "crm"
     /// The first pause after a failed push; it doubles up to `longestPause`.
     static let firstPause: Duration = .seconds(1)
-    static let longestPause: Duration = .seconds(300)
+    static let longestPause: Duration = .seconds(30)
     /// How often an idle push looks for new events (and another process for a dead holder).
     static let idlePoll: Duration = .milliseconds(250)
 

@@ -35,7 +35,7 @@ struct PublicRouteSetTests {
 
     @Test("exact matching: one token segment under the unsubscribe path, the exact public routes, nothing by prefix")
     func exactMatching() {
-        let routes = PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: "/u")
+        let routes = PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: ["/u"])
         for path in ["/healthz", "/inbound/sms", "/console/login", "/u/abc.def_-"] {
             #expect(routes.contains(path), "\(path)")
         }

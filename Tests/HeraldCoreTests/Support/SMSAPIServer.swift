@@ -13,6 +13,8 @@ final class SMSAPIServer: @unchecked Sendable {
         var body: String?
         var sid: String?
         var ref: String?
+        /// Twilio's StatusCallback, as the sender asked for it.
+        var callback: String?
     }
 
     static let account = "AC0123456789abcdef0123456789abcdef"

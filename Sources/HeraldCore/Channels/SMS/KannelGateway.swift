@@ -19,6 +19,10 @@ struct KannelGateway: SMSGateway {
             ("X-Kannel-Coding", submission.encoding.alphabet == .gsm7 ? "0" : "2"),
         ]
         if let from = submission.from { headers.append(("X-Kannel-From", from)) }
+        if let receipt = submission.receiptURL {
+            // 1 delivered, 2 failed, 16 refused by the SMSC: the reports that end a text's story.
+            headers += [("X-Kannel-DLR-Mask", "19"), ("X-Kannel-DLR-Url", receipt)]
+        }
         return OutboundRequest(method: "POST", url: URL(string: config.url)!, headers: headers, body: Array(submission.text.utf8),
                            connectTimeout: config.connectTimeout, timeout: config.timeout)
     }

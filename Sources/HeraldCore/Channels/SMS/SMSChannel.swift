@@ -30,7 +30,8 @@ public struct SMSChannel: ChannelAdapter {
                 detail: "the text needs \(encoding.segments) segments (\(encoding)); channels.sms.max_segments is \(config.maxSegments)"))
         }
         let submission = SMSSubmission(to: phone, from: config.from, text: text, encoding: encoding,
-                                       reference: message.key ?? "msg_\(message.id)")
+                                       reference: message.key ?? "msg_\(message.id)",
+                                       receiptURL: config.receipts?.url(for: message.id, gateway: config.gateway))
         do {
             return gateway.outcome(for: try await transport.send(gateway.request(for: submission)), submission: submission)
         } catch let error as TransportError {

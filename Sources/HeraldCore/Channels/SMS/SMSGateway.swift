@@ -9,6 +9,8 @@ public struct SMSSubmission: Sendable {
     public var encoding: SMSEncoding
     /// The message's idempotency key (or `msg_<id>`): the reference a gateway may echo back.
     public var reference: String
+    /// Where the gateway should report the text's fate (`channels.sms.receipts`), if anywhere.
+    public var receiptURL: String? = nil
 }
 
 /// The wire format of one SMS provider: how a text becomes an HTTP request, and how the

@@ -26,6 +26,7 @@ struct TwilioGateway: SMSGateway {
 
     func request(for submission: SMSSubmission) -> OutboundRequest {
         var form = [("To", submission.to), ("Body", submission.text)]
+        if let receipt = submission.receiptURL { form.append(("StatusCallback", receipt)) }
         if let service = config.messagingServiceSID {
             form.append(("MessagingServiceSid", service))
         } else if let from = submission.from {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# What recording and pushing events costs delivery: COUNT due webhook messages delivered by
+# `herald run --once` to nginx on 127.0.0.1, three times in one run on the same machine:
+#   - events off (no events section),
+#   - events on, pushed to a second nginx location answering 200,
+#   - events on, the CRM's location answering 503 throughout (events wait in the queue).
+# Prints msgs/s of each, how many events reached the CRM during the run, and the ratios.
+#
+#   Benchmarks/events-overhead.sh [COUNT]      (default 100000; WORKERS=64 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${1:-100000}
+WORKERS=${WORKERS:-64}
+
+source Benchmarks/common.sh
+bench_setup nginx-light time sqlite3 bc
+
+WORK=$(mktemp -d /tmp/herald-events-bench.XXXXXX)
+NGINX_PID=""
+cleanup() {
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+NGINX_LOCATIONS='location /events { return 200 "ok\n"; } location /events-down { return 503 "down\n"; }'
+bench_nginx "$WORK"
+export BENCH_HOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
+bench_messages "$COUNT" "$WORK/messages.ndjson"
+
+# run NAME EVENTS_YAML: a fresh queue, COUNT messages enqueued, one `herald run --once`;
+# prints the seconds it took.
+run() {
+  local name=$1 events=$2 start
+  mkdir -p "$WORK/$name/Config"
+  cat > "$WORK/$name/Config/herald.yaml" <<YAML
+database: var/herald.sqlite
+templates: $PWD/Templates
+workers: $WORKERS
+lease: 2m
+retry: {max_attempts: 3, initial: 1s, max: 10s}
+intake: {drop_folder: off, socket: off}
+$events
+channels:
+  webhook:
+    transport: network
+    endpoints:
+      bench: {url: "http://127.0.0.1:$PORT/hook", secret: "\${BENCH_HOOK_SECRET}", timeout: 10s}
+YAML
+  HERALD_LOG_LEVEL=warning "$BIN/herald" enqueue "$WORK/messages.ndjson" --config "$WORK/$name/Config/herald.yaml" > /dev/null
+  start=$(date +%s.%N)
+  HERALD_LOG_LEVEL=error "$BIN/herald" run --once --workers "$WORKERS" --config "$WORK/$name/Config/herald.yaml" 2>"$WORK/$name.err"
+  echo "$(date +%s.%N) - $start" | bc -l
+}
+db() { sqlite3 "$WORK/$1/var/herald.sqlite" "$2"; }
+
+echo "bench: events off"
+off_s=$(run off "")
+echo "bench: events pushed to nginx"
+on_s=$(run on "events: {url: \"http://127.0.0.1:$PORT/events\", secret: \"\${BENCH_HOOK_SECRET}\"}")
+echo "bench: events on, the CRM answering 503"
+down_s=$(run down "events: {url: \"http://127.0.0.1:$PORT/events-down\", secret: \"\${BENCH_HOOK_SECRET}\"}")
+
+for name in off on down; do
+  [ "$(db "$name" "SELECT count(*) FROM messages WHERE state = 'sent'")" -eq "$COUNT" ] || { echo "bench: $name: not everything was sent"; exit 1; }
+done
+on_events=$(db on "SELECT count(*) FROM events")
+on_pushed=$(db on "SELECT count(*) FROM events WHERE position <= coalesce((SELECT position FROM event_pushes), 0)")
+down_events=$(db down "SELECT count(*) FROM events")
+down_pushed=$(db down "SELECT count(*) FROM events WHERE position <= coalesce((SELECT position FROM event_pushes), 0)")
+
+rate() { echo "$COUNT / $1" | bc -l; }
+printf '\n== Events overhead (%s webhook messages, %s workers, %s cores) ==\n' "$COUNT" "$WORKERS" "$(nproc)"
+printf 'events off                      %.0f msgs/s\n' "$(rate "$off_s")"
+printf 'events pushed to nginx          %.0f msgs/s  (%s events recorded, %s accepted by the end of the run)\n' "$(rate "$on_s")" "$on_events" "$on_pushed"
+printf 'events on, CRM answering 503    %.0f msgs/s  (%s events recorded, %s accepted)\n' "$(rate "$down_s")" "$down_events" "$down_pushed"
+printf 'ratio pushed / off              %.3f\n' "$(echo "$off_s / $on_s" | bc -l)"
+printf 'ratio CRM down / off            %.3f\n' "$(echo "$off_s / $down_s" | bc -l)"
