@@ -40,7 +40,9 @@ public enum ChannelAdapters {
 extension HeraldConfig {
     /// What closes letter batches into `channels.letter.export_dir`; nil without a letter channel.
     public func letterExport(queue: any MessageQueue, logger: Logger) -> LetterExport? {
-        letter.map { LetterExport(queue: queue, folder: resolve($0.exportDir), uploads: $0.upload != nil, logger: logger) }
+        letter.map {
+            LetterExport(queue: queue, folder: resolve($0.exportDir), uploads: $0.upload != nil, events: eventLog, logger: logger)
+        }
     }
 
     /// The letter channel's service (age closes, crash recovery, uploads); nil without one.

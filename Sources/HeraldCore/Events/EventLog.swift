@@ -117,6 +117,19 @@ public struct EventLog: Sendable {
         ], identity: "\(message.messageID ?? 0)\n\(status)")
     }
 
+    /// `letter.exported` or `letter.uploaded` for each letter of `batch`.
+    public func letters(_ type: EventType, _ letters: [Letter], of batch: LetterBatch, at time: Int64) -> [Event] {
+        guard types.contains(type) else { return [] }
+        return letters.compactMap { letter in
+            let recipient = Recipient(name: letter.name, address: PostalAddress(
+                line1: letter.line1, line2: letter.line2, city: letter.city, region: letter.region,
+                postalCode: letter.postalCode, country: letter.country))
+            let subject = EventSubject(messageID: letter.messageID, key: letter.key, campaign: letter.campaign.isEmpty ? nil : letter.campaign,
+                                       channel: .letter, template: nil, recipient: Address(of: recipient, on: .letter).value)
+            return event(type, about: subject, at: time, ["batch": .string(batch.name), "file": .string(batch.csvFileName)])
+        }
+    }
+
     /// 32 hex digits of SHA-256.
     static func digest(_ text: String) -> String {
         SHA256.hash(data: Data(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()

@@ -76,8 +76,13 @@ extension MessageQueue {
         try await beginClosing(openedBefore: cutoff, now: Timestamp.now())
     }
 
-    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool) async throws {
-        try await markClosed(batchID, sha256: sha256, bytes: bytes, uploadPending: uploadPending, now: Timestamp.now())
+    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, events: [Event] = [],
+                           now: Int64 = Timestamp.now()) async throws {
+        try await markClosed(batchID, sha256: sha256, bytes: bytes, uploadPending: uploadPending, events: events, now: now)
+    }
+
+    public func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?) async throws {
+        try await recordUpload(batchID, error: error, retryAt: retryAt, events: [])
     }
 
     public func uploadsDue() async throws -> [LetterBatch] {

@@ -169,14 +169,16 @@ public protocol MessageQueue: Sendable {
     /// A batch's letters in CSV order.
     func letters(inBatch batchID: Int64) async throws -> [Letter]
 
-    /// Records that a batch's files are in place; a no-op when another process got there first.
-    func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, now: Int64) async throws
+    /// Records that a batch's files are in place, with `events`; a no-op (nothing recorded) when
+    /// another process got there first.
+    func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, events: [Event], now: Int64) async throws
 
     /// Closed batches whose upload is due.
     func uploadsDue(now: Int64) async throws -> [LetterBatch]
 
-    /// Records an upload attempt: done (`error` nil), to be tried again at `retryAt`, or given up.
-    func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?) async throws
+    /// Records an upload attempt: done (`error` nil), to be tried again at `retryAt`, or given up;
+    /// `events` with it.
+    func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?, events: [Event]) async throws
 
     /// Queues a closed batch's upload again now; false when no such batch has an upload.
     func retryUpload(named name: String, now: Int64) async throws -> Bool

@@ -23,10 +23,12 @@ struct LetterChannelTests {
         var temporary: [String]
     }
 
-    func fixture(_ folder: TemporaryFolder, batch: String = "{size: 500, age: 1h}", upload: String? = nil) throws -> HeraldFixture {
+    func fixture(_ folder: TemporaryFolder, batch: String = "{size: 500, age: 1h}", upload: String? = nil,
+                 topLevel: String = "") throws -> HeraldFixture {
         var letter = "export_dir: var/letters\nbatch: \(batch)\n"
         if let upload { letter += "upload: \(upload)\n" }
-        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 8, letter: letter, folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 8, letter: letter, topLevel: topLevel,
+                                        folder: folder)
         try fixture.useShippedTemplate("offer-letter")
         return fixture
     }
@@ -118,7 +120,7 @@ struct LetterChannelTests {
         #expect(rows == 1_050)
     }
 
-    @Test("closed batches are uploaded by HTTP PUT, CSV then manifest, retried after a 500")
+    @Test("closed batches are uploaded by HTTP PUT, CSV then manifest, retried after a 500; each letter reports letter.exported, then letter.uploaded once")
     func uploadWithRetry() async throws {
         let folder = try TemporaryFolder()
         let received = folder.file("received")
@@ -130,14 +132,23 @@ struct LetterChannelTests {
         ])
         let port = try #require(await server.line(startingWith: "PORT "), "\(server.output().stderr)")
         let fixture = try fixture(folder, batch: "{size: 20, age: 1h}",
-                                  upload: "{url: \"http://127.0.0.1:\(port)/incoming/\", username: vendor, password: \"${TEST_SMTP_PASSWORD}\", retry: {max_attempts: 5, initial: 200ms, max: 1s}}")
+                                  upload: "{url: \"http://127.0.0.1:\(port)/incoming/\", username: vendor, password: \"${TEST_SMTP_PASSWORD}\", retry: {max_attempts: 5, initial: 200ms, max: 1s}}",
+                                  topLevel: "events: {}")
         try await enqueueLetters(fixture, count: 20)
         try await fixture.deliverUntilSettled()
+        func letterEvents(_ type: EventType) async throws -> [Event] {
+            try await fixture.queue.events(after: .start, matching: EventFilter(types: [type]), limit: 100).map(\.event)
+        }
         let transports = CurlChannels(workers: 8)
         let batcher = try #require(fixture.config.letterBatcher(queue: fixture.queue, transports: transports, logger: .init(label: "test")))
         await batcher.round()
         #expect(try await fixture.queue.letterBatches().first?.uploadState == .pending)
         #expect(try await fixture.queue.letterBatches().first?.uploadError?.contains("HTTP 500") == true)
+        let exported = try await letterEvents(.letterExported)
+        #expect(exported.count == 20 && Set(exported.compactMap(\.messageID)).count == 20, "one letter.exported per letter")
+        #expect(exported.first?.payload.contains(#""campaign":"offer-letter-q4""#) == true
+                && exported.first?.payload.contains(#""file":"letters-"#) == true, "\(exported.first?.payload ?? "")")
+        #expect(try await letterEvents(.letterUploaded).isEmpty, "not uploaded yet")
         try await Task.sleep(for: .milliseconds(600))
         await batcher.round()
         await transports.shutdown()
@@ -147,6 +158,9 @@ struct LetterChannelTests {
         let batch = try #require(try await fixture.queue.letterBatches().first)
         #expect(batch.uploadState == .uploaded)
         #expect(batch.uploadAttempts == 2)
+        let uploaded = try await letterEvents(.letterUploaded)
+        #expect(uploaded.count == 20 && Set(uploaded.compactMap(\.messageID)) == Set(exported.compactMap(\.messageID)),
+                "one letter.uploaded per letter, after the retry succeeded")
         let requests = String(decoding: try Data(contentsOf: log), as: UTF8.self).split(separator: "\n")
         #expect(requests.count == 3, "\(requests)")
         #expect(requests.last?.contains(batch.manifestFileName) == true, "the manifest goes last")

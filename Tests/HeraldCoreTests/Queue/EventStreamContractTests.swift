@@ -136,8 +136,13 @@ struct EventStreamContractTests {
             var seen: [StoredEvent] = []
             var cursor = EventCursor.start
             var pagesDuringWrites = 0
-            while true {
+            // Once the writers are done, read on until all is read: PostgreSQL shows an event only
+            // once every older transaction on the server has ended (other tests share it).
+            var deadline: ContinuousClock.Instant?
+            while seen.count < 4 * perWriter {
                 let done = finished.value
+                if done, deadline == nil { deadline = .now + .seconds(20) }
+                if let deadline, ContinuousClock.now > deadline { break }
                 let page = try await queues[1].events(after: cursor, matching: EventFilter(), limit: 37)
                 if let last = page.last {
                     #expect(last.cursor > cursor, "the cursor only moves forward")
@@ -145,9 +150,10 @@ struct EventStreamContractTests {
                     seen += page
                     if !done { pagesDuringWrites += 1 }
                 } else if done {
-                    break
+                    try await Task.sleep(for: .milliseconds(20))
                 }
             }
+            #expect(try await queues[1].events(after: cursor, matching: EventFilter(), limit: 37).isEmpty, "nothing more")
             try await writing
             #expect(pagesDuringWrites > 0, "the reader paged while the writers wrote")
             let ids = seen.compactMap(\.event.messageID)

@@ -63,7 +63,9 @@ public struct LetterBatcher: Service, CustomStringConvertible {
                                      sshKnownHosts: settings.knownHosts, connectTimeout: settings.connectTimeout,
                                      timeout: settings.timeout)
             }
-            try await queue.recordUpload(batch.id, error: nil, retryAt: nil)
+            let uploaded = export.events.isOn
+                ? export.events.letters(.letterUploaded, try await queue.letters(inBatch: batch.id), of: batch, at: Timestamp.now()) : []
+            try await queue.recordUpload(batch.id, error: nil, retryAt: nil, events: uploaded)
             logger.info("letter batch uploaded", metadata: ["batch": "\(batch.name)", "to": "\(settings.url.redactingUser)"])
         } catch is CancellationError {
             return

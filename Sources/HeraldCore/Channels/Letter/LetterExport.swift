@@ -15,12 +15,14 @@ public struct LetterExport: Sendable {
     let queue: any MessageQueue
     let folder: URL
     let uploads: Bool
+    let events: EventLog
     let logger: Logger
 
-    public init(queue: any MessageQueue, folder: URL, uploads: Bool, logger: Logger) {
+    public init(queue: any MessageQueue, folder: URL, uploads: Bool, events: EventLog = .off, logger: Logger) {
         self.queue = queue
         self.folder = folder
         self.uploads = uploads
+        self.events = events
         self.logger = logger
     }
 
@@ -29,7 +31,9 @@ public struct LetterExport: Sendable {
         let letters = try await queue.letters(inBatch: batch.id)
         let folder = self.folder
         let (sha256, bytes) = try await BlockingWork.run { try Self.writeFiles(batch: batch, letters: letters, folder: folder) }
-        try await queue.markClosed(batch.id, sha256: sha256, bytes: bytes, uploadPending: uploads)
+        let now = Timestamp.now()
+        try await queue.markClosed(batch.id, sha256: sha256, bytes: bytes, uploadPending: uploads,
+                                   events: events.letters(.letterExported, letters, of: batch, at: now), now: now)
         logger.info("letter batch closed", metadata: [
             "batch": "\(batch.name)", "letters": "\(letters.count)", "sha256": "\(sha256)",
             "csv": "\(folder.appendingPathComponent(batch.csvFileName).path)",

@@ -62,14 +62,19 @@ extension PostgresQueue {
         try await rows("SELECT * FROM letters WHERE batch_id = \(batchID) ORDER BY position").map(Letter.init)
     }
 
-    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, now: Int64) async throws {
+    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, events: [Event],
+                           now: Int64) async throws {
         let upload: String? = uploadPending ? LetterBatch.UploadState.pending.rawValue : nil
         let next: Int64? = uploadPending ? now : nil
-        try await execute("""
-            UPDATE letter_batches SET state = 'closed', closed_at = \(now), sha256 = \(sha256), bytes = \(bytes),
-                upload_state = \(upload), upload_next_at = \(next)
-            WHERE id = \(batchID) AND state = 'closing'
-            """)
+        try await transaction { connection in
+            let closed = try await self.rows("""
+                UPDATE letter_batches SET state = 'closed', closed_at = \(now), sha256 = \(sha256), bytes = \(bytes),
+                    upload_state = \(upload), upload_next_at = \(next)
+                WHERE id = \(batchID) AND state = 'closing'
+                RETURNING id
+                """, on: connection)
+            if !closed.isEmpty { try await self.record(events, on: connection) }
+        }
     }
 
     public func uploadsDue(now: Int64) async throws -> [LetterBatch] {
@@ -78,13 +83,16 @@ extension PostgresQueue {
             """).map(LetterBatch.init)
     }
 
-    public func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?) async throws {
+    public func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?, events: [Event]) async throws {
         let state: LetterBatch.UploadState = error == nil ? .uploaded : retryAt == nil ? .failed : .pending
-        try await execute("""
-            UPDATE letter_batches SET upload_state = \(state.rawValue), upload_attempts = upload_attempts + 1,
-                upload_next_at = \(retryAt), upload_error = \(error)
-            WHERE id = \(batchID)
-            """)
+        try await transaction { connection in
+            try await self.execute("""
+                UPDATE letter_batches SET upload_state = \(state.rawValue), upload_attempts = upload_attempts + 1,
+                    upload_next_at = \(retryAt), upload_error = \(error)
+                WHERE id = \(batchID)
+                """, on: connection)
+            try await self.record(events, on: connection)
+        }
     }
 
     public func retryUpload(named name: String, now: Int64) async throws -> Bool {

@@ -65,7 +65,8 @@ extension SQLiteQueue {
     }
 
     /// Records that a batch's files are in place. A no-op when another process got there first.
-    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, now: Int64) async throws {
+    public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, events: [Event],
+                           now: Int64) async throws {
         try await write { db in
             try db.execute(sql: """
                 UPDATE letter_batches SET state = 'closed', closed_at = ?, sha256 = ?, bytes = ?, upload_state = ?,
@@ -73,6 +74,7 @@ extension SQLiteQueue {
                 WHERE id = ? AND state = 'closing'
                 """, arguments: [now, sha256, bytes, uploadPending ? LetterBatch.UploadState.pending.rawValue : nil,
                                  uploadPending ? now : nil, batchID])
+            if db.changesCount > 0 { try Self.insert(events, db: db) }
         }
     }
 
@@ -87,8 +89,9 @@ extension SQLiteQueue {
     }
 
     /// Records an upload attempt: done, to be tried again at `retryAt`, or given up (`retryAt` nil).
-    public func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?) async throws {
+    public func recordUpload(_ batchID: Int64, error: String?, retryAt: Int64?, events: [Event]) async throws {
         try await write { db in
+            try Self.insert(events, db: db)
             let state: LetterBatch.UploadState = error == nil ? .uploaded : retryAt == nil ? .failed : .pending
             try db.execute(sql: """
                 UPDATE letter_batches SET upload_state = ?, upload_attempts = upload_attempts + 1, upload_next_at = ?,
