@@ -10,6 +10,8 @@ public enum QueueRecords: Sendable {
     case intakeRejections([(file: Int64, rejection: IntakeFileRejection)])
     case rateSlots([(key: String, tat: Double)])
     case contacts([ContactRecord])
+    case events([StoredEvent])
+    case eventPushes([EventPushRecord])
 
     public var count: Int {
         switch self {
@@ -22,6 +24,8 @@ public enum QueueRecords: Sendable {
         case .intakeRejections(let rows): rows.count
         case .rateSlots(let rows): rows.count
         case .contacts(let rows): rows.count
+        case .events(let rows): rows.count
+        case .eventPushes(let rows): rows.count
         }
     }
 }
@@ -35,6 +39,8 @@ public enum QueueTable: String, Sendable, CaseIterable {
     case intakeRejections = "intake_rejections"
     case rateSlots = "rate_slots"
     case contacts
+    case events
+    case eventPushes = "event_pushes"
 }
 
 /// One message row, every column.
@@ -73,6 +79,14 @@ public struct IntakeFileRecord: Sendable, Equatable {
     public var file: IntakeFile
     public var startedAt: Int64
     public var finishedAt: Int64?
+}
+
+/// Where a push of events stands, and who held it.
+public struct EventPushRecord: Sendable, Equatable {
+    public var name: String
+    public var cursor: EventCursor
+    public var leaseOwner: String?
+    public var leaseUntil: Int64?
 }
 
 public struct ContactRecord: Sendable, Equatable {

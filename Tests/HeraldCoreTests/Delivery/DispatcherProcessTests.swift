@@ -78,7 +78,10 @@ struct DispatcherProcessTests {
     func gracefulShutdownFinishesInFlight() async throws {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
-        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/300")], workers: 8,
+        // 1 s deliveries: the eight workers' batches follow each other with gaps of a few
+        // milliseconds, so the signal almost surely lands while deliveries are in flight (with
+        // 300 ms ones it once fell into a gap on a loaded machine and nothing was in flight).
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/1000")], workers: 8,
                                         shutdownGrace: "3s", folder: folder)
         try await fixture.enqueueWebhooks(400, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture)
@@ -92,7 +95,7 @@ struct DispatcherProcessTests {
         await receiver.stop()
 
         #expect(status == 0, "\(run.output().stderr)")
-        #expect(took < .seconds(3) + Self.observerDelay, "took \(took) with a 3 s grace period and 300 ms deliveries")
+        #expect(took < .seconds(3) + Self.observerDelay, "took \(took) with a 3 s grace period and 1 s deliveries")
         #expect(try fixture.count(state: .leased) == 0)
         // Herald's record: deliveries that had started when the signal came and ended after it
         // were finished and recorded as sent, not abandoned.

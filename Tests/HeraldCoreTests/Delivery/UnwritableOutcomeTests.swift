@@ -39,9 +39,11 @@ struct UnwritableOutcomeTests {
         let folder = try TemporaryFolder()
         let disk = try SmallDisk(at: folder.file("var"), megabytes: 48)
         let receiver = try await WebhookReceiver(folder: folder)
-        // 20 ms a delivery (16 workers: about 4 s for all), so the run is surely still sending
-        // when the disk fills; at full speed it once finished first and nothing was refused.
-        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/20")], workers: 16, folder: folder)
+        // 60 ms a delivery (16 workers: about 12 s for all), so the run is surely still sending
+        // when the disk fills, and the outcomes in flight then finish over 60 ms, in several
+        // commits: with 20 ms ones they once all fit in one commit into the space left, and the
+        // first write refused was the next claim, with no outcome refused at all.
+        let fixture = try HeraldFixture(endpoints: ["hook": receiver.url("/slow/60")], workers: 16, folder: folder)
         try await fixture.enqueueWebhooks(3_000, endpoint: "hook")
         let run = try HeraldCommand.start(["run"], fixture: fixture, environment: ["HERALD_LOG_LEVEL": "notice"])
         try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 300 },

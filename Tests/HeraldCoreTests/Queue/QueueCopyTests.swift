@@ -56,6 +56,15 @@ struct QueueCopyTests {
         }
         let closing = try await queue.beginClosing(openedBefore: nil, now: past)
         try await queue.markClosed(closing[0].id, sha256: "feed", bytes: 300, uploadPending: false, now: past)
+        // Events for the CRM, the push past the first 30 of 50.
+        let log = EventLog(types: Set(EventType.allCases))
+        try await queue.record((0..<50).compactMap { n in
+            log.event(.messageSent, about: EventSubject(messageID: Int64(n + 1), key: "m-\(n)", campaign: nil, channel: .webhook,
+                                                      template: "alert", recipient: "hook"), at: past + Int64(n))
+        })
+        let pushed = try await queue.events(after: .start, matching: EventFilter(), limit: 30)
+        _ = try await queue.takePush("crm", owner: owner, lease: .seconds(1), now: past)
+        _ = try await queue.advancePush("crm", to: try #require(pushed.last).cursor, owner: owner)
         let queued = Set((99_000..<99_999).map { "m-\($0)" })
         let leased = Set((0..<1_000).filter { $0 % 100 == 3 }.map { "m-\($0)" })
         return (queued, leased)
@@ -93,6 +102,15 @@ struct QueueCopyTests {
             let batches = try await copy.letterBatches(limit: 10)
             #expect(batches == (try await fixture.queue.letterBatches(limit: 10)))
             #expect(try await copy.letters(inBatch: batches[0].id).count == 3)
+            // The events, in order, and the push where it stood: the same 20 still wait.
+            let copiedEvents = try await copy.events(after: .start, matching: EventFilter(), limit: 100).map(\.event)
+            #expect(copiedEvents == (try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 100)).map(\.event))
+            #expect(copiedEvents.count == 50)
+            let waiting = try await copy.eventBacklog(after: try await copy.pushCursor("crm"))
+            #expect(waiting.count == 20, "the push goes on after the 30 it had delivered: \(waiting)")
+            let sqliteCursor = try #require(try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 10).last).cursor
+            #expect(try await copy.events(after: sqliteCursor, matching: EventFilter(), limit: 100).count == 40,
+                    "a CRM's cursor from before the copy goes on where it was")
             // New ids continue after the copied ones.
             let fresh = try await copy.enqueue([NewMessage(key: "after-copy", channel: .webhook, template: "alert",
                                                            recipient: Recipient(endpoint: "hook"), dataJSON: #"{"n": 0}"#,

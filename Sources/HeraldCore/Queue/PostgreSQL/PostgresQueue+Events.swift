@@ -41,7 +41,9 @@ extension PostgresQueue {
             """, on: connection)
     }
 
-    public func events(after cursor: EventCursor, matching filter: EventFilter, limit: Int) async throws -> [StoredEvent] {
+    public func events(after given: EventCursor, matching filter: EventFilter, limit: Int) async throws -> [StoredEvent] {
+        // A cursor from before `herald copy` (the SQLite form) names a copied event.
+        let cursor = Self.copiedTransaction(of: given)
         var conditions = ["(tx, position) > ($1::text::xid8, $2)", Self.settledEvents]
         var binds = PostgresBindings()
         binds.append(String(cursor.transaction))
@@ -72,7 +74,8 @@ extension PostgresQueue {
         }
     }
 
-    public func eventBacklog(after cursor: EventCursor) async throws -> EventBacklog {
+    public func eventBacklog(after given: EventCursor) async throws -> EventBacklog {
+        let cursor = Self.copiedTransaction(of: given)
         guard let row = try await rows("""
             SELECT count(*) AS n, min(occurred_at) AS oldest FROM events
             WHERE (tx, position) > (\(String(cursor.transaction))::text::xid8, \(cursor.position))

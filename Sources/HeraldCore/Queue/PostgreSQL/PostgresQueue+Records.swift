@@ -5,6 +5,7 @@ extension PostgresQueue: QueueTarget {
         try await value("""
             SELECT EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM suppressions) OR EXISTS (SELECT 1 FROM letter_batches)
                 OR EXISTS (SELECT 1 FROM intake_files) OR EXISTS (SELECT 1 FROM rate_slots) OR EXISTS (SELECT 1 FROM contacts)
+                OR EXISTS (SELECT 1 FROM events)
             """, as: Bool.self) ?? false
     }
 
@@ -41,6 +42,16 @@ extension PostgresQueue: QueueTarget {
 
     private struct SlotRow: Encodable {
         let key: String, tat: Double
+    }
+
+    /// Copied events keep their positions under transaction 1, before every transaction of
+    /// this server, so a cursor from the SQLite queue (transaction 0) goes on where it was.
+    private struct EventCopyRow: Encodable {
+        let tx: String, position: Int64, id: String, type: String, message_id: Int64?, occurred_at: Int64, payload: String
+    }
+
+    private struct PushRow: Encodable {
+        let name: String, tx: String, position: Int64, lease_owner: String?, lease_until: Int64?
     }
 
     private struct ContactRow: Encodable {
@@ -98,6 +109,18 @@ extension PostgresQueue: QueueTarget {
                 ContactRow(message_id: $0.messageID, channel: $0.address.channel.rawValue, address: $0.address.value,
                            category: $0.category, at: $0.at)
             }, columns: "message_id, channel, address, category, at")
+        case .events(let rows):
+            try await insert("events", rows.map {
+                EventCopyRow(tx: String(Self.copiedTransaction(of: $0.cursor).transaction), position: $0.cursor.position,
+                             id: $0.event.id, type: $0.event.type.rawValue, message_id: $0.event.messageID,
+                             occurred_at: $0.event.occurredAt, payload: $0.event.payload)
+            }, columns: "tx, position, id, type, message_id, occurred_at, payload")
+        case .eventPushes(let rows):
+            try await insert("event_pushes", rows.map {
+                let cursor = Self.copiedTransaction(of: $0.cursor)
+                return PushRow(name: $0.name, tx: String(cursor.transaction), position: cursor.position, lease_owner: $0.leaseOwner,
+                               lease_until: $0.leaseUntil)
+            }, columns: "name, tx, position, lease_owner, lease_until")
         }
     }
 
@@ -109,6 +132,11 @@ extension PostgresQueue: QueueTarget {
             """)
     }
 
+    /// Where a copied event or cursor stands here (see `EventCopyRow`).
+    static func copiedTransaction(of cursor: EventCursor) -> EventCursor {
+        cursor.transaction == 0 && cursor.position > 0 ? EventCursor(transaction: 1, position: cursor.position) : cursor
+    }
+
     public func finishLoad() async throws {
         for (table, sequence) in [("messages", "messages_id_seq"), ("attempts", "attempts_id_seq"),
                                   ("letter_batches", "letter_batches_id_seq"), ("intake_files", "intake_files_id_seq")] {
@@ -116,5 +144,6 @@ extension PostgresQueue: QueueTarget {
                 SELECT setval(\(sequence)::regclass, (SELECT coalesce(max(id), 0) + 1 FROM \(unescaped: table)), false)
                 """)
         }
+        try await execute("SELECT setval('events_position_seq'::regclass, (SELECT coalesce(max(position), 0) + 1 FROM events), false)")
     }
 }

@@ -71,6 +71,15 @@ public final class SQLiteSnapshot: QueueSource {
                     return ContactRecord(messageID: row["message_id"], address: Address(normalized: row["address"], channel: channel),
                                          category: row["category"], at: row["at"])
                 })
+        case .events:
+            return .events(try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY position LIMIT ? OFFSET ?", arguments: page)
+                .compactMap(StoredEvent.init(row:)))
+        case .eventPushes:
+            return .eventPushes(try Row.fetchAll(db, sql: "SELECT * FROM event_pushes ORDER BY name LIMIT ? OFFSET ?", arguments: page)
+                .map { row in
+                    EventPushRecord(name: row["name"], cursor: EventCursor(position: row["position"]), leaseOwner: row["lease_owner"],
+                                    leaseUntil: row["lease_until"])
+                })
         }
     }
 }
