@@ -45,12 +45,8 @@ extension HeraldAPI {
 
     /// `{"events": [...], "next": "..."}`, the stored payloads as they are.
     static func eventPage(_ page: [StoredEvent], next: EventCursor) -> Response {
-        var bytes: [UInt8] = Array(#"{"events":["#.utf8)
-        for (index, stored) in page.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: stored.event.payload.utf8)
-        }
-        bytes.append(contentsOf: #"],"next":""#.utf8)
+        var bytes: [UInt8] = Array(#"{"events":"#.utf8) + page.jsonArray
+        bytes.append(contentsOf: #","next":""#.utf8)
         bytes.append(contentsOf: next.description.utf8)
         bytes.append(contentsOf: "\"}\n".utf8)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))

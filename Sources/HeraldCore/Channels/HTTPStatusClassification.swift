@@ -23,6 +23,15 @@ enum HTTPStatusClassification {
         return .permanent(error)
     }
 
+    /// Sends `request` and classifies what came back (or that nothing did). Only cancellation is thrown.
+    static func outcome(sending request: OutboundRequest, through transport: any HTTPTransport) async throws -> DeliveryOutcome {
+        do {
+            return outcome(for: try await transport.send(request))
+        } catch let error as TransportError {
+            return outcome(for: error)
+        }
+    }
+
     /// No answer at all is always worth another try.
     static func outcome(for error: TransportError) -> DeliveryOutcome {
         .transient(DeliveryError(code: .transport(error), detail: error.detail), retryAfter: nil)

@@ -36,22 +36,8 @@ public struct WebhookChannel: ChannelAdapter {
         guard let rendered = content[.body] else {
             return .permanent(DeliveryError(code: .configuration, detail: "template \(content.template) has no body.json"))
         }
-        let body = Array(rendered.utf8)
-        let id = Self.webhookID(for: message)
-        let timestamp = Int64(clock().timeIntervalSince1970)
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", "application/json"),
-            ("webhook-id", id),
-            ("webhook-timestamp", String(timestamp)),
-            ("webhook-signature", signature.sign(id: id, timestamp: timestamp, body: body)),
-        ]
-        headers += endpoint.headers
-        let request = OutboundRequest(method: "POST", url: endpoint.url, headers: headers, body: body,
-                                  connectTimeout: config.connectTimeout, timeout: endpoint.timeout)
-        do {
-            return HTTPStatusClassification.outcome(for: try await transport.send(request))
-        } catch let error as TransportError {
-            return HTTPStatusClassification.outcome(for: error)
-        }
+        let request = signature.request(to: endpoint, id: Self.webhookID(for: message), body: Array(rendered.utf8),
+                                        timestamp: Int64(clock().timeIntervalSince1970), connectTimeout: config.connectTimeout)
+        return try await HTTPStatusClassification.outcome(sending: request, through: transport)
     }
 }

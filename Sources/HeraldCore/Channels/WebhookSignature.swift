@@ -16,6 +16,20 @@ public struct WebhookSignature: Sendable, CustomStringConvertible, CustomDebugSt
     public var description: String { "WebhookSignature(<redacted>)" }
     public var debugDescription: String { description }
 
+    /// A signed JSON POST of `body` to `endpoint` (its own headers after the signature's).
+    /// `id` is the `webhook-id`: the same on every try of one message, so receivers de-duplicate.
+    public func request(to endpoint: WebhookEndpoint, id: String, body: [UInt8], timestamp: Int64,
+                        connectTimeout: Duration) -> OutboundRequest {
+        let headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"),
+            ("webhook-id", id),
+            ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", sign(id: id, timestamp: timestamp, body: body)),
+        ] + endpoint.headers
+        return OutboundRequest(method: "POST", url: endpoint.url, headers: headers, body: body, connectTimeout: connectTimeout,
+                               timeout: endpoint.timeout)
+    }
+
     /// The `webhook-signature` header value: `v1,<base64 signature>`.
     public func sign(id: String, timestamp: Int64, body: [UInt8]) -> String {
         var content = Data("\(id).\(timestamp).".utf8)

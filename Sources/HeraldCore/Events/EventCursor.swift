@@ -52,6 +52,19 @@ public struct StoredEvent: Sendable, Equatable {
     }
 }
 
+extension [StoredEvent] {
+    /// The events as one JSON array, each as it was recorded: what a push carries and a page holds.
+    var jsonArray: [UInt8] {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for (index, stored) in enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: stored.event.payload.utf8)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return bytes
+    }
+}
+
 /// Which events a read wants.
 public struct EventFilter: Sendable, Equatable {
     public var types: Set<EventType>?

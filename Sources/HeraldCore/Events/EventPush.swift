@@ -135,28 +135,12 @@ public struct EventPush: Service, CustomStringConvertible {
     }
 
     private func post(_ batch: [StoredEvent]) async -> DeliveryOutcome {
-        var body: [UInt8] = [UInt8(ascii: "[")]
-        for (index, stored) in batch.enumerated() {
-            if index > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: stored.event.payload.utf8)
-        }
-        body.append(UInt8(ascii: "]"))
         // The same id for the same batch: a receiver that de-duplicates on webhook-id drops a
         // repeat, and a batch that grew between two tries is a different message.
-        let id = "evtb_\(batch[0].event.id.dropFirst(4))_\(batch.count)"
-        let timestamp = Int64(clock().timeIntervalSince1970)
-        let headers: [(name: String, value: String)] = [
-            ("Content-Type", "application/json"),
-            ("webhook-id", id),
-            ("webhook-timestamp", String(timestamp)),
-            ("webhook-signature", signature.sign(id: id, timestamp: timestamp, body: body)),
-        ] + endpoint.headers
-        let request = OutboundRequest(method: "POST", url: endpoint.url, headers: headers, body: body,
-                                      connectTimeout: config.connectTimeout, timeout: endpoint.timeout)
+        let request = signature.request(to: endpoint, id: "evtb_\(batch[0].event.id.dropFirst(4))_\(batch.count)", body: batch.jsonArray,
+                                        timestamp: Int64(clock().timeIntervalSince1970), connectTimeout: config.connectTimeout)
         do {
-            return HTTPStatusClassification.outcome(for: try await transport.send(request))
-        } catch let error as TransportError {
-            return HTTPStatusClassification.outcome(for: error)
+            return try await HTTPStatusClassification.outcome(sending: request, through: transport)
         } catch {
             return .transient(DeliveryError(code: .configuration, detail: "\(error)"), retryAfter: nil)
         }
