@@ -37,11 +37,11 @@ struct SeveralHostsTests {
 
         /// Writes host a's and host b's configs (`extra` under `channels.webhook`, `topLevel` at
         /// the top); returns the fixture (templates, folder) for host a.
-        func configure(endpoints: [String] = ["hook"], workers: Int = 16, webhook extra: String = "",
+        func configure(endpoints: [String] = ["hook"], workers: Int = 16, lease: String = "5s", webhook extra: String = "",
                        topLevel: String = "") throws -> HeraldFixture {
             let fixture = try HeraldFixture(
                 endpoints: Dictionary(uniqueKeysWithValues: endpoints.map { ($0, hook(from: "a")) }), database: url(from: "a"),
-                workers: workers, lease: "5s", topLevel: "intake: {drop_folder: off, socket: off}\n" + topLevel, folder: folder)
+                workers: workers, lease: lease, topLevel: "intake: {drop_folder: off, socket: off}\n" + topLevel, folder: folder)
             var text = try String(contentsOf: fixture.folder.file("Config/herald.yaml"), encoding: .utf8)
             if !extra.isEmpty {
                 text = text.replacingOccurrences(of: "    transport: network\n", with: "    transport: network\n" + extra)
@@ -98,7 +98,9 @@ struct SeveralHostsTests {
     @Test("20,000 webhooks, two hosts, one SIGKILLed mid-run: the other finishes everything after the lease expires; every key received, duplicates no more than were in flight")
     func hostKilledMidRun() async throws {
         let cluster = try await Cluster()
-        _ = try cluster.configure()
+        // Long enough that host a's leases cannot lapse (and be taken back by host b) while the
+        // test reads them on a loaded machine: with 5 s they once had, and none were seen held.
+        _ = try cluster.configure(lease: "20s")
         try await cluster.inspect { queue in
             for chunk in stride(from: 0, to: 20_000, by: 2_000) {
                 _ = try await queue.enqueue(Array(Self.webhooks(20_000)[chunk..<chunk + 2_000]))
@@ -106,17 +108,22 @@ struct SeveralHostsTests {
         }
         let a = try cluster.start("a")
         let b = try cluster.start("b")
+        // Both hosts deliver, by Herald's record (attempts by each), before one is killed.
         let started = try await waitUntil(timeout: .seconds(120)) {
-            try await cluster.inspect { try await $0.status().count(state: .sent) } >= 4_000 || !a.isRunning || !b.isRunning
+            let byHost = try await cluster.sql("SELECT split_part(worker, '/', 1), count(*) FROM attempts GROUP BY 1")
+            return (try await cluster.inspect { try await $0.status().count(state: .sent) } >= 4_000 && byHost.count == 2)
+                || !a.isRunning || !b.isRunning
         }
         #expect(started && a.isRunning && b.isRunning, "precondition: both hosts deliver: \(a.output().stderr.suffix(500)) \(b.output().stderr.suffix(500))")
-        a.signal(SIGKILL)
-        _ = await a.wait(timeout: .seconds(10))
+        // Frozen first, so what it holds is read while nothing of it moves; then killed.
+        a.signal(SIGSTOP)
         // What host a held when it died, from the database: only these may arrive twice.
         let held = try await cluster.sql("SELECT id, lease_until FROM messages WHERE state = 'leased' AND lease_owner LIKE 'host-a/%'")
             .map { $0.split(separator: "|").map { Int64($0)! } }
         let sentAtKill = try await cluster.inspect { try await $0.status().count(state: .sent) }
-        #expect(!held.isEmpty && sentAtKill < 20_000, "precondition: the kill came mid-run, with messages in flight (\(held.count) held, \(sentAtKill) sent)")
+        a.signal(SIGKILL)
+        _ = await a.wait(timeout: .seconds(10))
+        #expect(!held.isEmpty && sentAtKill < 20_000, "precondition: the kill came mid-run, with messages in flight (\(held.count) held, \(sentAtKill) sent); host a said: \(a.output().stderr.suffix(1_000))")
 
         let finished = try await waitUntil(timeout: .seconds(240)) {
             try await cluster.inspect { try await $0.status().count(state: .sent) } == 20_000 || !b.isRunning
