@@ -55,11 +55,14 @@ struct EventsCommand: AsyncParsableCommand {
                     print(stored.event.payload)
                     continue
                 }
-                let about = stored.event.messageID.map { "message \($0)" } ?? "recipient"
-                print("\(stored.cursor)  \(Timestamp.rfc3339(stored.event.occurredAt))  \(stored.event.type.rawValue)  \(about)  \(stored.event.id)")
+                let fields = try? JSONValue.parse(Data(stored.event.payload.utf8))
+                var recipient = "-"
+                if case .object(let object)? = fields, case .string(let address)? = object["recipient"] { recipient = address }
+                let about = stored.event.messageID.map { "message \($0)" } ?? "-"
+                print("\(stored.cursor)  \(Timestamp.rfc3339(stored.event.occurredAt))  \(stored.event.type.rawValue)  \(about)  \(recipient)  \(stored.event.id)")
             }
             if !json {
-                print(found.isEmpty ? "no events" : "\(found.count) events; go on with --after \(found.last!.cursor)")
+                print(found.isEmpty ? "no events" : "\(found.count) event\(found.count == 1 ? "" : "s"); go on with --after \(found.last!.cursor)")
             }
         }
     }

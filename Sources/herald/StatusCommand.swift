@@ -22,7 +22,7 @@ struct Status: AsyncParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            print(String(decoding: try encoder.encode(StatusOutput(status: status, events: events)), as: UTF8.self))
             return
         }
         let channels = Set(status.counts.map(\.channel)).sorted()
@@ -55,6 +55,24 @@ struct Status: AsyncParsableCommand {
             let age = events.oldest.map { String(format: ", the oldest from %.0f s ago", Double(max(0, status.takenAt - $0)) / 1_000) } ?? ""
             print("events:      \(events.count) waiting for the CRM\(age)")
         }
+    }
+}
+
+/// `herald status --json`: the queue's status, and the events waiting for the CRM when they are pushed.
+struct StatusOutput: Encodable {
+    var status: QueueStatus
+    var events: EventBacklog?
+
+    enum Keys: String, CodingKey {
+        case eventsWaiting, oldestEventWaitingAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try status.encode(to: encoder)
+        guard let events else { return }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(events.count, forKey: .eventsWaiting)
+        try container.encodeIfPresent(events.oldest.map(Timestamp.rfc3339), forKey: .oldestEventWaitingAt)
     }
 }
 

@@ -107,6 +107,14 @@ struct EventPushTests {
         #expect(badType.status == 400 && badType.body.contains("message.opened"), "\(badType.body)")
         let onlySent = try await api.get("/v1/events?type=message.sent")
         #expect(onlySent.body.components(separatedBy: #""type":"message.sent""#).count - 1 == 2, "\(onlySent.body)")
+        // The commands read the same stream; the push has caught up.
+        let listed = try await HeraldCommand.run(["events", "list", "--type", "message.sent", "--json"], fixture: fixture)
+        #expect(listed.status == 0 && listed.stdout.split(separator: "\n").count == 2, "\(listed.stdout) \(listed.stderr)")
+        let bySubject = try await HeraldCommand.run(["events", "list", "--message", "mail-1"], fixture: fixture)
+        #expect(bySubject.stdout.contains("message.bounced") && bySubject.stdout.contains("message.failed")
+                && !bySubject.stdout.contains("message.sent"), "\(bySubject.stdout)")
+        let status = try await HeraldCommand.run(["status", "--json"], fixture: fixture)
+        #expect(status.stdout.contains(#""eventsWaiting" : 0"#), "\(status.stdout)")
         await smtp.stop()
         await receiver.stop()
     }

@@ -19,7 +19,7 @@ final class Kannel: @unchecked Sendable {
 
     let sendsmsPort: Int
     private let folder: TemporaryFolder
-    private var children: [ChildProcess] = []
+    private var children: [ChildProcess]
     private let fakeSMSC: ChildProcess
 
     static let bearerbox = "/usr/sbin/bearerbox"
@@ -31,11 +31,39 @@ final class Kannel: @unchecked Sendable {
         for tool in [Self.bearerbox, Self.smsbox, Self.fakesmsc] where !FileManager.default.isExecutableFile(atPath: tool) {
             throw KannelError.notInstalled(tool)
         }
-        let admin = try FreePort.next(), boxes = try FreePort.next(), smsc = try FreePort.next()
-        sendsmsPort = try FreePort.next()
-        let logs = folder.file("kannel")
+        // A free port can be taken by another test between the check and Kannel's bind; the box
+        // then exits at once. Such a start is tried again on fresh ports (twice at most).
+        var attempt = 1
+        while true {
+            let started = try Self.configure(folder: folder, attempt: attempt)
+            var children: [ChildProcess] = []
+            do {
+                let fake = try await Self.launch(started, into: &children)
+                self.sendsmsPort = started.sendsms
+                self.fakeSMSC = fake
+                self.children = children
+                return
+            } catch KannelError.exited(let what) where attempt < 3 {
+                for child in children.reversed() { child.signal(SIGKILL) }
+                print("kannel: \(what) exited at start (attempt \(attempt)); trying again on fresh ports")
+                attempt += 1
+            } catch {
+                for child in children.reversed() { child.signal(SIGKILL) }
+                throw error
+            }
+        }
+    }
+
+    private struct Ports {
+        var admin: Int, boxes: Int, smsc: Int, sendsms: Int
+        var config: String, logs: URL
+    }
+
+    private static func configure(folder: TemporaryFolder, attempt: Int) throws -> Ports {
+        let admin = try FreePort.next(), boxes = try FreePort.next(), smsc = try FreePort.next(), sendsms = try FreePort.next()
+        let logs = folder.file("kannel-\(attempt)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        try folder.write("kannel/kannel.conf", """
+        try folder.write("kannel-\(attempt)/kannel.conf", """
             group = core
             admin-port = \(admin)
             admin-interface = 127.0.0.1
@@ -55,7 +83,7 @@ final class Kannel: @unchecked Sendable {
             group = smsbox
             bearerbox-host = 127.0.0.1
             bearerbox-port = \(boxes)
-            sendsms-port = \(sendsmsPort)
+            sendsms-port = \(sendsms)
             sendsms-interface = 127.0.0.1
             log-file = "\(logs.path)/smsbox.log"
             log-level = 0
@@ -71,19 +99,29 @@ final class Kannel: @unchecked Sendable {
             text = "No service"
 
             """)
-        let config = folder.file("kannel/kannel.conf").path
-        children.append(try ChildProcess(Self.bearerbox, ["-v", "1", config]))
-        try await Self.wait("bearerbox on \(smsc)") { FreePort.isListening(smsc) && FreePort.isListening(boxes) }
+        return Ports(admin: admin, boxes: boxes, smsc: smsc, sendsms: sendsms,
+                     config: folder.file("kannel-\(attempt)/kannel.conf").path, logs: logs)
+    }
+
+    /// Starts the three boxes; returns the fake SMSC client.
+    private static func launch(_ ports: Ports, into children: inout [ChildProcess]) async throws -> ChildProcess {
+        let bearerbox = try ChildProcess(Self.bearerbox, ["-v", "1", ports.config])
+        children.append(bearerbox)
+        try await Self.wait("bearerbox on \(ports.smsc)", alive: [bearerbox]) {
+            FreePort.isListening(ports.smsc) && FreePort.isListening(ports.boxes)
+        }
         // -m 0: send no messages of its own, only receive. It wants one message pattern anyway.
-        fakeSMSC = try ChildProcess(Self.fakesmsc, ["-H", "127.0.0.1", "-r", String(smsc), "-m", "0", "1 2 text nop"])
-        children.append(fakeSMSC)
-        children.append(try ChildProcess(Self.smsbox, ["-v", "1", config]))
-        let bearerboxLog = logs.appendingPathComponent("bearerbox.log"), smsboxLog = logs.appendingPathComponent("smsbox.log")
-        try await Self.wait("Kannel ready") {
-            FreePort.isListening(sendsmsPort)
+        let fake = try ChildProcess(Self.fakesmsc, ["-H", "127.0.0.1", "-r", String(ports.smsc), "-m", "0", "1 2 text nop"])
+        children.append(fake)
+        let smsbox = try ChildProcess(Self.smsbox, ["-v", "1", ports.config])
+        children.append(smsbox)
+        let bearerboxLog = ports.logs.appendingPathComponent("bearerbox.log"), smsboxLog = ports.logs.appendingPathComponent("smsbox.log")
+        try await Self.wait("Kannel ready", alive: [bearerbox, smsbox]) {
+            FreePort.isListening(ports.sendsms)
                 && ((try? String(contentsOf: bearerboxLog, encoding: .utf8))?.contains("Fakesmsc client connected") ?? false)
                 && ((try? String(contentsOf: smsboxLog, encoding: .utf8))?.contains("Connected to bearerbox") ?? false)
         }
+        return fake
     }
 
     var sendsmsURL: String { "http://127.0.0.1:\(sendsmsPort)/cgi-bin/sendsms" }
@@ -157,9 +195,13 @@ final class Kannel: @unchecked Sendable {
         return String(decoding: units, as: UTF16.self)
     }
 
-    private static func wait(_ what: String, _ condition: () -> Bool) async throws {
+    /// Waits for `condition`; a box of `alive` that exits meanwhile ends the wait at once.
+    private static func wait(_ what: String, alive: [ChildProcess], _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + startupTimeout
         while !condition() {
+            if let gone = alive.first(where: { !$0.isRunning }) {
+                throw KannelError.exited("\(what): \(gone.output().stderr.suffix(300))")
+            }
             guard ContinuousClock.now < deadline else { throw KannelError.notReady(what) }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -168,5 +210,6 @@ final class Kannel: @unchecked Sendable {
     enum KannelError: Error {
         case notInstalled(String)
         case notReady(String)
+        case exited(String)
     }
 }
