@@ -61,9 +61,15 @@ public struct EventPush: Service, CustomStringConvertible {
         var pending: [StoredEvent] = []
         var pause = Self.firstPause
         var failures = 0
+        // The lease is renewed once a third of it has passed, not on every look for new events: an
+        // idle push would otherwise write to the queue four times a second.
+        var held: (cursor: EventCursor, renewed: ContinuousClock.Instant)?
         while !Task.isCancelled {
             do {
-                guard let cursor = try await takePush() else {
+                if held == nil || ContinuousClock.now - held!.renewed > lease / 3 {
+                    held = try await takePush().map { ($0, ContinuousClock.now) }
+                }
+                guard let cursor = held?.cursor else {
                     pending = []
                     try await Task.sleep(for: Self.idlePoll * 4)  // another process pushes
                     continue
@@ -80,7 +86,10 @@ public struct EventPush: Service, CustomStringConvertible {
                 case .sent:
                     Failpoint.hit(Failpoint.eventsAfterPost)
                     metrics?.recordEventPush(outcome: "sent", events: pending.count)
-                    if try await !queue.advancePush(Self.name, to: last.cursor, owner: owner) {
+                    if try await queue.advancePush(Self.name, to: last.cursor, owner: owner) {
+                        held?.cursor = last.cursor
+                    } else {
+                        held = nil
                         logger.warning("the event push was taken over by another process while a batch was in flight; it may be pushed twice",
                                        metadata: ["events": "\(pending.count)"])
                     }
@@ -106,6 +115,7 @@ public struct EventPush: Service, CustomStringConvertible {
             } catch is CancellationError {
                 return
             } catch {
+                held = nil
                 logger.error("could not read the events to push; trying again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: Self.firstPause)
             }
