@@ -96,7 +96,23 @@ enum ConsolePage {
             """)
     }
 
-    static func message(_ message: MessageDetail, rendered: Result<RenderedMessage, RenderError>) -> String {
+    /// - Parameter events: what the CRM was told about the message, oldest first (nil: events are off).
+    static func message(_ message: MessageDetail, rendered: Result<RenderedMessage, RenderError>, events: [StoredEvent]? = nil)
+        -> String
+    {
+        var eventRows = ""
+        for stored in events ?? [] {
+            eventRows += """
+                <tr><td>\(h(Timestamp.rfc3339(stored.event.occurredAt)))</td><td>\(h(stored.event.type.rawValue))</td>
+                <td><code>\(h(stored.event.payload))</code></td></tr>
+
+                """
+        }
+        let eventsSection = events == nil ? "" : """
+            <h2>Events</h2>
+            <table id="events"><tr><th>occurred</th><th>type</th><th>as the CRM receives it</th></tr>
+            \(eventRows.isEmpty ? "<tr><td colspan=\"3\" class=\"muted\">none</td></tr>" : eventRows)</table>
+            """
         var attempts = ""
         for attempt in message.attempts {
             attempts += """
@@ -121,6 +137,7 @@ enum ConsolePage {
             <h2>Attempts</h2>
             <table><tr><th>#</th><th>started</th><th>outcome</th><th>code</th><th>remote</th><th>remote's reply</th></tr>
             \(attempts.isEmpty ? "<tr><td colspan=\"6\" class=\"muted\">none</td></tr>" : attempts)</table>
+            \(eventsSection)
             <h2>Rendered now</h2>
             \(preview)
             """)

@@ -59,7 +59,9 @@ extension HeraldAPI {
             guard let message = try await queue.message(reference) else {
                 throw APIError.notFound("no message with id or key \"\(reference)\"")
             }
-            return Self.html(ConsolePage.message(message, rendered: preview(message)))
+            let recorded = events.isOn
+                ? try await queue.events(after: .start, matching: EventFilter(messageID: message.id), limit: 200) : nil
+            return Self.html(ConsolePage.message(message, rendered: preview(message), events: recorded))
         }
         router.post("/console/messages/{reference}/retry") { _, context in
             let reference = try context.reference()

@@ -49,22 +49,34 @@ struct UnwritableOutcomeTests {
         try #require(try await waitUntil(timeout: startupTimeout) { try fixture.count(state: .sent) >= 300 },
                      "precondition: delivery is under way")
 
-        // A reader holding a snapshot keeps SQLite from reusing the WAL from its start, so every
-        // commit after the fill needs new space: the settlements of the deliveries in flight
-        // (16, 20 ms each) are refused, not absorbed by room left in a reset WAL (which once let
-        // the run's first refused write be a claim, with no outcome refused at all).
-        var pin: DatabaseSnapshot? = try fixture.queue.pool.makeSnapshot()
-        let filled = disk.fill()
-        let sentWhenFull = try fixture.count(state: .sent)
-        #expect(sentWhenFull < 3_000, "precondition: still sending when the disk filled (\(sentWhenFull) sent)")
-        #expect(filled > 0 && disk.available < 64 * 1024, "precondition: the disk is full (\(disk.available) bytes left)")
-        let refused = try await waitUntil(timeout: .seconds(30)) {
-            run.output().stderr.contains("could not record outcomes; keeping them and trying again")
+        // A reader holding a snapshot keeps SQLite from reusing the WAL from its start, so commits
+        // after the fill need new space. Which write is refused first is still a race: when it is
+        // a claim, its rolled-back frames leave room in the WAL that the smaller settlements after
+        // it fit into, and no outcome is refused. So the disk is filled again (after freeing it
+        // and letting 100 more go out) until an outcome is refused, at most four times.
+        var refused = false
+        for round in 1...4 where !refused {
+            let sentWhenFull: Int
+            do {
+                let pin = try fixture.queue.pool.makeSnapshot()
+                let filled = disk.fill()
+                sentWhenFull = try fixture.count(state: .sent)
+                #expect(sentWhenFull < 3_000, "precondition: still sending when the disk filled (\(sentWhenFull) sent, round \(round))")
+                #expect(filled > 0 && disk.available < 64 * 1024, "precondition: the disk is full (\(disk.available) bytes left)")
+                refused = try await waitUntil(timeout: .seconds(10)) {
+                    run.output().stderr.contains("could not record outcomes; keeping them and trying again")
+                }
+                if refused { try await Task.sleep(for: .seconds(1)) }
+                withExtendedLifetime(pin) {}  // released before the disk is freed
+            }
+            disk.free()
+            if !refused {
+                let next = sentWhenFull + 100
+                try #require(try await waitUntil(timeout: .seconds(60)) { try fixture.count(state: .sent) >= next },
+                             "delivery goes on after the disk is freed (round \(round))")
+            }
         }
-        try await Task.sleep(for: .seconds(1))
-        pin = nil
-        disk.free()
-        #expect(pin == nil && refused, "precondition: an outcome was refused while the disk was full")
+        #expect(refused, "precondition: an outcome was refused while the disk was full")
 
         let stderr = try await finish(run, fixture: fixture, receiver: receiver, count: 3_000)
         #expect(stderr.contains("outcomes recorded after the database refused them"), "\(stderr.suffix(2_000))")

@@ -113,6 +113,11 @@ struct EventPushTests {
         let bySubject = try await HeraldCommand.run(["events", "list", "--message", "mail-1"], fixture: fixture)
         #expect(bySubject.stdout.contains("message.bounced") && bySubject.stdout.contains("message.failed")
                 && !bySubject.stdout.contains("message.sent"), "\(bySubject.stdout)")
+        // The console's message page lists what the CRM was told about the message.
+        let page = try await api.get("/console/messages/mail-1")
+        #expect(page.status == 200 && page.body.contains(#"<table id="events">"#) && page.body.contains("message.bounced")
+                && page.body.contains("message.failed") && page.body.contains("&quot;bounce&quot;:&quot;hard&quot;"),
+                "\(page.status) \(page.body.suffix(1_500))")
         let status = try await HeraldCommand.run(["status", "--json"], fixture: fixture)
         #expect(status.stdout.contains(#""eventsWaiting" : 0"#), "\(status.stdout)")
         await smtp.stop()
