@@ -10,6 +10,7 @@ It verifies every request's Standard Webhooks signature and logs one JSON line p
   /slow/300           200 after 300 ms
   /hang               never answers (until the server is stopped)
   /down-until/T       503 until unix time T (a float), then 200
+  /down-while/NAME    503 while the file <log>.NAME exists, then 200
 
 A bad or missing signature is answered 401 and logged with "verified": false.
 Prints "PORT <n>" on stdout once it listens.
@@ -19,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import signal
 import threading
 import time
@@ -82,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
                 status, extra = 429, {"Retry-After": self.path[len("/retry-after/"):]}
         elif self.path.startswith("/slow/"):
             time.sleep(int(self.path[len("/slow/"):]) / 1000)
+        elif self.path.startswith("/down-while/"):
+            if os.path.exists(args.log + "." + self.path[len("/down-while/"):]):
+                status = 503
         elif self.path.startswith("/down-until/"):
             if time.time() < float(self.path[len("/down-until/"):]):
                 status = 503

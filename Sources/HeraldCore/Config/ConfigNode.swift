@@ -178,6 +178,15 @@ struct ConfigNode {
     ///
     /// `${NAME}` with NAME not set gives an unset secret (recorded for `HeraldConfig.unsetSecrets`)
     /// instead of an error, so commands that never use it still work.
+    /// A secret that keys a signature or guards a route: at least 16 bytes, so it cannot be guessed.
+    func key(example: String = "openssl rand -hex 24") throws(ConfigError) -> Secret {
+        let key = try secret()
+        guard key.isUnset || key.exposedValue.utf8.count >= 16 else {
+            throw error("must be at least 16 bytes (e.g. `\(example)`)")
+        }
+        return key
+    }
+
     func secret() throws(ConfigError) -> Secret {
         if case .scalar(let scalar) = node, let variable = environment.unsetReference(scalar.string) {
             environment.unsetSecrets.append(UnsetSecret(path: path, variable: variable))

@@ -138,10 +138,7 @@ public struct HeraldConfig: Sendable {
             let unsubscribe = try node.fields(allowed: ["base_url", "secret"])
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }
             guard let secretNode = unsubscribe["secret"] else { throw node.error("secret is required (from the environment)") }
-            let secret = try secretNode.secret()
-            guard secret.isUnset || secret.exposedValue.utf8.count >= 16 else {
-                throw secretNode.error("must be at least 16 bytes (e.g. `openssl rand -base64 32`)")
-            }
+            let secret = try secretNode.key(example: "openssl rand -base64 32")
             let baseURL = try base.url(schemes: ["http", "https"])
             if let first = baseURL.path.split(separator: "/").first.map(String.init), HeraldAPI.reservedSegments.contains(first) {
                 throw base.error("the path /\(first) is Herald's own (\(HeraldAPI.reservedSegments.sorted().map { "/\($0)" }.joined(separator: ", "))): "

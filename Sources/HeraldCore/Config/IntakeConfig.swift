@@ -128,10 +128,7 @@ public struct IntakeConfig: Sendable {
         guard let tokenNode = fields["token"] else {
             throw node.error("token is required: every request on TCP must carry it (from the environment)")
         }
-        let token = try tokenNode.secret()
-        guard token.isUnset || token.exposedValue.utf8.count >= 16 else {
-            throw tokenNode.error("must be at least 16 bytes (e.g. `openssl rand -hex 24`)")
-        }
+        let token = try tokenNode.key()
         return TCPListener(host: host, port: port, token: token)
     }
 }
