@@ -87,7 +87,7 @@ struct FailedCommand: AsyncParsableCommand {
             if message.attempts.isEmpty { print("  none") }
             print("\nrendered now (templates may have changed since):")
             do {
-                let rendered = try config.renderer(config.templateStore(logger: logger)).render(try message.claimed())
+                let rendered = try config.renderer(config.templateStore(logger: logger)).forPreview.render(try message.claimed())
                 for (part, text) in rendered.parts.sorted(by: { $0.key < $1.key }) {
                     print("--- \(part.rawValue) ---")
                     print(text, terminator: text.hasSuffix("\n") ? "" : "\n")

@@ -9,14 +9,9 @@ import argparse
 import base64
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-import urllib.request
 
-import websocket  # Debian's python3-websocket
+from chromium_devtools import Chromium
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base", required=True)
@@ -26,54 +21,12 @@ parser.add_argument("--chromium", default="/usr/bin/chromium")
 parser.add_argument("--only-overview", action="store_true", help="sign in, read the overview, stop")
 args = parser.parse_args()
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-profile = tempfile.mkdtemp(prefix="herald-chromium-")
-browser = subprocess.Popen([
-    args.chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-    f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
-    "--window-size=1280,900", "about:blank",
-], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-try:
-    deadline = time.time() + 30
-    while True:
-        try:
-            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2))
-            page = next(t for t in targets if t.get("type") == "page")
-            break
-        except Exception:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.2)
-    ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
-    counter = [0]
-
-    def call(method, **params):
-        counter[0] += 1
-        ws.send(json.dumps({"id": counter[0], "method": method, "params": params}))
-        while True:
-            message = json.loads(ws.recv())
-            if message.get("id") == counter[0]:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-
-    def wait_load():
-        while True:
-            message = json.loads(ws.recv())
-            if message.get("method") == "Page.loadEventFired":
-                return
-
-    def evaluate(expression):
-        return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+with Chromium(args.chromium) as browser:
+    call, evaluate, wait_load = browser.call, browser.evaluate, browser.wait_load
 
     def go(path):
-        call("Page.navigate", url=args.base + path)
-        wait_load()
+        browser.navigate(args.base + path)
 
-    call("Page.enable")
     seen = {}
     go("/console")
     seen["before_login_title"] = evaluate("document.title")
@@ -107,7 +60,3 @@ try:
         out.write(base64.b64decode(shot["data"]))
     seen["screenshot_bytes"] = os.path.getsize(args.screenshot)
     print(json.dumps(seen))
-finally:
-    browser.kill()
-    browser.wait()
-    shutil.rmtree(profile, ignore_errors=True)

@@ -9,7 +9,7 @@ import Hummingbird
 extension HeraldAPI {
     static let eventPageLimit = 1...1_000
 
-    func addEventRoutes(to router: Router<BasicRequestContext>) {
+    func addEventRoutes(to router: Router<HeraldRequestContext>) {
         router.get("/v1/events") { request, _ in
             guard events.isOn else {
                 throw APIError.notFound("events are not recorded (add an events section to the config)")

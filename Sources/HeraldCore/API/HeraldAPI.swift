@@ -17,6 +17,7 @@ public struct HeraldAPI: Sendable {
     let metrics: DeliveryMetrics
     /// For the console's previews and gallery; nil: those pages say so.
     let templates: TemplateStore?
+    /// Renders previews: without tracking, so the console's frames record no opens.
     let renderer: MessageRenderer?
     let logger: Logger
     /// The console's sign-ins on the TCP listener.
@@ -29,7 +30,7 @@ public struct HeraldAPI: Sendable {
         self.validation = validation
         self.metrics = metrics
         self.templates = templates
-        renderer = templates.map { config.renderer($0) }
+        renderer = templates.map { config.renderer($0).forPreview }
         self.logger = logger
     }
 
@@ -41,7 +42,7 @@ public struct HeraldAPI: Sendable {
     /// The routes that answer without the TCP listener's token, matched exactly: they are reached
     /// by recipients and gateways, and carry their own proof (a signed token, a gateway signature).
     var publicRoutes: PublicRouteSet {
-        PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: [unsubscribePath, "/receipts/sms"])
+        PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: [unsubscribePath, "/receipts/sms", trackingPath + "/o", trackingPath + "/c"])
     }
 
     /// The path part of `unsubscribe.base_url`, where the unsubscribe pages are served.
@@ -51,8 +52,8 @@ public struct HeraldAPI: Sendable {
     }
 
     /// The router for one listener; `token` makes every non-public route require it.
-    public func router(token: Secret?) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func router(token: Secret?) -> Router<HeraldRequestContext> {
+        let router = Router(context: HeraldRequestContext.self)
         router.add(middleware: JSONErrors())
         if let token { router.add(middleware: BearerToken(token, sessions: sessions, publicRoutes: publicRoutes)) }
         router.add(middleware: SameOriginPosts())
@@ -62,6 +63,7 @@ public struct HeraldAPI: Sendable {
         addStatusRoutes(to: router)
         addPublicRoutes(to: router)
         addReceiptRoutes(to: router)
+        addTrackingRoutes(to: router)
         addConsoleRoutes(to: router, token: token)
         return router
     }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 extension HeraldAPI {
-    func addMessageRoutes(to router: Router<BasicRequestContext>) {
+    func addMessageRoutes(to router: Router<HeraldRequestContext>) {
         router.post("/v1/messages") { request, context in
             try await postMessages(request, context: context)
         }
@@ -36,7 +36,7 @@ extension HeraldAPI {
 
     /// `POST /v1/messages`: `application/json` (one object or an array, read whole up to
     /// `max_body`) or `application/x-ndjson` (a stream of any length, answered as a stream).
-    private func postMessages(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func postMessages(_ request: Request, context: HeraldRequestContext) async throws -> Response {
         let type = request.headers[.contentType]?.split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         switch type {
@@ -178,7 +178,7 @@ struct AttemptBody: Encodable {
     }
 }
 
-extension BasicRequestContext {
+extension HeraldRequestContext {
     /// The `{reference}` path parameter, percent-decoded: keys often hold slashes (`lead-4711/welcome`).
     func reference() throws -> String {
         let raw = try parameters.require("reference")

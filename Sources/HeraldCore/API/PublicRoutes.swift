@@ -5,7 +5,7 @@ import Hummingbird
 /// SMS gateway's inbound webhook. Each proves itself another way (a signed token, the gateway's
 /// signature or shared token), and each answers a forgery with 4xx and changes nothing.
 extension HeraldAPI {
-    func addPublicRoutes(to router: Router<BasicRequestContext>) {
+    func addPublicRoutes(to router: Router<HeraldRequestContext>) {
         router.get("\(unsubscribePath)/{token}") { _, context in
             guard let subject = try unsubscribeSubject(context) else { return Self.html(UnsubscribePage.invalid, status: .badRequest) }
             return Self.html(UnsubscribePage.confirm(subject))
@@ -36,14 +36,14 @@ extension HeraldAPI {
         }
     }
 
-    private func unsubscribeSubject(_ context: BasicRequestContext) throws -> UnsubscribeLinks.Subject? {
+    private func unsubscribeSubject(_ context: HeraldRequestContext) throws -> UnsubscribeLinks.Subject? {
         guard let links = config.unsubscribe else {
             throw APIError.notFound("unsubscribe links are not configured (unsubscribe.base_url)")
         }
         return links.verify(try context.parameters.require("token"))
     }
 
-    private func inboundSMS(_ request: Request, fields form: [(name: String, value: String)], context: BasicRequestContext)
+    private func inboundSMS(_ request: Request, fields form: [(name: String, value: String)], context: HeraldRequestContext)
         async throws -> Response
     {
         guard let sms = config.sms, let inbound = sms.inbound else {

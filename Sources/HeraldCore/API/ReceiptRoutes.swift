@@ -7,7 +7,7 @@ import Hummingbird
 /// `sms.undelivered`; interim ones (queued, sent to the carrier) are acknowledged and dropped.
 /// A forged or misdirected receipt gets 403 and records nothing.
 extension HeraldAPI {
-    func addReceiptRoutes(to router: Router<BasicRequestContext>) {
+    func addReceiptRoutes(to router: Router<HeraldRequestContext>) {
         router.post("/receipts/sms/{id}") { request, context in
             let body = try await request.collectBody(upTo: 64 << 10, setting: nil)
             return try await smsReceipt(request, form: FormFields.parse(String(buffer: body)), context: context)
@@ -17,7 +17,7 @@ extension HeraldAPI {
         }
     }
 
-    private func smsReceipt(_ request: Request, form: [(name: String, value: String)], context: BasicRequestContext)
+    private func smsReceipt(_ request: Request, form: [(name: String, value: String)], context: HeraldRequestContext)
         async throws -> Response
     {
         guard let sms = config.sms, let receipts = sms.receipts else {

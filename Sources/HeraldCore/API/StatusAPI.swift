@@ -1,7 +1,7 @@
 import Hummingbird
 
 extension HeraldAPI {
-    func addStatusRoutes(to router: Router<BasicRequestContext>) {
+    func addStatusRoutes(to router: Router<HeraldRequestContext>) {
         router.get("/v1/stats") { _, _ in
             APIJSON.response(StatsBody(try await queue.status()))
         }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 extension HeraldAPI {
-    func addSuppressionRoutes(to router: Router<BasicRequestContext>) {
+    func addSuppressionRoutes(to router: Router<HeraldRequestContext>) {
         router.get("/v1/suppressions") { request, _ in
             let query = request.uri.queryParameters
             let channel = try query.get("channel").map(Self.channel)
@@ -70,7 +70,7 @@ extension HeraldAPI {
         return channel
     }
 
-    private static func suppressionReference(_ context: BasicRequestContext) throws -> Address {
+    private static func suppressionReference(_ context: HeraldRequestContext) throws -> Address {
         let channel = try channel(try context.parameters.require("channel"))
         let raw = try context.parameters.require("address")
         let text = raw.removingPercentEncoding ?? raw

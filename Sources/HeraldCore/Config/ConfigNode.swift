@@ -173,11 +173,6 @@ struct ConfigNode {
         }
     }
 
-    /// A secret: no white space or control characters, which are never part of a real key and
-    /// are what a careless paste (`"                "`, a trailing newline) leaves behind.
-    ///
-    /// `${NAME}` with NAME not set gives an unset secret (recorded for `HeraldConfig.unsetSecrets`)
-    /// instead of an error, so commands that never use it still work.
     /// A secret that keys a signature or guards a route: at least 16 bytes, so it cannot be guessed.
     func key(example: String = "openssl rand -hex 24") throws(ConfigError) -> Secret {
         let key = try secret()
@@ -187,6 +182,11 @@ struct ConfigNode {
         return key
     }
 
+    /// A secret: no white space or control characters, which are never part of a real key and
+    /// are what a careless paste (`"                "`, a trailing newline) leaves behind.
+    ///
+    /// `${NAME}` with NAME not set gives an unset secret (recorded for `HeraldConfig.unsetSecrets`)
+    /// instead of an error, so commands that never use it still work.
     func secret() throws(ConfigError) -> Secret {
         if case .scalar(let scalar) = node, let variable = environment.unsetReference(scalar.string) {
             environment.unsetSecrets.append(UnsetSecret(path: path, variable: variable))
@@ -197,6 +197,18 @@ struct ConfigNode {
             throw error("must not contain white space or control characters")
         }
         return Secret(text)
+    }
+
+    /// The base URL of public pages Herald serves (unsubscribe, tracking): its path may not begin
+    /// with one of Herald's own first segments, so a public route can never shadow or overlap one
+    /// that needs the token.
+    func publicBaseURL(of what: String, example: String) throws(ConfigError) -> URL {
+        let url = try url(schemes: ["http", "https"])
+        if let first = url.path.split(separator: "/").first.map(String.init), HeraldAPI.reservedSegments.contains(first) {
+            throw error("the path /\(first) is Herald's own (\(HeraldAPI.reservedSegments.sorted().map { "/\($0)" }.joined(separator: ", "))): "
+                        + "the public \(what) would overlap routes that need the token; use a path of its own such as \(example)")
+        }
+        return url
     }
 
     func url(schemes: Set<String>) throws(ConfigError) -> URL {

@@ -35,6 +35,8 @@ public struct HeraldConfig: Sendable {
     public var intake = IntakeConfig()
     /// Makes `unsubscribe_url` for templates; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
+    /// Open and click tracking in emails' HTML; nil when not configured.
+    public var tracking: TrackingConfig?
     /// Secrets named as `${NAME}` whose variable is not set. Commands that never use a secret
     /// work without it; `herald run` refuses to start while any is unset; `config check` warns.
     public var unsetSecrets: [UnsetSecret] = []
@@ -99,7 +101,7 @@ public struct HeraldConfig: Sendable {
 
     static let keys: Set<String> = [
         "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
-        "shutdown_grace", "channels", "template_reload", "unsubscribe", "intake", "policies",
+        "shutdown_grace", "channels", "template_reload", "unsubscribe", "tracking", "intake", "policies",
         "retention", "events",
     ]
 
@@ -139,12 +141,14 @@ public struct HeraldConfig: Sendable {
             guard let base = unsubscribe["base_url"] else { throw node.error("base_url is required") }
             guard let secretNode = unsubscribe["secret"] else { throw node.error("secret is required (from the environment)") }
             let secret = try secretNode.key(example: "openssl rand -base64 32")
-            let baseURL = try base.url(schemes: ["http", "https"])
-            if let first = baseURL.path.split(separator: "/").first.map(String.init), HeraldAPI.reservedSegments.contains(first) {
-                throw base.error("the path /\(first) is Herald's own (\(HeraldAPI.reservedSegments.sorted().map { "/\($0)" }.joined(separator: ", "))): "
-                                 + "the public unsubscribe pages would overlap routes that need the token; use a path of its own such as /unsubscribe")
-            }
+            let baseURL = try base.publicBaseURL(of: "unsubscribe pages", example: "/unsubscribe")
             config.unsubscribe = UnsubscribeLinks(baseURL: baseURL.absoluteString, secret: secret)
+        }
+        if let node = fields["tracking"] {
+            config.tracking = try TrackingConfig(node)
+            guard config.events != nil else {
+                throw node.error("tracking records email.opened and email.clicked events: add an events section (events: {} to read them from /v1/events)")
+            }
         }
         guard let channelsNode = fields["channels"] else {
             throw ConfigError(path: "channels", "required: configure at least one channel")

@@ -5,7 +5,7 @@ import Hummingbird
 /// one message in full, and the template gallery. On TCP it needs the API token (a login form
 /// sets a session cookie); on the unix socket, file permissions are the access control.
 extension HeraldAPI {
-    func addConsoleRoutes(to router: Router<BasicRequestContext>, token: Secret?) {
+    func addConsoleRoutes(to router: Router<HeraldRequestContext>, token: Secret?) {
         router.get("/console") { _, _ in
             let status = try await queue.status()
             return Self.html(ConsolePage.overview(status, perMinute: try await queue.sentPerMinute()))

@@ -117,6 +117,23 @@ public struct EventLog: Sendable {
         ], identity: "\(message.messageID ?? 0)\n\(status)")
     }
 
+    /// `email.opened` (the pixel) or, with `url`, `email.clicked`: whether software did it and why
+    /// (`MachineTraffic`), whether it is a person's first, and the client's `User-Agent`.
+    public func engagement(of message: EventSubject, link: (index: Int, url: String)?, verdict: MachineTraffic.Verdict,
+                           userAgent: String?, at time: Int64) -> Event? {
+        var fields: [String: JSONValue] = [
+            "machine": .bool(verdict.machine != nil),
+            "machine_reason": verdict.machine.map { .string($0.rawValue) } ?? .null,
+            "first": .bool(verdict.first),
+            "user_agent": userAgent.map { .string(String($0.prefix(300))) } ?? .null,
+        ]
+        if let link {
+            fields["url"] = .string(link.url)
+            fields["link"] = .integer(Int64(link.index))
+        }
+        return event(link == nil ? .emailOpened : .emailClicked, about: message, at: time, fields)
+    }
+
     /// `letter.exported` or `letter.uploaded` for each letter of `batch`.
     public func letters(_ type: EventType, _ letters: [Letter], of batch: LetterBatch, at time: Int64) -> [Event] {
         guard types.contains(type) else { return [] }

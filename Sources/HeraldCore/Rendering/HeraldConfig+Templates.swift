@@ -7,8 +7,9 @@ extension HeraldConfig {
         TemplateStore(folder: resolve(templatesPath), displayRoot: templatesPath, logger: logger)
     }
 
-    /// A renderer over `store` with this config's default time zone and unsubscribe links.
+    /// A renderer over `store` with this config's default time zone, unsubscribe and tracking links.
     public func renderer(_ store: TemplateStore) -> MessageRenderer {
-        MessageRenderer(store: store, defaultTimeZone: TimeZone(identifier: timezone) ?? .gmt, unsubscribe: unsubscribe)
+        MessageRenderer(store: store, defaultTimeZone: TimeZone(identifier: timezone) ?? .gmt, unsubscribe: unsubscribe,
+                        tracking: tracking?.links)
     }
 }

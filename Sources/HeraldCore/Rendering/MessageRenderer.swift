@@ -6,14 +6,25 @@ public struct MessageRenderer: Sendable {
     public let store: TemplateStore
     let defaultTimeZone: TimeZone
     let unsubscribe: UnsubscribeLinks?
+    let tracking: TrackingLinks?
 
     /// - Parameters:
     ///   - defaultTimeZone: for recipients whose message has no `to.timezone`.
     ///   - unsubscribe: makes `unsubscribe_url`; without it templates cannot use that token.
-    public init(store: TemplateStore, defaultTimeZone: TimeZone, unsubscribe: UnsubscribeLinks? = nil) {
+    ///   - tracking: adds the open pixel and click links to queued emails' HTML (not to previews,
+    ///     which have no message to record against).
+    public init(store: TemplateStore, defaultTimeZone: TimeZone, unsubscribe: UnsubscribeLinks? = nil,
+                tracking: TrackingLinks? = nil) {
         self.store = store
         self.defaultTimeZone = defaultTimeZone
         self.unsubscribe = unsubscribe
+        self.tracking = tracking
+    }
+
+    /// This renderer without tracking, for showing a queued message to an operator: the console's
+    /// frame would fetch the pixel, and an operator's look must not count as the recipient's open.
+    public var forPreview: MessageRenderer {
+        MessageRenderer(store: store, defaultTimeZone: defaultTimeZone, unsubscribe: unsubscribe)
     }
 
     /// Renders a claimed message with the template it names.
@@ -44,6 +55,15 @@ public struct MessageRenderer: Sendable {
         }
         var rendered = try result.get()
         rendered.unsubscribeURL = url
+        if let tracking, let messageID = input.messageID, template.channel == .email, template.manifest.tracking,
+           let html = rendered.parts[.html]
+        {
+            rendered.parts[.html] = TrackedHTML.rewrite(html, messageID: messageID, links: tracking) { link in
+                // The recipient must be able to leave without Herald counting it as a click.
+                link == url || unsubscribe.map { link.hasPrefix($0.baseURL + "/") } == true
+                    || link.hasPrefix(tracking.baseURL + "/")
+            }
+        }
         return rendered
     }
 

@@ -11,6 +11,7 @@ import Foundation
 /// locale: en_US
 /// fallbacks:
 ///   data.first_name: there
+/// tracking: false      # no open pixel or click links, even with `tracking` configured
 /// ```
 public struct TemplateManifest: Sendable, Equatable {
     public var channel: Channel
@@ -25,10 +26,14 @@ public struct TemplateManifest: Sendable, Equatable {
     public var fallbacks: [String: String]
     /// Extra email headers.
     public var headers: [String: String]
+    /// Whether the config's open and click tracking applies to this template's emails.
+    public var tracking = true
 
     public static let fileName = "manifest.yaml"
 
-    static let keys: Set<String> = ["channel", "description", "category", "from_name", "reply_to", "locale", "fallbacks", "headers"]
+    static let keys: Set<String> = [
+        "channel", "description", "category", "from_name", "reply_to", "locale", "fallbacks", "headers", "tracking",
+    ]
 
     /// Parses manifest text; errors name the key path.
     static func parse(_ text: String) throws(ConfigError) -> TemplateManifest {
@@ -53,6 +58,10 @@ public struct TemplateManifest: Sendable, Equatable {
         if let node = fields["from_name"] { manifest.fromName = try node.headerValue() }
         if let node = fields["reply_to"] { manifest.replyTo = try node.headerValue() }
         if let node = fields["locale"] { manifest.locale = try node.nonEmptyString() }
+        if let node = fields["tracking"] {
+            guard channel == .email else { throw node.error("tracking applies to email templates only") }
+            manifest.tracking = try node.bool()
+        }
         if let node = fields["fallbacks"] {
             for (path, value) in try node.entries() { manifest.fallbacks[path] = try value.string() }
         }

@@ -33,6 +33,35 @@ struct PublicRouteSetTests {
         }
     }
 
+    @Test("tracking: a base URL under Herald's own paths is refused naming tracking.base_url; tracking without events, or with both switches off, is refused; the pixel and link routes are public one token deep")
+    func trackingConfig() throws {
+        func parse(_ tracking: String, events: Bool = true) throws -> HeraldConfig {
+            try HeraldConfig.parse(yaml: "\(events ? "events: {}\n" : "")tracking: \(tracking)\n\(TotalParsingTests.minimalChannels)",
+                                   root: URL(fileURLWithPath: "/srv/herald"), environment: [:])
+        }
+        for (tracking, events, expected) in [
+            (#"{base_url: "https://crm.example.com/v1/t", secret: "0123456789abcdef0123"}"#, true, "tracking.base_url"),
+            (#"{base_url: "https://crm.example.com/t", secret: "0123456789abcdef0123"}"#, false, "add an events section"),
+            (#"{base_url: "https://crm.example.com/t", secret: "0123456789abcdef0123", opens: off, clicks: off}"#, true, "both off"),
+            (#"{base_url: "https://crm.example.com/t", secret: "short"}"#, true, "tracking.secret: must be at least 16 bytes"),
+            (#"{base_url: "https://crm.example.com/t"}"#, true, "secret is required"),
+        ] {
+            do {
+                _ = try parse(tracking, events: events)
+                Issue.record("\(tracking): accepted")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+        let config = try parse(#"{base_url: "https://crm.example.com/track/", secret: "0123456789abcdef0123", machine_window: 30s}"#)
+        #expect(config.tracking?.path == "/track" && config.tracking?.machineWindow == .seconds(30) && config.tracking?.links.opens == true)
+        let api = HeraldAPI(queue: try SQLiteQueue(path: try TemporaryFolder().file("q.sqlite").path), config: config,
+                            validation: { MessageValidation(config: config) }, metrics: DeliveryMetrics(), logger: .init(label: "test"))
+        #expect(api.publicRoutes.contains("/track/o/abc.def") && api.publicRoutes.contains("/track/c/abc.def"))
+        #expect(!api.publicRoutes.contains("/track/x/abc.def") && !api.publicRoutes.contains("/track/c/a/b")
+                && !api.publicRoutes.contains("/track/c"))
+    }
+
     @Test("exact matching: one token segment under the unsubscribe path, the exact public routes, nothing by prefix")
     func exactMatching() {
         let routes = PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: ["/u"])

@@ -101,6 +101,8 @@ struct EventPushTests {
             after = next
         }
         #expect(pulled == events.map(\.id), "pull reads the pushed stream")
+        let payloads = try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 100).map(\.event.payload)
+        #expect(try await EventSchema.problems(payloads) == [], "every event as docs/events.schema.json says")
         let bad = try await api.get("/v1/events?after=yesterday")
         #expect(bad.status == 400 && bad.body.contains("after: not a cursor") && bad.body.contains("yesterday"), "\(bad.body)")
         let badType = try await api.get("/v1/events?type=message.opened")

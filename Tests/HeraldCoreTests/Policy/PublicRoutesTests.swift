@@ -47,7 +47,7 @@ struct PublicRoutesTests {
 
         // Altered: another address under the same signature, a cut signature, another key.
         let pieces = token.split(separator: ".")
-        let otherAddress = UnsubscribeLinks.base64URL(Data("email\nboss@example.com\n".utf8)) + "." + pieces[1]
+        let otherAddress = SignedToken.base64URL(Data("email\nboss@example.com\n".utf8)) + "." + pieces[1]
         let otherKey = UnsubscribeLinks(baseURL: "https://x", secret: Secret("another-key-0123456789abcdef"))
             .token(.init(address: try Address("boss@example.com", channel: .email), campaign: nil))
         for forged in [otherAddress, String(token.dropLast(2)), otherKey] {

@@ -20,7 +20,7 @@ struct UnsubscribeLinksTests {
         let other = UnsubscribeLinks(baseURL: "https://x", secret: Secret("another-key-0123456789abcdef"))
         #expect(other.verify(token) == nil)
         let pieces = token.split(separator: ".")
-        let forgedPayload = UnsubscribeLinks.base64URL(.init("sms\n+15550000000\n".utf8))
+        let forgedPayload = SignedToken.base64URL(.init("sms\n+15550000000\n".utf8))
         #expect(links.verify(forgedPayload + "." + pieces[1]) == nil)
         #expect(links.verify(String(token.dropLast())) == nil)
         #expect(links.verify("garbage") == nil)
@@ -40,8 +40,8 @@ struct UnsubscribeLinksTests {
         let sibling = alphabet[(index & ~0b11) | ((index + 1) & 0b11)]
         #expect(sibling != last)
         let altered = String(token.dropLast()) + String(sibling)
-        #expect(UnsubscribeLinks.decodeBase64URL(Substring(altered.split(separator: ".")[1]))
-                == UnsubscribeLinks.decodeBase64URL(Substring(token.split(separator: ".")[1])), "the same bytes, spelled otherwise")
+        #expect(SignedToken.decodeBase64URL(Substring(altered.split(separator: ".")[1]))
+                == SignedToken.decodeBase64URL(Substring(token.split(separator: ".")[1])), "the same bytes, spelled otherwise")
         #expect(links.verify(altered) == nil)
     }
 }
