@@ -28,7 +28,7 @@ extension HeraldAPI {
                 else { throw APIError.notFound("no such tracking link") }
                 await recordEngagement(target, tracking: tracking, request: request, context: context)
                 return Response(status: .found, headers: [
-                    .location: url, .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer",
+                    .location: Self.location(url), .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer",
                 ])
             }
         }
@@ -82,6 +82,20 @@ extension HeraldAPI {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
         }
         return context.remoteAddress?.ipAddress
+    }
+
+    /// `url` as a header value: bytes outside printable ASCII (a link with `ü` or a space in it, as
+    /// a browser would follow it) percent-encoded, since a header carries no UTF-8.
+    static func location(_ url: String) -> String {
+        var out = ""
+        for byte in url.utf8 {
+            if byte > 0x20 && byte < 0x7F {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + Hex.encode(CollectionOfOne(byte)).uppercased()
+            }
+        }
+        return out
     }
 
     /// A transparent 1×1 GIF.

@@ -142,7 +142,7 @@ public struct EventLog: Sendable {
                 line1: letter.line1, line2: letter.line2, city: letter.city, region: letter.region,
                 postalCode: letter.postalCode, country: letter.country))
             let subject = EventSubject(messageID: letter.messageID, key: letter.key, campaign: letter.campaign.isEmpty ? nil : letter.campaign,
-                                       channel: .letter, template: nil, recipient: Address(of: recipient, on: .letter).value)
+                                       channel: .letter, template: letter.template, recipient: Address(of: recipient, on: .letter).value)
             return event(type, about: subject, at: time, ["batch": .string(batch.name), "file": .string(batch.csvFileName)])
         }
     }

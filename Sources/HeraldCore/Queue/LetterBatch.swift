@@ -70,14 +70,16 @@ public struct Letter: Sendable, Equatable, Codable {
     public var format: Format
     /// The rendered letter.
     public var body: String
+    /// The message's template, while the message is kept (not a column of the letter's own).
+    public var template: String?
 
     enum CodingKeys: String, CodingKey {
-        case key, name, line1, line2, city, region, country, campaign, format, body
+        case key, name, line1, line2, city, region, country, campaign, format, body, template
         case messageID = "message_id", postalCode = "postal_code"
     }
 
     public init(messageID: Int64, key: String?, name: String, address: PostalAddress, campaign: String?, format: Format,
-                body: String) {
+                body: String, template: String? = nil) {
         self.messageID = messageID
         self.key = key
         self.name = name
@@ -90,5 +92,6 @@ public struct Letter: Sendable, Equatable, Codable {
         self.campaign = campaign ?? ""
         self.format = format
         self.body = body
+        self.template = template
     }
 }

@@ -30,9 +30,10 @@ struct EventPushTests {
     }
 
     static func fixture(_ folder: TemporaryFolder, receiver: WebhookReceiver, smtpPort: Int, apiPort: Int,
-                        eventsPath: String = "/events", workers: Int = 8) throws -> HeraldFixture {
+                        eventsPath: String = "/events", workers: Int = 8, sms: String? = nil, letter: String? = nil) throws -> HeraldFixture {
         let fixture = try HeraldFixture(
-            endpoints: ["hooks": receiver.url("/ok")], workers: workers, email: EmailChannelTests.smtpBlock(port: smtpPort),
+            endpoints: ["hooks": receiver.url("/ok"), "gone": receiver.url("/status/410")], workers: workers,
+            email: EmailChannelTests.smtpBlock(port: smtpPort), sms: sms, letter: letter,
             topLevel: """
                 intake: {drop_folder: off, http: {listen: "127.0.0.1:\(apiPort)", token: "${TEST_API_TOKEN}"}}
                 events: {url: "\(receiver.url(eventsPath))", secret: "${TEST_HOOK_SECRET}", batch: {max: 50, wait: 200ms}, timeout: 2s}
@@ -41,32 +42,42 @@ struct EventPushTests {
         return fixture
     }
 
-    @Test("a webhook and an email produce message.sent with every field; 550 5.1.1 produces message.bounced (hard) and message.failed; one-click produces recipient.unsubscribed; all signed, and /v1/events reads the same stream")
+    @Test("one message per channel produces its events with every field (webhook, email, SMS, letter); a webhook refused with 410 produces message.failed with the endpoint's answer; 550 5.1.1 produces message.bounced (hard) and message.failed; one-click produces recipient.unsubscribed; all signed, and /v1/events reads the same stream")
     func everyField() async throws {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
         let smtp = try await SMTPServer(folder: folder)
+        let twilio = try await SMSAPIServer(folder: folder)
         let apiPort = try FreePort.next()
-        let fixture = try Self.fixture(folder, receiver: receiver, smtpPort: smtp.port, apiPort: apiPort)
-        _ = try await fixture.queue.enqueue([NewMessage(key: "hook-1", channel: .webhook, template: "alert",
-                                                        recipient: Recipient(endpoint: "hooks"), dataJSON: #"{"n": 1}"#,
-                                                        sendAt: Timestamp.now(), campaign: "alerts")])
+        let fixture = try Self.fixture(folder, receiver: receiver, smtpPort: smtp.port, apiPort: apiPort,
+                                       sms: SMSChannelTests.twilioBlock(twilio), letter: "export_dir: var/letters\nbatch: {size: 1, age: 1h}\n")
+        try fixture.useShippedTemplate("consultation-reminder")
+        try fixture.useShippedTemplate("offer-letter")
+        _ = try await fixture.queue.enqueue([
+            NewMessage(key: "hook-1", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "hooks"), dataJSON: #"{"n": 1}"#,
+                       sendAt: Timestamp.now(), campaign: "alerts"),
+            NewMessage(key: "hook-gone", channel: .webhook, template: "alert", recipient: Recipient(endpoint: "gone"), dataJSON: #"{"n": 2}"#,
+                       sendAt: Timestamp.now(), campaign: "alerts"),
+        ])
         try await EmailChannelTests().enqueue(fixture, to: ["sarah@example.com", "nosuchuser-1@example.com"])
+        try await SMSChannelTests().enqueueReminder(fixture, key: "text-1", phone: "+15551234567")
+        try await LetterChannelTests().enqueueLetters(fixture, count: 1)
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         defer { run.signal(SIGKILL) }
         let api = try APIClient(.tcp(port: apiPort), token: HeraldFixture.apiToken)
-        let pushed = try await waitUntil(timeout: .seconds(30)) { try Self.events(receiver).count >= 4 || !run.isRunning }
-        try #require(pushed && run.isRunning, "four events pushed: \(run.output().stderr)")
+        let pushed = try await waitUntil(timeout: .seconds(30)) { try Self.events(receiver).count >= 8 || !run.isRunning }
+        let sofar = try Self.events(receiver).map(\.type)
+        try #require(pushed && run.isRunning, "eight events pushed: \(sofar) \(run.output().stderr.suffix(2_000))")
 
         let links = try #require(fixture.config.unsubscribe)
         let token = links.token(.init(address: try Address("sarah@example.com", channel: .email), campaign: "welcome"))
         let post = try await api.request("POST", "/u/\(token)", body: Data("List-Unsubscribe=One-Click".utf8),
                                          headers: ["Content-Type: application/x-www-form-urlencoded"])
         #expect(post.status == 200)
-        try #require(try await waitUntil(timeout: .seconds(30)) { try Self.events(receiver).count >= 5 }, "the unsubscribe pushed")
+        try #require(try await waitUntil(timeout: .seconds(30)) { try Self.events(receiver).count >= 9 }, "the unsubscribe pushed")
 
         let events = try Self.events(receiver)
-        #expect(events.count == 5, "\(events.map(\.type))")
+        #expect(events.count == 9, "\(events.map(\.type))")
         #expect(Set(events.map(\.id)).count == events.count, "ids are unique")
         let byKey = Dictionary(grouping: events) { $0["key"].flatMap { if case .string(let key) = $0 { key } else { nil } } ?? "-" }
         let hook = try #require(byKey["hook-1"]?.first)
@@ -83,6 +94,23 @@ struct EventPushTests {
         #expect(bounce.first?["bounce"] == .string("hard") && bounce.first?["status"] == .string("5.1.1")
                 && bounce.first?["remote_code"] == .string("550"))
         #expect(bounce.last?["error_code"] == .string("hard_bounce") && bounce.last?["recipient"] == .string("nosuchuser-1@example.com"))
+        let gone = try #require(byKey["hook-gone"]?.first)
+        #expect(byKey["hook-gone"]?.count == 1 && gone.type == "message.failed" && gone["error_code"]?.string == "http_status"
+                && gone["remote_code"] == .string("410") && gone["remote_text"]?.string?.contains(#""status": 410"#) == true
+                && gone["recipient"] == .string("gone") && gone["attempt"] == .integer(1), "\(gone.fields)")
+        let sid = try #require(try twilio.requests().first { $0.status == 201 }?.sid)
+        let text = try #require(byKey["text-1"]?.first)
+        #expect(byKey["text-1"]?.count == 1 && text.type == "message.sent" && text["channel"] == .string("sms")
+                && text["recipient"] == .string("+15551234567") && text["remote_id"] == .string(sid) && text["remote_code"] == .string("201")
+                && text["template"] == .string("consultation-reminder") && text["campaign"] == .string("consultations"), "\(text.fields)")
+        // A batch of one closes (its files written) while the letter is placed, before that delivery settles.
+        #expect(byKey["letter-0000"]?.map(\.type) == ["letter.exported", "message.sent"], "\(byKey["letter-0000"]?.map(\.type) ?? [])")
+        let letter = try #require(byKey["letter-0000"]?.first)
+        #expect(letter.type == "letter.exported" && letter["channel"] == .string("letter")
+                && letter["campaign"] == .string("offer-letter-q4") && letter["batch"]?.string?.isEmpty == false
+                && letter["file"]?.string?.hasSuffix(".csv") == true && letter["recipient"] == .string(#"sarah jones, "jr."|62701"#)
+                && letter["template"] == .string("offer-letter")
+                && letter.messageID != nil, "\(letter.fields)")
         let unsubscribed = try #require(events.last)
         #expect(unsubscribed.type == "recipient.unsubscribed" && unsubscribed["how"] == .string("one_click")
                 && unsubscribed["recipient"] == .string("sarah@example.com") && unsubscribed["campaign"] == .string("welcome")
@@ -108,10 +136,10 @@ struct EventPushTests {
         let badType = try await api.get("/v1/events?type=message.opened")
         #expect(badType.status == 400 && badType.body.contains("message.opened"), "\(badType.body)")
         let onlySent = try await api.get("/v1/events?type=message.sent")
-        #expect(onlySent.body.components(separatedBy: #""type":"message.sent""#).count - 1 == 2, "\(onlySent.body)")
+        #expect(onlySent.body.components(separatedBy: #""type":"message.sent""#).count - 1 == 4, "\(onlySent.body)")
         // The commands read the same stream; the push has caught up.
         let listed = try await HeraldCommand.run(["events", "list", "--type", "message.sent", "--json"], fixture: fixture)
-        #expect(listed.status == 0 && listed.stdout.split(separator: "\n").count == 2, "\(listed.stdout) \(listed.stderr)")
+        #expect(listed.status == 0 && listed.stdout.split(separator: "\n").count == 4, "\(listed.stdout) \(listed.stderr)")
         let bySubject = try await HeraldCommand.run(["events", "list", "--message", "mail-1"], fixture: fixture)
         #expect(bySubject.stdout.contains("message.bounced") && bySubject.stdout.contains("message.failed")
                 && !bySubject.stdout.contains("message.sent"), "\(bySubject.stdout)")
@@ -123,6 +151,7 @@ struct EventPushTests {
         let status = try await HeraldCommand.run(["status", "--json"], fixture: fixture)
         #expect(status.stdout.contains(#""eventsWaiting" : 0"#), "\(status.stdout)")
         await smtp.stop()
+        await twilio.stop()
         await receiver.stop()
     }
 

@@ -111,3 +111,12 @@ struct TrackedHTMLTests {
         #expect(try renderer.render(try #require(store.template(named: "untracked")), input: input)[.html]?.contains("/t/") == false)
     }
 }
+
+@Suite("Tracking redirects")
+struct TrackingRedirectTests {
+    @Test("the Location of a click: printable ASCII as it is, other bytes percent-encoded as UTF-8")
+    func location() {
+        #expect(HeraldAPI.location("https://harbor.example/guide?a=1&b=%20") == "https://harbor.example/guide?a=1&b=%20")
+        #expect(HeraldAPI.location("https://harbor.example/für sie") == "https://harbor.example/f%C3%BCr%20sie")
+    }
+}

@@ -25,7 +25,8 @@ public struct LetterChannel: ChannelAdapter {
             return .permanent(DeliveryError(code: .configuration, detail: "template \(content.template) rendered no letter"))
         }
         let letter = Letter(messageID: message.id, key: message.key, name: message.recipient.name!,
-                            address: message.recipient.address!, campaign: message.campaign, format: format, body: body)
+                            address: message.recipient.address!, campaign: message.campaign, format: format, body: body,
+                            template: message.template)
         do {
             let placement = try await queue.place(letter, batchSize: config.batchSize)
             if placement.filledBatch {

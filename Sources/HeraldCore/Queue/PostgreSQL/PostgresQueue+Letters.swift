@@ -59,7 +59,10 @@ extension PostgresQueue {
     }
 
     public func letters(inBatch batchID: Int64) async throws -> [Letter] {
-        try await rows("SELECT * FROM letters WHERE batch_id = \(batchID) ORDER BY position").map(Letter.init)
+        try await rows("""
+            SELECT letters.*, messages.template FROM letters LEFT JOIN messages ON messages.id = letters.message_id
+            WHERE letters.batch_id = \(batchID) ORDER BY letters.position
+            """).map(Letter.init)
     }
 
     public func markClosed(_ batchID: Int64, sha256: String, bytes: Int, uploadPending: Bool, events: [Event],
@@ -131,6 +134,7 @@ extension Letter {
             address: PostalAddress(line1: try row.get("line1"), line2: try row.get("line2"), city: try row.get("city"),
                                    region: try row.get("region"), postalCode: try row.get("postal_code"),
                                    country: try row.get("country")),
-            campaign: try row.get("campaign"), format: Format(rawValue: try row.get("format")) ?? .text, body: try row.get("body"))
+            campaign: try row.get("campaign"), format: Format(rawValue: try row.get("format")) ?? .text, body: try row.get("body"),
+            template: row.contains("template") ? try row.get("template") : nil)
     }
 }

@@ -57,10 +57,13 @@ extension SQLiteQueue {
         }
     }
 
-    /// The batch's letters in CSV order.
+    /// The batch's letters in CSV order, with their messages' templates.
     public func letters(inBatch batchID: Int64) async throws -> [Letter] {
         try await read { db in
-            try Letter.fetchAll(db, sql: "SELECT * FROM letters WHERE batch_id = ? ORDER BY position", arguments: [batchID])
+            try Letter.fetchAll(db, sql: """
+                SELECT letters.*, messages.template FROM letters LEFT JOIN messages ON messages.id = letters.message_id
+                WHERE letters.batch_id = ? ORDER BY letters.position
+                """, arguments: [batchID])
         }
     }
 
