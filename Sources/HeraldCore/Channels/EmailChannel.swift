@@ -21,7 +21,9 @@ public struct EmailChannel: ChannelAdapter {
             return .permanent(DeliveryError(code: .invalidRecipient, detail: "to.email: required for the email channel"))
         }
         let email = self.email(for: message, content: content, address: address)
-        let request = SMTPRequest(settings: config.smtp, from: config.from.address, recipients: [address],
+        // VERP: a bounce comes back to an address that names this message.
+        let envelopeFrom = config.bounces?.returnPath.address(for: message.id) ?? config.from.address
+        let request = SMTPRequest(settings: config.smtp, from: envelopeFrom, recipients: [address],
                                   message: email.bytes(boundarySeed: email.messageID), connectTimeout: config.connectTimeout,
                                   timeout: config.timeout, id: message.key ?? "msg_\(message.id)")
         do {

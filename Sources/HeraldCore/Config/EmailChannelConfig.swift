@@ -11,6 +11,7 @@ import Foundation
 ///   reply_to: advisors@harbor-financial.example
 ///   list_unsubscribe_mailto: unsubscribe@harbor-financial.example
 ///   headers: {X-Mailer-Group: nurture}
+///   bounces: {return_path: "bounces@bounce.harbor-financial.example", secret: "${HERALD_BOUNCE_SECRET}"}
 /// ```
 public struct EmailChannelConfig: Sendable {
     public var transport: TransportChoice
@@ -26,6 +27,8 @@ public struct EmailChannelConfig: Sendable {
     public var rate: RateLimit?
     /// Per recipient domain (lower case), e.g. `gmail.com: 600/min`.
     public var domainRates: [String: RateLimit] = [:]
+    /// VERP return paths and what bounces count for; nil: the envelope sender is `from`.
+    public var bounces: BounceConfig?
 
     public struct SMTPSettings: Sendable {
         /// `smtp://host:port` or `smtps://host:port`.
@@ -55,7 +58,7 @@ public struct EmailChannelConfig: Sendable {
     }
 
     static let keys: Set<String> = ["transport", "smtp", "from", "reply_to", "list_unsubscribe_mailto", "headers",
-                                    "connect_timeout", "timeout", "rate", "domain_rates"]
+                                    "connect_timeout", "timeout", "rate", "domain_rates", "bounces"]
 
     init(_ node: ConfigNode) throws(ConfigError) {
         let fields = try node.fields(allowed: Self.keys)
@@ -105,6 +108,7 @@ public struct EmailChannelConfig: Sendable {
         headers = try fields["headers"]?.headerFields() ?? []
         connectTimeout = try fields["connect_timeout"]?.duration() ?? .seconds(10)
         timeout = try fields["timeout"]?.duration() ?? .seconds(60)
+        bounces = try fields["bounces"].map { node throws(ConfigError) in try BounceConfig(node) }
     }
 }
 

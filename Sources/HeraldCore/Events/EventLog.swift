@@ -37,7 +37,7 @@ public struct EventLog: Sendable {
                       _ fields: [String: JSONValue] = [:], identity: String? = nil) -> Event? {
         guard types.contains(type) else { return nil }
         let id = "evt_" + (identity.map { Self.digest("\(type.rawValue)\n\($0)") }
-            ?? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
+            ?? withUnsafeBytes(of: UUID().uuid) { Hex.encode($0) })
         var payload = fields
         payload["id"] = .string(id)
         payload["type"] = .string(type.rawValue)

@@ -42,6 +42,26 @@ struct EmailChannelTests {
         })
     }
 
+    @Test("with bounces configured, each email's envelope sender is its VERP address, which names the message; the From header stays")
+    func verpEnvelope() async throws {
+        let folder = try TemporaryFolder()
+        let server = try await SMTPServer(folder: folder)
+        let fixture = try fixture(folder, email: Self.smtpBlock(port: server.port)
+            + "\nbounces: {return_path: \"bounces@bounce.harbor.example\", secret: \"test-bounce-key-0123456789\"}")
+        try await enqueue(fixture, to: ["zoe@example.com", "sam@example.com"])
+        try await fixture.deliverUntilSettled()
+        await server.stop()
+        let returnPath = try #require(fixture.config.email?.bounces?.returnPath)
+        let messages = try server.messages()
+        try #require(messages.count == 2)
+        for message in messages {
+            let stored = try #require(try await fixture.queue.message(message.rcpt_tos.first == "zoe@example.com" ? "mail-0" : "mail-1"))
+            #expect(message.mail_from == returnPath.address(for: stored.id), "\(message.mail_from)")
+            #expect(returnPath.messageID(of: message.mail_from) == stored.id)
+            #expect(message.from == "Beratung Hafen — Harbor <news@harbor.example>")
+        }
+    }
+
     @Test("plain SMTP: a multipart message that Python's email package parses, headers right, UTF-8 subject intact")
     func plainDelivery() async throws {
         let folder = try TemporaryFolder()
