@@ -10,6 +10,8 @@ struct MailMessage: Sendable {
     var parts: [MailMessage]
     /// What did not parse as it should, in words.
     var defects: [String]
+    /// `Content-Type`, lower-cased type and subtype; `text/plain` when absent or unreadable (RFC 2045 §5.2).
+    let contentType: (type: String, subtype: String, parameters: [String: String])
 
     static let maximumDepth = 8
     static let maximumParts = 200
@@ -26,6 +28,7 @@ struct MailMessage: Sendable {
         (headers, defects) = Self.fields(bytes[bytes.startIndex..<split.headersEnd])
         body = bytes[split.bodyStart...]
         parts = []
+        contentType = Self.contentType(headers.first { $0.name.lowercased() == "content-type" }?.value)
         let type = contentType
         guard type.type == "multipart" else { return }
         guard depth < Self.maximumDepth else {
@@ -55,10 +58,9 @@ struct MailMessage: Sendable {
         return headers.filter { $0.name.lowercased() == lower }.map(\.value)
     }
 
-    /// `Content-Type`, lower-cased type and subtype; `text/plain` when absent or unreadable (RFC 2045 §5.2).
-    var contentType: (type: String, subtype: String, parameters: [String: String]) {
-        guard let value = header("Content-Type") else { return ("text", "plain", [:]) }
-        let pieces = Self.parameterized(value)
+    static func contentType(_ value: String?) -> (type: String, subtype: String, parameters: [String: String]) {
+        guard let value else { return ("text", "plain", [:]) }
+        let pieces = parameterized(value)
         let media = pieces.value.lowercased().split(separator: "/", maxSplits: 1)
         guard media.count == 2 else { return ("text", "plain", pieces.parameters) }
         return (media[0].trimmingCharacters(in: .whitespaces), media[1].trimmingCharacters(in: .whitespaces), pieces.parameters)

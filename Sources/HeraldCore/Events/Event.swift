@@ -36,6 +36,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable, Comparable {
     case messageCanceled = "message.canceled"
     case recipientUnsubscribed = "recipient.unsubscribed"
     case recipientResubscribed = "recipient.resubscribed"
+    case recipientComplained = "recipient.complained"
     case emailOpened = "email.opened"
     case emailClicked = "email.clicked"
     case smsDelivered = "sms.delivered"

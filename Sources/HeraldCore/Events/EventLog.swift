@@ -134,6 +134,27 @@ public struct EventLog: Sendable {
         return event(link == nil ? .emailOpened : .emailClicked, about: message, at: time, fields)
     }
 
+    /// `message.bounced` for a bounce that came back after the relay took the message (a DSN, a
+    /// bounce text): hard or soft, the status code, and whether the address is now suppressed.
+    public func bounced(_ bounce: BounceRecord, diagnostic: String?, about message: EventSubject, at time: Int64) -> Event? {
+        event(.messageBounced, about: message, at: time, [
+            "bounce": bounce.severity.map { .string($0.rawValue) } ?? .null,
+            "status": bounce.status.map(JSONValue.string) ?? .null,
+            "remote_code": .null,
+            "remote_text": diagnostic.map { .string(String($0.prefix(1_000))) } ?? .null,
+            "reported": .string(bounce.format),
+            "suppressed": .bool([.suppressed, .suppressedSoft].contains(bounce.decision)),
+        ], identity: "bounce\n\(bounce.source)\n\(bounce.sourceID)")
+    }
+
+    /// `recipient.complained`: the recipient or their provider reported the mail as spam (ARF).
+    public func complained(_ bounce: BounceRecord, about message: EventSubject, at time: Int64) -> Event? {
+        event(.recipientComplained, about: message, at: time, [
+            "feedback_type": bounce.feedbackType.map(JSONValue.string) ?? .null,
+            "reported": .string(bounce.format),
+        ], identity: "complaint\n\(bounce.source)\n\(bounce.sourceID)")
+    }
+
     /// `letter.exported` or `letter.uploaded` for each letter of `batch`.
     public func letters(_ type: EventType, _ letters: [Letter], of batch: LetterBatch, at time: Int64) -> [Event] {
         guard types.contains(type) else { return [] }

@@ -156,6 +156,23 @@ public protocol MessageQueue: Sendable {
     /// Removes (or counts) up to `limit` events that occurred before `cutoff`, oldest first.
     func pruneEvents(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int
 
+    // MARK: Bounces
+
+    /// Records a processed bounce with the suppression and events it brings, in one transaction.
+    /// False, and nothing recorded, when a bounce with the same `source` and `sourceID` already
+    /// was (a mailbox message taken again after a crash). A suppression for a complaint is never
+    /// replaced by a bounce's.
+    func recordBounce(_ bounce: BounceRecord, suppression: Suppression?, events: [Event]) async throws -> Bool
+
+    /// Soft bounces counted for `address` received at or after `since`, of messages sent after
+    /// its last good delivery before `sentBefore` (a message sent and not bounced resets the count).
+    func softBounces(of address: Address, since: Int64, sentBefore: Int64) async throws -> Int
+
+    /// Processed bounces, newest first, before id `before` when given.
+    func bounces(before: Int64?, limit: Int) async throws -> [BounceRecord]
+
+    func bounce(_ id: Int64) async throws -> BounceRecord?
+
     // MARK: Letters
 
     /// Puts `letter` in the open batch (opening one if none is), atomically across processes. A

@@ -32,6 +32,13 @@ struct BounceReportTests {
         }
     }
 
+    /// Corpus message `name` as a report about message `id`.
+    static func message(_ name: String, about id: Int64) throws -> [UInt8] {
+        Array(try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            .replacingOccurrences(of: "${VERP}", with: returnPath.address(for: id))
+            .replacingOccurrences(of: "${RCPT}", with: "sarah.jones@example.com").utf8)
+    }
+
     @Test("every message of the corpus (at least 30) reads as expected: kind, hard or soft by the enhanced status code, the feedback type, and message 42 from its VERP address")
     func corpus() throws {
         let corpus = try Self.corpus()
@@ -85,6 +92,8 @@ struct BounceReportTests {
         var generator = ParserFuzzTests.Generator(state: 20_261_202)
         let corpus = try Self.corpus().map(\.bytes)
         var kinds: [BounceReport.Kind: Int] = [:]
+        // 20 KB: 20 times the longest line RFC 5322 allows, and more than a field is cut to (16 KB).
+        let huge = Array("X-Huge: \(String(repeating: "a", count: 20 << 10))\r\n".utf8)
         var read = 0
         for round in 0..<10_000 {
             var bytes = corpus[round % corpus.count]
@@ -93,8 +102,7 @@ struct BounceReportTests {
             case 1:
                 for _ in 0..<8 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
             case 2: bytes = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "--B0UND", with: "--BOUND").utf8)
-            // 64 KB: 65 times the longest line RFC 5322 allows, 4 times what a field is cut to.
-            case 3: bytes = Array("X-Huge: \(String(repeating: "a", count: 64 << 10))\r\n".utf8) + bytes
+            case 3: bytes = huge + bytes
             case 4:
                 let nest = (0..<20).map { "Content-Type: multipart/mixed; boundary=\"n\($0)\"\r\n\r\n--n\($0)\r\n" }.joined()
                 bytes = Array(nest.utf8) + bytes

@@ -182,6 +182,34 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Every bounce, complaint and auto-reply processed, kept for review with its decision.
+        ("v4-bounces", [
+            """
+            CREATE TABLE bounces (
+                id              bigserial PRIMARY KEY,
+                received_at     bigint NOT NULL,        -- unix milliseconds
+                source          text NOT NULL,          -- ingest, imap, pop3, a provider
+                source_id       text NOT NULL,          -- a mailbox UID, a digest of the bytes
+                kind            text NOT NULL,
+                format          text NOT NULL,
+                message_id      bigint,
+                message_sent_at bigint,
+                recipient       text,
+                status          text,
+                severity        text,
+                feedback_type   text,
+                decision        text NOT NULL,
+                reason          text NOT NULL,
+                raw             bytea NOT NULL,
+                UNIQUE (source, source_id)
+            )
+            """,
+            "CREATE INDEX bounces_recipient ON bounces (recipient, received_at) WHERE recipient IS NOT NULL",
+            "CREATE INDEX bounces_message ON bounces (message_id) WHERE message_id IS NOT NULL",
+            // An address's earlier emails, for the soft-bounce count that a good delivery resets
+            // (the expression is Address's rule for email: trimmed, lower-cased).
+            "CREATE INDEX messages_email ON messages (lower(btrim(recipient::jsonb ->> 'email')), id) WHERE channel = 'email'",
+        ]),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {

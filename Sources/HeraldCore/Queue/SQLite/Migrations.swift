@@ -192,6 +192,35 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v9-bounces") { db in
+            try db.execute(sql: """
+                -- Every bounce, complaint and auto-reply processed, kept for review with its decision.
+                CREATE TABLE bounces (
+                    id              INTEGER PRIMARY KEY,
+                    received_at     INTEGER NOT NULL,   -- unix milliseconds
+                    source          TEXT NOT NULL,      -- ingest, imap, pop3, a provider
+                    source_id       TEXT NOT NULL,      -- a mailbox UID, a digest of the bytes
+                    kind            TEXT NOT NULL,
+                    format          TEXT NOT NULL,
+                    message_id      INTEGER,
+                    message_sent_at INTEGER,
+                    recipient       TEXT,
+                    status          TEXT,
+                    severity        TEXT,
+                    feedback_type   TEXT,
+                    decision        TEXT NOT NULL,
+                    reason          TEXT NOT NULL,
+                    raw             BLOB NOT NULL,
+                    UNIQUE (source, source_id)
+                ) STRICT;
+                CREATE INDEX bounces_recipient ON bounces(recipient, received_at) WHERE recipient IS NOT NULL;
+                CREATE INDEX bounces_message ON bounces(message_id) WHERE message_id IS NOT NULL;
+                -- An address's earlier emails, for the soft-bounce count that a good delivery resets
+                -- (the expression is Address's rule for email: trimmed, lower-cased).
+                CREATE INDEX messages_email ON messages(lower(trim(json_extract(recipient, '$.email'))), id)
+                    WHERE channel = 'email';
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import HeraldCore
+
+/// Bounces through the processor into both engines: the decision, the suppression and the events
+/// of each, the soft window and its reset by a good delivery, and a report taken twice.
+@Suite("Bounce processing")
+struct BounceProcessorTests {
+    static let owner = LeaseOwner(host: "host-a", pid: 4242, nonce: "b")
+    static let config = BounceConfig(returnPath: BounceReportTests.returnPath)
+    static let day: Int64 = 86_400_000
+
+    /// Enqueues one email to `address` and records it sent at `at`; returns its id.
+    static func send(_ queue: any MessageQueue, to address: String, key: String, at: Int64) async throws -> Int64 {
+        _ = try await queue.enqueue([NewMessage(key: key, channel: .email, template: "t", recipient: Recipient(email: address),
+                                                sendAt: at, campaign: "nurture")], now: at)
+        let claimed = try await queue.claim(limit: 1, owner: owner, lease: .seconds(60), channels: [.email], now: at).messages
+        let message = try #require(claimed.first)
+        try await queue.settle([.sent(DeliveryAttempt(messageID: message.id, number: 1, startedAt: at, durationMicroseconds: 1_000,
+                                                      worker: "\(owner)", outcome: .sent, remoteCode: "250"))], owner: owner, now: at)
+        return message.id
+    }
+
+    static func process(_ queue: any MessageQueue, _ name: String, about id: Int64, at: Int64) async throws -> BounceProcessor.Outcome {
+        try await BounceProcessor(queue: queue, config: config, events: EventLog(types: Set(EventType.allCases)))
+            .process(try BounceReportTests.message(name, about: id), source: "ingest", now: at)
+    }
+
+    @Test("soft bounces: 3 within 7 days suppress; 2, then a good delivery, then 2 more do not; one older than the window does not count",
+          arguments: QueueEngine.allCases)
+    func softWindow(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let start = Timestamp.now() - 6 * Self.day
+            // Sarah: three messages, each soft-bounced a little later.
+            var decisions: [BounceRecord.Decision] = []
+            for n in 0..<3 {
+                let sent = start + Int64(n) * Self.day
+                let id = try await Self.send(queue, to: "Sarah.Jones@Example.com", key: "s-\(n)", at: sent)
+                decisions.append(try await Self.process(queue, "postfix-mailbox-full.eml", about: id, at: sent + 600_000).record.decision)
+            }
+            #expect(decisions == [.counted, .counted, .suppressedSoft])
+            let sarah = try Address("sarah.jones@example.com", channel: .email)
+            #expect(try await queue.suppression(of: sarah)?.reason == .bounced)
+
+            // Dan: two bounce, the third is delivered and never bounces, two more bounce.
+            decisions = []
+            for n in 0..<5 {
+                let sent = start + Int64(n) * Self.day
+                let id = try await Self.send(queue, to: "dan@example.com", key: "d-\(n)", at: sent)
+                if n == 2 { continue }
+                decisions.append(try await Self.process(queue, "postfix-mailbox-full.eml", about: id, at: sent + 600_000).record.decision)
+            }
+            #expect(decisions == [.counted, .counted, .counted, .counted], "the good delivery reset the count")
+            #expect(try await queue.suppression(of: try Address("dan@example.com", channel: .email)) == nil)
+
+            // Eve: a soft bounce 8 days before the two others is outside their window.
+            let recent = Timestamp.now() - 3 * 3_600_000
+            let first = try await Self.send(queue, to: "eve@example.com", key: "e-0", at: recent - 8 * Self.day)
+            _ = try await Self.process(queue, "postfix-mailbox-full.eml", about: first, at: recent - 8 * Self.day + 600_000)
+            for n in 1...2 {
+                let sent = recent + Int64(n) * 3_600_000
+                let id = try await Self.send(queue, to: "eve@example.com", key: "e-\(n)", at: sent)
+                _ = try await Self.process(queue, "postfix-mailbox-full.eml", about: id, at: sent + 600_000)
+            }
+            #expect(try await queue.suppression(of: try Address("eve@example.com", channel: .email)) == nil, "2 within the window")
+        }
+    }
+
+    @Test("a hard bounce suppresses at once with message.bounced; a complaint suppresses as complained with recipient.complained and no bounce replaces it; the same report twice is recorded once; a forged return path changes nothing",
+          arguments: QueueEngine.allCases)
+    func decisions(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            let hard = try await Self.send(queue, to: "sarah.jones@example.com", key: "h", at: now - 60_000)
+            let outcome = try await Self.process(queue, "gmail-nosuchuser.eml", about: hard, at: now)
+            #expect(outcome.recorded && outcome.record.decision == .suppressed && outcome.record.status == "5.1.1"
+                    && outcome.record.recipient == "sarah.jones@example.com" && outcome.record.messageID == hard)
+            let sarah = try Address("sarah.jones@example.com", channel: .email)
+            #expect(try await queue.suppression(of: sarah)?.reason == .bounced)
+            let again = try await Self.process(queue, "gmail-nosuchuser.eml", about: hard, at: now + 1)
+            #expect(!again.recorded, "the same bytes again: recorded once")
+            #expect(try await queue.bounces(before: nil, limit: 10).count == 1)
+
+            let complained = try await Self.send(queue, to: "dan@example.com", key: "c", at: now - 60_000)
+            #expect(try await Self.process(queue, "arf-yahoo-abuse.eml", about: complained, at: now).record.decision == .complained)
+            let dan = try Address("dan@example.com", channel: .email)
+            #expect(try await queue.suppression(of: dan)?.reason == .complained)
+            let later = try await Self.send(queue, to: "dan@example.com", key: "c2", at: now - 30_000)
+            #expect(try await Self.process(queue, "postfix-user-unknown.eml", about: later, at: now + 2).record.decision == .suppressed)
+            #expect(try await queue.suppression(of: dan)?.reason == .complained, "a bounce does not replace a complaint")
+
+            let forged = Array(String(decoding: try BounceReportTests.message("postfix-user-unknown.eml", about: 999), as: UTF8.self)
+                .replacingOccurrences(of: "bounces+999-", with: "bounces+\(hard)-").utf8)
+            let refused = try await BounceProcessor(queue: queue, config: Self.config, events: .off).process(forged, source: "ingest", now: now)
+            #expect(refused.record.decision == .review && refused.record.messageID == nil, "\(refused.record.reason)")
+
+            // What the CRM is told (PostgreSQL shows events once older transactions have ended).
+            var events: [Event] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while events.count < 3, ContinuousClock.now < deadline {
+                events = try await queue.events(after: .start, matching: EventFilter(), limit: 10).map(\.event)
+                if events.count < 3 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(events.map(\.type) == [.messageBounced, .recipientComplained, .messageBounced])
+            #expect(events.first?.payload.contains(#""bounce":"hard""#) == true && events.first?.payload.contains(#""suppressed":true"#) == true)
+            #expect(try await EventSchema.problems(events.map(\.payload)) == [], "as docs/events.schema.json says")
+            let listed = try await queue.bounces(before: nil, limit: 10)
+            #expect(listed.map(\.decision) == [.review, .suppressed, .complained, .suppressed], "newest first")
+            #expect(try await queue.bounce(listed[1].id)?.raw.count ?? 0 > 1_000, "the message is kept as received")
+        }
+    }
+}
