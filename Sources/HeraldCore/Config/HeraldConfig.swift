@@ -187,6 +187,9 @@ public struct HeraldConfig: Sendable {
                 throw ConfigError(path: "lease", "must be longer than the longest delivery timeout (\(longest.configText) + connect \(webhook.connectTimeout.configText)), or a slow delivery could be handed to a second worker")
             }
         }
+        if let bounces = config.email?.bounces, let kept = config.retention.bounces, kept < bounces.softWindow {
+            throw ConfigError(path: "retention.bounces", "must be at least channels.email.bounces.soft.per (\(bounces.softWindow.configText)): the soft window counts the bounces kept")
+        }
         config.unsetSecrets = substitution.unsetSecrets.all
         return config
     }

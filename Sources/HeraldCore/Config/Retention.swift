@@ -13,6 +13,8 @@ public struct Retention: Sendable, Equatable {
     public var failed: Duration? = .seconds(180 * 86_400)
     /// Events recorded for the CRM, pushed or not. nil: kept forever.
     public var events: Duration? = .seconds(90 * 86_400)
+    /// Processed bounces, complaints and auto-replies, kept for review. nil: kept forever.
+    public var bounces: Duration? = .seconds(180 * 86_400)
 
     /// Shorter periods would forget keys while a CRM may still be retrying them.
     static let minimum = Duration.seconds(3_600)
@@ -24,10 +26,11 @@ public struct Retention: Sendable, Equatable {
 
     /// `retention: {sent: 90d, failed: 180d}`; each a duration of at least 1h, or `off`.
     init(_ node: ConfigNode) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["sent", "failed", "events"])
+        let fields = try node.fields(allowed: ["sent", "failed", "events", "bounces"])
         if let value = fields["sent"] { sent = try Self.period(value) }
         if let value = fields["failed"] { failed = try Self.period(value) }
         if let value = fields["events"] { events = try Self.period(value) }
+        if let value = fields["bounces"] { bounces = try Self.period(value) }
     }
 
     private static func period(_ node: ConfigNode) throws(ConfigError) -> Duration? {
@@ -42,6 +45,6 @@ public struct Retention: Sendable, Equatable {
     /// For `herald config check` and logs: `sent 90d, failed 180d`.
     public var summary: String {
         "sent \(sent?.configText ?? "kept forever"), failed \(failed?.configText ?? "kept forever"), "
-            + "events \(events?.configText ?? "kept forever")"
+            + "events \(events?.configText ?? "kept forever"), bounces \(bounces?.configText ?? "kept forever")"
     }
 }

@@ -173,6 +173,9 @@ public protocol MessageQueue: Sendable {
 
     func bounce(_ id: Int64) async throws -> BounceRecord?
 
+    /// Removes (or counts) up to `limit` bounce records received before `cutoff`, oldest first.
+    func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int
+
     // MARK: Letters
 
     /// Puts `letter` in the open batch (opening one if none is), atomically across processes. A

@@ -11,17 +11,19 @@ public struct PrunedHistory: Sendable, Equatable, Codable {
     public var intakeFiles = 0
     /// Events recorded for the CRM.
     public var events = 0
+    /// Processed bounces, complaints and auto-replies.
+    public var bounces = 0
 
     public init() {}
 
     public var messageCount: Int { messages.values.reduce(0, +) }
-    public var isEmpty: Bool { messageCount == 0 && attempts == 0 && letters == 0 && intakeFiles == 0 && events == 0 }
+    public var isEmpty: Bool { messageCount == 0 && attempts == 0 && letters == 0 && intakeFiles == 0 && events == 0 && bounces == 0 }
 
-    /// `1200 messages (sent 1100, failed 100), 1300 attempts, 0 letters, 2 drop-folder files, 2400 events`
+    /// `1200 messages (sent 1100, failed 100), 1300 attempts, 0 letters, 2 drop-folder files, 2400 events, 3 bounces`
     public var summary: String {
         let states = messages.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         return "\(messageCount) messages" + (states.isEmpty ? "" : " (\(states.joined(separator: ", ")))")
-            + ", \(attempts) attempts, \(letters) letters, \(intakeFiles) drop-folder files, \(events) events"
+            + ", \(attempts) attempts, \(letters) letters, \(intakeFiles) drop-folder files, \(events) events, \(bounces) bounces"
     }
 }
 
@@ -74,19 +76,30 @@ extension MessageQueue {
             pruned.intakeFiles = removed.intakeFiles
         }
         if let period = retention.events {
-            let cutoff = now - period.milliseconds
-            if dryRun {
-                pruned.events = try await pruneEvents(before: cutoff, limit: Int(Int32.max), dryRun: true)
-            } else {
-                while true {
-                    let removed = try await pruneEvents(before: cutoff, limit: pruneBatchSize, dryRun: false)
-                    pruned.events += removed
-                    if removed > 0 { progress(pruned) }
-                    guard removed == pruneBatchSize else { break }
-                    try await Task.sleep(for: pause)
-                }
+            pruned.events = try await pruneInBatches(dryRun: dryRun, pause: pause, progress: { pruned.events = $0; progress(pruned) }) {
+                try await pruneEvents(before: now - period.milliseconds, limit: $0, dryRun: $1)
+            }
+        }
+        if let period = retention.bounces {
+            pruned.bounces = try await pruneInBatches(dryRun: dryRun, pause: pause, progress: { pruned.bounces = $0; progress(pruned) }) {
+                try await pruneBounces(before: now - period.milliseconds, limit: $0, dryRun: $1)
             }
         }
         return pruned
+    }
+
+    /// Calls `batch` with `pruneBatchSize` until a batch removes fewer (with `dryRun`, once,
+    /// counting everything); returns the total, reporting it after each batch that removed some.
+    private func pruneInBatches(dryRun: Bool, pause: Duration, progress: (Int) -> Void,
+                                _ batch: (_ limit: Int, _ dryRun: Bool) async throws -> Int) async throws -> Int {
+        if dryRun { return try await batch(Int(Int32.max), true) }
+        var total = 0
+        while true {
+            let removed = try await batch(pruneBatchSize, false)
+            total += removed
+            if removed > 0 { progress(total) }
+            guard removed == pruneBatchSize else { return total }
+            try await Task.sleep(for: pause)
+        }
     }
 }

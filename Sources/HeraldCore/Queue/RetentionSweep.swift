@@ -24,7 +24,7 @@ public struct RetentionSweep: Service, CustomStringConvertible {
     public var description: String { "RetentionSweep(\(retention.summary))" }
 
     public func run() async throws {
-        guard retention.sent != nil || retention.failed != nil || retention.events != nil else { return }
+        guard retention.sent != nil || retention.failed != nil || retention.events != nil || retention.bounces != nil else { return }
         // The graceful shutdown cancels the wait, or a sweep between two of its transactions:
         // only whole batches are ever deleted.
         try? await cancelWhenGracefulShutdown {

@@ -107,6 +107,48 @@ struct BounceProcessorTests {
             let listed = try await queue.bounces(before: nil, limit: 10)
             #expect(listed.map(\.decision) == [.review, .suppressed, .complained, .suppressed], "newest first")
             #expect(try await queue.bounce(listed[1].id)?.raw.count ?? 0 > 1_000, "the message is kept as received")
+            // Kept for retention.bounces, then gone.
+            var retention = Retention(sent: nil, failed: nil)
+            retention.events = nil
+            #expect(try await queue.prune(retention, now: now + 179 * Self.day, dryRun: true).bounces == 0)
+            #expect(try await queue.prune(retention, now: now + 181 * Self.day, dryRun: true).bounces == 4)
+            #expect(try await queue.prune(retention, now: now + 181 * Self.day).bounces == 4)
+            #expect(try await queue.bounces(before: nil, limit: 10).isEmpty)
         }
+    }
+}
+
+@Suite("Bounce config")
+struct BounceConfigTests {
+    static func parse(_ yaml: String) throws -> HeraldConfig {
+        try HeraldConfig.parse(yaml: yaml, root: URL(fileURLWithPath: "/srv/herald"), environment: [:])
+    }
+
+    static let email = """
+        channels:
+          email:
+            smtp: {url: "smtp://127.0.0.1:25"}
+            from: "news@harbor.example"
+        """
+
+    @Test("a return path with + in it, a short secret, and bounce records kept shorter than the soft window are refused, each naming its key")
+    func refused() throws {
+        for (bounces, retention, expected) in [
+            (#"{return_path: "bounces+x@b.example", secret: "0123456789abcdef0123"}"#, "", "channels.email.bounces.return_path"),
+            (#"{return_path: "bounces@b.example", secret: "short"}"#, "", "channels.email.bounces.secret"),
+            (#"{return_path: "bounces@b.example", secret: "0123456789abcdef0123", soft: {max: 3, per: 10d}}"#,
+             "retention: {bounces: 7d}\n", "retention.bounces: must be at least channels.email.bounces.soft.per (10d)"),
+        ] {
+            do {
+                _ = try Self.parse(retention + Self.email + "\n    bounces: \(bounces)")
+                Issue.record("accepted: \(bounces) \(retention)")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+        let config = try Self.parse(Self.email + #"\n    bounces: {return_path: "Bounces@B.example", secret: "0123456789abcdef0123", soft: {max: 5, per: 14d}}"#
+            .replacingOccurrences(of: "\\n", with: "\n"))
+        #expect(config.email?.bounces?.softMax == 5 && config.email?.bounces?.softWindow == .seconds(14 * 86_400))
+        #expect(config.email?.bounces?.returnPath.address(for: 7).hasSuffix("@b.example") == true)
     }
 }

@@ -52,7 +52,7 @@ struct HeraldConfigTests {
         ("retention: {sent: 30m}", "retention.sent",
          "must be at least 1h, or off (a shorter period forgets keys a CRM may still retry)"),
         ("retention: {failed: forever}", "retention.failed", "expected a duration such as 250ms, 30s, 5m, 6h or 2d, at most 36500d, got \"forever\""),
-        ("retention: {kept: 1d}", "retention.kept", "unknown key (expected one of: events, failed, sent)"),
+        ("retention: {kept: 1d}", "retention.kept", "unknown key (expected one of: bounces, events, failed, sent)"),
     ])
     func badValue(line: String, path: String, reason: String) {
         do {
@@ -68,7 +68,7 @@ struct HeraldConfigTests {
     func retention() throws {
         let config = try parse("retention: {sent: 30d, failed: off}\n" + webhookYAML("{url: \"http://x.test/\", secret: \"\(secret)\"}"))
         #expect(config.retention == Retention(sent: .seconds(30 * 86_400), failed: nil))
-        #expect(config.retention.summary == "sent 30d, failed kept forever, events 90d")
+        #expect(config.retention.summary == "sent 30d, failed kept forever, events 90d, bounces 180d")
     }
 
     @Test("a bad URL and a bad secret are named; the secret's value is not echoed")

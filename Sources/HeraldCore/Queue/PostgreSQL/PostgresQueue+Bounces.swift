@@ -49,6 +49,17 @@ extension PostgresQueue {
         try await rows("SELECT * FROM bounces WHERE id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(limit)").map(BounceRecord.init)
     }
 
+    public func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {
+        if dryRun {
+            return try await value("""
+                SELECT count(*)::bigint FROM (SELECT id FROM bounces WHERE received_at < \(cutoff) ORDER BY id LIMIT \(limit)) x
+                """, as: Int.self) ?? 0
+        }
+        return try await rows("""
+            DELETE FROM bounces WHERE id IN (SELECT id FROM bounces WHERE received_at < \(cutoff) ORDER BY id LIMIT \(limit)) RETURNING id
+            """).count
+    }
+
     public func bounce(_ id: Int64) async throws -> BounceRecord? {
         try await rows("SELECT * FROM bounces WHERE id = \(id)").first.map(BounceRecord.init)
     }

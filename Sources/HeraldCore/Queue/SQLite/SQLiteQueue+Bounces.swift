@@ -51,6 +51,17 @@ extension SQLiteQueue {
         }
     }
 
+    public func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {
+        let select = "SELECT id FROM bounces WHERE received_at < ? ORDER BY id LIMIT ?"
+        if dryRun {
+            return try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(select))", arguments: [cutoff, limit]) ?? 0 }
+        }
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM bounces WHERE id IN (\(select))", arguments: [cutoff, limit])
+            return db.changesCount
+        }
+    }
+
     public func bounce(_ id: Int64) async throws -> BounceRecord? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM bounces WHERE id = ?", arguments: [id]).map(BounceRecord.init(row:))
