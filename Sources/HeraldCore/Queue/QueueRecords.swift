@@ -12,6 +12,7 @@ public enum QueueRecords: Sendable {
     case contacts([ContactRecord])
     case events([StoredEvent])
     case eventPushes([EventPushRecord])
+    case bounces([BounceRecord])
 
     public var count: Int {
         switch self {
@@ -26,6 +27,7 @@ public enum QueueRecords: Sendable {
         case .contacts(let rows): rows.count
         case .events(let rows): rows.count
         case .eventPushes(let rows): rows.count
+        case .bounces(let rows): rows.count
         }
     }
 }
@@ -41,6 +43,7 @@ public enum QueueTable: String, Sendable, CaseIterable {
     case contacts
     case events
     case eventPushes = "event_pushes"
+    case bounces
 }
 
 /// One message row, every column.

@@ -62,6 +62,12 @@ struct QueueCopyTests {
             log.event(.messageSent, about: EventSubject(messageID: Int64(n + 1), key: "m-\(n)", campaign: nil, channel: .webhook,
                                                       template: "alert", recipient: "hook"), at: past + Int64(n))
         })
+        // A processed bounce, kept with its bytes.
+        _ = try await queue.recordBounce(BounceRecord(receivedAt: past, source: "ingest", sourceID: "abc", kind: .bounce, format: "dsn",
+                                                      messageID: 5, messageSentAt: past, recipient: "lead5@example.com", status: "5.2.2",
+                                                      severity: .soft, decision: .counted, reason: "soft bounce 5.2.2, 1 of 3",
+                                                      raw: Array("Subject: bounce\r\n\r\n\u{0}\u{FF}é".utf8) + [0, 255]),
+                                         suppression: nil, events: [])
         let pushed = try await queue.events(after: .start, matching: EventFilter(), limit: 30)
         _ = try await queue.takePush("crm", owner: owner, lease: .seconds(1), now: past)
         _ = try await queue.advancePush("crm", to: try #require(pushed.last).cursor, owner: owner)
@@ -106,6 +112,8 @@ struct QueueCopyTests {
             let copiedEvents = try await copy.events(after: .start, matching: EventFilter(), limit: 100).map(\.event)
             #expect(copiedEvents == (try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 100)).map(\.event))
             #expect(copiedEvents.count == 50)
+            #expect(try await copy.bounces(before: nil, limit: 10) == (try await fixture.queue.bounces(before: nil, limit: 10)),
+                    "bounces copied byte for byte, so the soft window goes on")
             let waiting = try await copy.eventBacklog(after: try await copy.pushCursor("crm"))
             #expect(waiting.count == 20, "the push goes on after the 30 it had delivered: \(waiting)")
             let sqliteCursor = try #require(try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 10).last).cursor

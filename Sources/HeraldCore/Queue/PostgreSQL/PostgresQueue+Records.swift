@@ -5,7 +5,7 @@ extension PostgresQueue: QueueTarget {
         try await value("""
             SELECT EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM suppressions) OR EXISTS (SELECT 1 FROM letter_batches)
                 OR EXISTS (SELECT 1 FROM intake_files) OR EXISTS (SELECT 1 FROM rate_slots) OR EXISTS (SELECT 1 FROM contacts)
-                OR EXISTS (SELECT 1 FROM events)
+                OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM bounces)
             """, as: Bool.self) ?? false
     }
 
@@ -52,6 +52,13 @@ extension PostgresQueue: QueueTarget {
 
     private struct PushRow: Encodable {
         let name: String, tx: String, position: Int64, lease_owner: String?, lease_until: Int64?
+    }
+
+    /// `raw` in bytea's hex input form, which `jsonb_populate_recordset` hands to the column.
+    private struct BounceRow: Encodable {
+        let id: Int64, received_at: Int64, source: String, source_id: String, kind: String, format: String, message_id: Int64?
+        let message_sent_at: Int64?, recipient: String?, status: String?, severity: String?, feedback_type: String?
+        let decision: String, reason: String, raw: String
     }
 
     private struct ContactRow: Encodable {
@@ -121,6 +128,14 @@ extension PostgresQueue: QueueTarget {
                 return PushRow(name: $0.name, tx: String(cursor.transaction), position: cursor.position, lease_owner: $0.leaseOwner,
                                lease_until: $0.leaseUntil)
             }, columns: "name, tx, position, lease_owner, lease_until")
+        case .bounces(let rows):
+            try await insert("bounces", rows.map {
+                BounceRow(id: $0.id, received_at: $0.receivedAt, source: $0.source, source_id: $0.sourceID, kind: $0.kind.rawValue,
+                          format: $0.format, message_id: $0.messageID, message_sent_at: $0.messageSentAt, recipient: $0.recipient,
+                          status: $0.status, severity: $0.severity?.rawValue, feedback_type: $0.feedbackType,
+                          decision: $0.decision.rawValue, reason: $0.reason, raw: "\\x" + Hex.encode($0.raw))
+            }, columns: "id, received_at, source, source_id, kind, format, message_id, message_sent_at, recipient, status, severity, "
+                + "feedback_type, decision, reason, raw")
         }
     }
 
@@ -139,7 +154,8 @@ extension PostgresQueue: QueueTarget {
 
     public func finishLoad() async throws {
         for (table, sequence) in [("messages", "messages_id_seq"), ("attempts", "attempts_id_seq"),
-                                  ("letter_batches", "letter_batches_id_seq"), ("intake_files", "intake_files_id_seq")] {
+                                  ("letter_batches", "letter_batches_id_seq"), ("intake_files", "intake_files_id_seq"),
+                                  ("bounces", "bounces_id_seq")] {
             try await execute("""
                 SELECT setval(\(sequence)::regclass, (SELECT coalesce(max(id), 0) + 1 FROM \(unescaped: table)), false)
                 """)

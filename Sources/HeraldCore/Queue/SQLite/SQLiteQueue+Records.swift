@@ -80,6 +80,9 @@ public final class SQLiteSnapshot: QueueSource {
                     EventPushRecord(name: row["name"], cursor: EventCursor(position: row["position"]), leaseOwner: row["lease_owner"],
                                     leaseUntil: row["lease_until"])
                 })
+        case .bounces:
+            return .bounces(try Row.fetchAll(db, sql: "SELECT * FROM bounces ORDER BY id LIMIT ? OFFSET ?", arguments: page)
+                .map(BounceRecord.init(row:)))
         }
     }
 }
