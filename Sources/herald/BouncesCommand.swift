@@ -5,7 +5,7 @@ import HeraldCore
 struct BouncesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bounces", abstract: "Bounces, complaints and auto-replies that came back, and what Herald decided.",
-        subcommands: [Ingest.self, List.self, Show.self])
+        subcommands: [Ingest.self, List.self, Show.self, Reprocess.self])
 
     /// Loads the config, insisting on `channels.email.bounces`.
     static func bounceConfig(_ options: GlobalOptions) throws -> (HeraldConfig, BounceConfig) {
@@ -98,6 +98,32 @@ struct BouncesCommand: AsyncParsableCommand {
                 --- as received (\(record.raw.count) bytes) ---
                 """)
             print(String(decoding: record.raw.prefix(64 << 10), as: UTF8.self))
+        }
+    }
+
+    struct Reprocess: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read a kept report again and decide anew (after a fix, or for one that went to review); once per report.")
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The bounce's id (from herald bounces list).") var id: Int64
+
+        func run() async throws {
+            _ = options.bootstrapLogging()
+            let (config, bounces) = try BouncesCommand.bounceConfig(options)
+            let outcome: BounceProcessor.Outcome = try await options.withQueue(config) { queue in
+                guard let record = try await queue.bounce(id) else { throw CommandFailure("no bounce \(id)") }
+                // Keyed by the original's id: reprocessing twice cannot count one bounce twice.
+                return try await BounceProcessor(queue: queue, config: bounces, events: config.eventLog)
+                    .process(record.raw, source: "reprocess", sourceID: String(id))
+            }
+            let record = outcome.record
+            guard outcome.recorded else {
+                print("bounce \(id) was reprocessed before; see herald bounces list")
+                return
+            }
+            print("bounce \(id) read again: \(record.kind.rawValue) (\(record.format)), \(record.messageID.map { "message \($0)" } ?? "no message"): "
+                  + "\(record.decision.rawValue) — \(record.reason)")
         }
     }
 }

@@ -55,6 +55,12 @@ struct BouncesCommandTests {
         let shown = try await HeraldCommand.run(["bounces", "show", String(id)], fixture: fixture)
         #expect(shown.status == 0 && shown.stdout.contains("decision:  suppressed: hard bounce 5.1.1")
                 && shown.stdout.contains("Undelivered Mail Returned to Sender"), "\(shown.stdout)")
+        // Reprocessing reads the kept bytes again, once: the reply is still unrelated.
+        let replyID = try #require(lines[0].split(separator: " ").first)
+        let reprocessed = try await HeraldCommand.run(["bounces", "reprocess", String(replyID)], fixture: fixture)
+        #expect(reprocessed.status == 0 && reprocessed.stdout.contains("bounce \(replyID) read again: unrelated"), "\(reprocessed.stdout)")
+        let twice = try await HeraldCommand.run(["bounces", "reprocess", String(replyID)], fixture: fixture)
+        #expect(twice.status == 0 && twice.stdout.contains("was reprocessed before"), "\(twice.stdout)")
         let events = try await fixture.queue.events(after: .start, matching: EventFilter(types: [.messageBounced]), limit: 10)
         #expect(events.count == 1 && events.first?.event.messageID == message.id, "one message.bounced, for the message")
     }
