@@ -28,7 +28,7 @@ enum ConsolePage {
         </style>
         </head>
         <body>
-        <header><strong>Herald</strong><a href="/console">Overview</a><a href="/console/failed">Failed</a><a href="/console/templates">Templates</a>\(signedIn ? #"<form method="post" action="/console/logout" class="inline"><button>Log out</button></form>"# : "")</header>
+        <header><strong>Herald</strong><a href="/console">Overview</a><a href="/console/failed">Failed</a><a href="/console/bounces">Bounces</a><a href="/console/templates">Templates</a>\(signedIn ? #"<form method="post" action="/console/logout" class="inline"><button>Log out</button></form>"# : "")</header>
         <main>
         \(body)
         </main>
@@ -93,6 +93,26 @@ enum ConsolePage {
             \(field("error", "Error text")) \(field("since", "Since (6h)")) <button type="submit">Filter</button></form>
             <table id="failed"><tr><th>id</th><th>key</th><th>channel</th><th>campaign</th><th>failed at</th><th>code</th><th>error</th><th></th></tr>
             \(rows.isEmpty ? "<tr><td colspan=\"8\" class=\"muted\">No failed messages match.</td></tr>" : rows)</table>
+            """)
+    }
+
+    /// Processed bounces, complaints and auto-replies, newest first, with what was decided.
+    static func bounces(_ records: [BounceRecord]) -> String {
+        var rows = ""
+        for record in records {
+            let message = record.messageID.map { "<a href=\"/console/messages/\($0)\">\($0)</a>" } ?? "-"
+            rows += """
+                <tr><td class="n">\(record.id)</td><td>\(h(Timestamp.rfc3339(record.receivedAt)))</td><td>\(h(record.source))</td>
+                <td>\(h(record.kind.rawValue))</td><td>\(message)</td><td>\(h(record.recipient ?? "-"))</td><td>\(h(record.status ?? ""))</td>
+                <td class="decision">\(h(record.decision.rawValue))</td><td>\(h(String(record.reason.prefix(200))))</td></tr>
+
+                """
+        }
+        return layout("Bounces", """
+            <h1>Bounces and complaints</h1>
+            <p class="muted">The latest 100 reports as they were read and decided; <code>herald bounces show ID</code> prints one as received.</p>
+            <table id="bounces"><tr><th>id</th><th>received</th><th>source</th><th>read as</th><th>message</th><th>recipient</th><th>status</th><th>decision</th><th>why</th></tr>
+            \(rows.isEmpty ? "<tr><td colspan=\"9\" class=\"muted\">No bounces processed.</td></tr>" : rows)</table>
             """)
     }
 

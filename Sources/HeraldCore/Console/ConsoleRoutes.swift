@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 /// The web console under `/console`: queue overview, failed deliveries with a retry button,
-/// one message in full, and the template gallery. On TCP it needs the API token (a login form
+/// processed bounces, one message in full, and the template gallery. On TCP it needs the API token (a login form
 /// sets a session cookie); on the unix socket, file permissions are the access control.
 extension HeraldAPI {
     func addConsoleRoutes(to router: Router<HeraldRequestContext>, token: Secret?) {
@@ -74,6 +74,9 @@ extension HeraldAPI {
             case .refused(let state):
                 throw APIError.conflict("cannot retry a message that is \(state.rawValue)")
             }
+        }
+        router.get("/console/bounces") { _, _ in
+            Self.html(ConsolePage.bounces(try await queue.bounces(before: nil, limit: 100)))
         }
         router.get("/console/templates") { _, _ in
             guard let templates, let renderer else { throw APIError.notFound("templates are not loaded in this process") }

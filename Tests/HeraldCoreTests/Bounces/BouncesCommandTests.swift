@@ -61,6 +61,13 @@ struct BouncesCommandTests {
         #expect(reprocessed.status == 0 && reprocessed.stdout.contains("bounce \(replyID) read again: unrelated"), "\(reprocessed.stdout)")
         let twice = try await HeraldCommand.run(["bounces", "reprocess", String(replyID)], fixture: fixture)
         #expect(twice.status == 0 && twice.stdout.contains("was reprocessed before"), "\(twice.stdout)")
+        // The console lists them, on a real herald run's socket.
+        let run = try await SocketAPITests.start(fixture)
+        defer { run.signal(SIGKILL) }
+        let page = try await APIClient(.socket(fixture.folder.file("var/herald.sock").path)).get("/console/bounces")
+        #expect(page.status == 200 && page.body.contains(#"<table id="bounces">"#) && page.body.contains(#"<td class="decision">suppressed</td>"#)
+                && page.body.contains("zoe@example.com") && page.body.contains(#"<a href="/console/messages/\#(message.id)">"#),
+                "\(page.body.suffix(1_500))")
         let events = try await fixture.queue.events(after: .start, matching: EventFilter(types: [.messageBounced]), limit: 10)
         #expect(events.count == 1 && events.first?.event.messageID == message.id, "one message.bounced, for the message")
     }
