@@ -65,7 +65,7 @@ struct BouncesCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             guard (1...10_000).contains(limit) else { throw ValidationError("--limit: expected 1 to 10000, got \(limit)") }
             let config = try options.loadConfig()
-            let found = try await options.withQueue(config) { queue in try await queue.bounces(before: before, limit: limit) }
+            let found = try await options.withQueue(config) { queue in try await queue.bounces(before: before, recipient: nil, limit: limit) }
             for record in found {
                 print("\(record.id)  \(Timestamp.rfc3339(record.receivedAt))  \(record.source)  \(record.kind.rawValue)  "
                       + "\(record.decision.rawValue)  \(record.messageID.map { "message \($0)" } ?? "-")  \(record.recipient ?? "-")  "

@@ -61,11 +61,20 @@ struct SuppressCommand: AsyncParsableCommand {
             // An address the rule now refuses may still be on the list from before: remove it as written.
             let normalized = (try? Address(address, channel: channel)) ?? Address(normalized: address, channel: channel)
             let config = try options.loadConfig()
-            guard try await options.withQueue(config, { try await $0.unsuppress(normalized, reporting: config.eventLog, how: .operator) })
-            else {
-                throw CommandFailure("\(normalized.value) is not suppressed on \(channel.rawValue)")
+            let (removed, setBy): (Bool, BounceRecord?) = try await options.withQueue(config) { queue in
+                // A suppression a bounce or complaint set: name it, so the operator knows what is undone.
+                let reason = try await queue.suppression(of: normalized)?.reason
+                let setBy = reason == .bounced || reason == .complained
+                    ? try await queue.bounces(before: nil, recipient: normalized, limit: 20)
+                        .first { [.suppressed, .suppressedSoft, .complained].contains($0.decision) }
+                    : nil
+                return (try await queue.unsuppress(normalized, reporting: config.eventLog, how: .operator), setBy)
             }
+            guard removed else { throw CommandFailure("\(normalized.value) is not suppressed on \(channel.rawValue)") }
             print("removed \(channel.rawValue) \(normalized.value)")
+            if let setBy {
+                print("it was set by bounce \(setBy.id), received \(Timestamp.rfc3339(setBy.receivedAt)): \(setBy.decision.rawValue) — \(setBy.reason)")
+            }
         }
     }
 

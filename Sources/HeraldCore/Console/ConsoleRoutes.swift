@@ -76,7 +76,7 @@ extension HeraldAPI {
             }
         }
         router.get("/console/bounces") { _, _ in
-            Self.html(ConsolePage.bounces(try await queue.bounces(before: nil, limit: 100)))
+            Self.html(ConsolePage.bounces(try await queue.bounces(before: nil, recipient: nil, limit: 100)))
         }
         router.get("/console/templates") { _, _ in
             guard let templates, let renderer else { throw APIError.notFound("templates are not loaded in this process") }

@@ -168,8 +168,8 @@ public protocol MessageQueue: Sendable {
     /// its last good delivery before `sentBefore` (a message sent and not bounced resets the count).
     func softBounces(of address: Address, since: Int64, sentBefore: Int64) async throws -> Int
 
-    /// Processed bounces, newest first, before id `before` when given.
-    func bounces(before: Int64?, limit: Int) async throws -> [BounceRecord]
+    /// Processed bounces, newest first: before id `before`, and about `recipient`, when given.
+    func bounces(before: Int64?, recipient: Address?, limit: Int) async throws -> [BounceRecord]
 
     func bounce(_ id: Int64) async throws -> BounceRecord?
 

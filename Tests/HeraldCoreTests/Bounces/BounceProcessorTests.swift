@@ -79,7 +79,7 @@ struct BounceProcessorTests {
             #expect(try await queue.suppression(of: sarah)?.reason == .bounced)
             let again = try await Self.process(queue, "gmail-nosuchuser.eml", about: hard, at: now + 1)
             #expect(!again.recorded, "the same bytes again: recorded once")
-            #expect(try await queue.bounces(before: nil, limit: 10).count == 1)
+            #expect(try await queue.bounces(before: nil, recipient: nil, limit: 10).count == 1)
 
             let complained = try await Self.send(queue, to: "dan@example.com", key: "c", at: now - 60_000)
             #expect(try await Self.process(queue, "arf-yahoo-abuse.eml", about: complained, at: now).record.decision == .complained)
@@ -104,8 +104,10 @@ struct BounceProcessorTests {
             #expect(events.map(\.type) == [.messageBounced, .recipientComplained, .messageBounced])
             #expect(events.first?.payload.contains(#""bounce":"hard""#) == true && events.first?.payload.contains(#""suppressed":true"#) == true)
             #expect(try await EventSchema.problems(events.map(\.payload)) == [], "as docs/events.schema.json says")
-            let listed = try await queue.bounces(before: nil, limit: 10)
+            let listed = try await queue.bounces(before: nil, recipient: nil, limit: 10)
             #expect(listed.map(\.decision) == [.review, .suppressed, .complained, .suppressed], "newest first")
+            #expect(try await queue.bounces(before: nil, recipient: dan, limit: 10).map(\.decision) == [.suppressed, .complained],
+                    "one address's, newest first")
             #expect(try await queue.bounce(listed[1].id)?.raw.count ?? 0 > 1_000, "the message is kept as received")
             // Kept for retention.bounces, then gone.
             var retention = Retention(sent: nil, failed: nil)
@@ -113,7 +115,7 @@ struct BounceProcessorTests {
             #expect(try await queue.prune(retention, now: now + 179 * Self.day, dryRun: true).bounces == 0)
             #expect(try await queue.prune(retention, now: now + 181 * Self.day, dryRun: true).bounces == 4)
             #expect(try await queue.prune(retention, now: now + 181 * Self.day).bounces == 4)
-            #expect(try await queue.bounces(before: nil, limit: 10).isEmpty)
+            #expect(try await queue.bounces(before: nil, recipient: nil, limit: 10).isEmpty)
         }
     }
 }

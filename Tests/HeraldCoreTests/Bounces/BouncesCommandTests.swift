@@ -68,6 +68,13 @@ struct BouncesCommandTests {
         #expect(page.status == 200 && page.body.contains(#"<table id="bounces">"#) && page.body.contains(#"<td class="decision">suppressed</td>"#)
                 && page.body.contains("zoe@example.com") && page.body.contains(#"<a href="/console/messages/\#(message.id)">"#),
                 "\(page.body.suffix(1_500))")
+        run.signal(SIGKILL)
+        _ = await run.wait(timeout: .seconds(10))
+        // Lifting the suppression names the bounce that set it.
+        let lifted = try await HeraldCommand.run(["suppress", "remove", "email", "Zoe@Example.com"], fixture: fixture)
+        #expect(lifted.status == 0 && lifted.stdout.contains("removed email zoe@example.com")
+                && lifted.stdout.contains("it was set by bounce \(id),") && lifted.stdout.contains("suppressed — hard bounce 5.1.1"),
+                "\(lifted.stdout) \(lifted.stderr)")
         let events = try await fixture.queue.events(after: .start, matching: EventFilter(types: [.messageBounced]), limit: 10)
         #expect(events.count == 1 && events.first?.event.messageID == message.id, "one message.bounced, for the message")
     }

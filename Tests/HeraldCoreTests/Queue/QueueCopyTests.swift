@@ -112,7 +112,7 @@ struct QueueCopyTests {
             let copiedEvents = try await copy.events(after: .start, matching: EventFilter(), limit: 100).map(\.event)
             #expect(copiedEvents == (try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 100)).map(\.event))
             #expect(copiedEvents.count == 50)
-            #expect(try await copy.bounces(before: nil, limit: 10) == (try await fixture.queue.bounces(before: nil, limit: 10)),
+            #expect(try await copy.bounces(before: nil, recipient: nil, limit: 10) == (try await fixture.queue.bounces(before: nil, recipient: nil, limit: 10)),
                     "bounces copied byte for byte, so the soft window goes on")
             let waiting = try await copy.eventBacklog(after: try await copy.pushCursor("crm"))
             #expect(waiting.count == 20, "the push goes on after the 30 it had delivered: \(waiting)")

@@ -45,8 +45,13 @@ extension PostgresQueue {
             """, as: Int.self) ?? 0
     }
 
-    public func bounces(before: Int64?, limit: Int) async throws -> [BounceRecord] {
-        try await rows("SELECT * FROM bounces WHERE id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(limit)").map(BounceRecord.init)
+    public func bounces(before: Int64?, recipient: Address?, limit: Int) async throws -> [BounceRecord] {
+        if let recipient {
+            return try await rows("""
+                SELECT * FROM bounces WHERE recipient = \(recipient.value) AND id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(limit)
+                """).map(BounceRecord.init)
+        }
+        return try await rows("SELECT * FROM bounces WHERE id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(limit)").map(BounceRecord.init)
     }
 
     public func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {

@@ -44,10 +44,14 @@ extension SQLiteQueue {
         }
     }
 
-    public func bounces(before: Int64?, limit: Int) async throws -> [BounceRecord] {
+    public func bounces(before: Int64?, recipient: Address?, limit: Int) async throws -> [BounceRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM bounces WHERE id < ? ORDER BY id DESC LIMIT ?",
-                             arguments: [before ?? Int64.max, limit]).map(BounceRecord.init(row:))
+            if let recipient {
+                return try Row.fetchAll(db, sql: "SELECT * FROM bounces WHERE recipient = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                                        arguments: [recipient.value, before ?? Int64.max, limit]).map(BounceRecord.init(row:))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM bounces WHERE id < ? ORDER BY id DESC LIMIT ?",
+                                    arguments: [before ?? Int64.max, limit]).map(BounceRecord.init(row:))
         }
     }
 
