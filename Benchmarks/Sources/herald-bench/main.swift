@@ -7,6 +7,7 @@
 //                                                     the first message of an NDJSON file
 //   herald-bench insert-batched DB_PATH ROWS          raw SQLite batched insert of the ingest rows
 //   herald-bench pg-claim-loop URL ROWS               raw PostgreSQL claim+done through postgres-nio
+//   herald-bench bounce-parse CORPUS_DIR COUNT        bounce reports read (MIME, report, VERP), one core
 import Foundation
 
 let arguments = CommandLine.arguments
@@ -22,6 +23,8 @@ case ("insert-batched", 4) where Int(arguments[3]) != nil:
     try runInsertBatched(path: arguments[2], rows: Int(arguments[3])!)
 case ("pg-claim-loop", 4) where Int(arguments[3]) != nil:
     try await runPostgresClaimLoop(url: arguments[2], rows: Int(arguments[3])!)
+case ("bounce-parse", 4) where Int(arguments[3]) != nil:
+    try runBounceParse(corpus: arguments[2], count: Int(arguments[3])!)
 default:
     FileHandle.standardError.write(Data("""
         usage: herald-bench claim-loop DB_PATH ROWS
@@ -29,6 +32,7 @@ default:
                herald-bench render-template TEMPLATES_FOLDER NAME [SECONDS [MESSAGE_FILE]]
                herald-bench insert-batched DB_PATH ROWS
                herald-bench pg-claim-loop URL ROWS
+               herald-bench bounce-parse CORPUS_DIR COUNT
 
         """.utf8))
     exit(2)
