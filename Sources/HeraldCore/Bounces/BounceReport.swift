@@ -163,20 +163,12 @@ extension BounceReport {
     /// A bounce without the report structure (qmail, old Exchange, hand-rolled MTAs): sent by a
     /// mailer daemon or titled as a failure, with failure wording in its text.
     private static func textBounce(_ mail: MailMessage, subject: String?, from: String?) -> Recipient? {
-        let sender = (from ?? "").lowercased()
-        let title = (subject ?? "").lowercased()
-        let daemon = ["mailer-daemon", "postmaster", "mail delivery", "mail administrator"].contains(where: sender.contains)
-        let failureTitle = ["undeliver", "delivery status notification", "delivery failure", "delivery has failed",
-                            "failure notice", "returned mail", "mail delivery failed", "delivery failed", "non remis",
-                            "could not be delivered"].contains(where: title.contains)
-        guard daemon || failureTitle else { return nil }
+        guard daemonSenders.occur(in: (from ?? "").lowercased()) || failureSubjects.occur(in: (subject ?? "").lowercased()) else {
+            return nil
+        }
         let text = mail.allParts.filter { $0.contentType.type == "text" }.prefix(3).map(\.text).joined(separator: "\n")
         let lower = text.lowercased()
-        let failure = ["permanent", "failed", "could not be delivered", "undeliverable", "rejected", "does not like recipient",
-                       "couldn't be found", "no mailbox", "delivery has failed", "unable to deliver", "not delivered",
-                       "did not reach", "cannot be reached"].contains(where: lower.contains)
-            || BounceClassification.inferredCode(from: lower) != nil
-        guard failure else { return nil }
+        guard failureWords.occur(in: lower) || BounceClassification.inferredCode(from: lower) != nil else { return nil }
         // The line that says why: the first with a status code, else the first with failure wording.
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let reason = lines.first { BounceClassification.enhancedCode(in: $0) != nil }
@@ -185,6 +177,20 @@ extension BounceReport {
                          diagnostic: reason.map { String($0.prefix(1_000)) })
     }
 
+    static let daemonSenders = Phrases(["mailer-daemon", "postmaster", "mail delivery", "mail administrator"])
+    static let failureSubjects = Phrases([
+        "undeliver", "delivery status notification", "delivery failure", "delivery has failed", "failure notice",
+        "returned mail", "mail delivery failed", "delivery failed", "non remis", "could not be delivered",
+    ])
+    static let failureWords = Phrases([
+        "permanent", "failed", "could not be delivered", "undeliverable", "rejected", "does not like recipient",
+        "couldn't be found", "no mailbox", "delivery has failed", "unable to deliver", "not delivered", "did not reach",
+        "cannot be reached",
+    ])
+    static let autoReplySubjects = Phrases([
+        "out of office", "automatic reply", "autoreply", "auto-reply", "auto reply", "vacation", "abwesenheit", "absence",
+    ])
+
     /// RFC 3834's `Auto-Submitted` (anything but `no`), and the headers and subjects vacation
     /// responders use without it.
     private static func isAutoReply(_ mail: MailMessage, subject: String?) -> Bool {
@@ -192,7 +198,6 @@ extension BounceReport {
         if mail.header("X-Autoreply") != nil || mail.header("X-Autorespond") != nil || mail.header("X-Autoresponse") != nil { return true }
         if let precedence = mail.header("Precedence")?.lowercased(), precedence.contains("auto_reply") { return true }
         let title = (subject ?? "").lowercased()
-        return ["out of office", "automatic reply", "autoreply", "auto-reply", "auto reply", "vacation", "abwesenheit",
-                "absence"].contains(where: title.contains) || title.hasPrefix("auto:")
+        return autoReplySubjects.occur(in: title) || title.hasPrefix("auto:")
     }
 }

@@ -43,29 +43,53 @@ public struct ReturnPath: Sendable, CustomStringConvertible {
     }
 
     /// Every message named by a valid VERP address anywhere in `text` (header values, report
-    /// fields), in order of appearance, without repeats.
+    /// fields), in order of appearance, without repeats. Scanned as ASCII bytes: addresses are.
     public func messageIDs(in text: String) -> [Int64] {
-        let lower = text.lowercased()
-        let prefix = local.lowercased() + "+"
+        let bytes = Array(text.utf8)
+        let prefix = Array((local.lowercased() + "+").utf8)
         var found: [Int64] = []
-        var searchFrom = lower.startIndex
-        while let start = lower.range(of: prefix, range: searchFrom..<lower.endIndex) {
+        var from = 0
+        while from < bytes.count, let range = Self.caseInsensitiveRange(of: prefix, in: bytes, from: from) {
             // The local part must start here: not inside a longer one (xbounces+…).
-            let startsAddress = start.lowerBound == lower.startIndex
-                || !Self.isLocalCharacter(lower[lower.index(before: start.lowerBound)])
-            let end = lower[start.lowerBound...].firstIndex { !Self.isLocalCharacter($0) && $0 != "@" && $0 != "." } ?? lower.endIndex
+            let startsAddress = range.lowerBound == 0 || !Self.isLocalByte(bytes[range.lowerBound - 1])
+            var end = range.upperBound
+            while end < bytes.count, Self.isLocalByte(bytes[end]) || bytes[end] == UInt8(ascii: "@") || bytes[end] == UInt8(ascii: ".") {
+                end += 1
+            }
             // A sentence's full stop after the address is not part of it.
-            let candidate = lower[start.lowerBound..<end].trimmingCharacters(in: CharacterSet(charactersIn: "."))
-            if startsAddress, let id = messageID(of: candidate), !found.contains(id) {
+            while end > range.upperBound, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            if startsAddress, let id = messageID(of: String(decoding: bytes[range.lowerBound..<end], as: UTF8.self)),
+               !found.contains(id)
+            {
                 found.append(id)
             }
-            searchFrom = start.upperBound
+            from = range.upperBound
         }
         return found
     }
 
-    private static func isLocalCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || "+-_".contains(character))
+    private static func caseInsensitiveRange(of needle: [UInt8], in bytes: [UInt8], from start: Int) -> Range<Int>? {
+        guard let first = needle.first, bytes.count >= needle.count else { return nil }
+        var index = start
+        while index <= bytes.count - needle.count {
+            if lowered(bytes[index]) == first {
+                var matched = 1
+                while matched < needle.count, lowered(bytes[index + matched]) == needle[matched] { matched += 1 }
+                if matched == needle.count { return index..<(index + needle.count) }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    private static func isLocalByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
     }
 
     private func signature(_ messageID: Int64) -> String {

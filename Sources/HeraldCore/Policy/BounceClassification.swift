@@ -47,18 +47,19 @@ public enum BounceClassification {
     /// does not exist (→ 5.1.1) and for one that is full (→ 5.2.2).
     static func inferredCode(from text: String) -> String? {
         let lower = text.lowercased()
-        if hardPhrases.contains(where: lower.contains) { return "5.1.1" }
-        if fullPhrases.contains(where: lower.contains) { return "5.2.2" }
+        if hardPhrases.occur(in: lower) { return "5.1.1" }
+        if fullPhrases.occur(in: lower) { return "5.2.2" }
         return nil
     }
 
-    static let hardPhrases = [
+    static let hardPhrases = Phrases([
         "user unknown", "unknown user", "no such user", "no such recipient", "recipient unknown", "unknown recipient",
         "no mailbox here by that name", "mailbox not found", "mailbox does not exist", "address does not exist",
         "account does not exist", "user doesn't exist", "does not exist here", "invalid recipient", "recipient not found",
         "unrouteable address", "no such mailbox",
-    ]
-    static let fullPhrases = ["mailbox full", "mailbox is full", "over quota", "quota exceeded", "exceeded storage", "insufficient storage"]
+    ])
+    static let fullPhrases = Phrases(["mailbox full", "mailbox is full", "over quota", "quota exceeded", "exceeded storage",
+                                      "insufficient storage"])
 
     private static func digits(_ bytes: [UInt8], _ cursor: inout Int, maximum: Int) -> Int {
         let start = cursor
