@@ -5,7 +5,7 @@ import HeraldCore
 struct BouncesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bounces", abstract: "Bounces, complaints and auto-replies that came back, and what Herald decided.",
-        subcommands: [Ingest.self, List.self, Show.self, Reprocess.self])
+        subcommands: [Ingest.self, Poll.self, List.self, Show.self, Reprocess.self])
 
     /// Loads the config, insisting on `channels.email.bounces`.
     static func bounceConfig(_ options: GlobalOptions) throws -> (HeraldConfig, BounceConfig) {
@@ -51,6 +51,40 @@ struct BouncesCommand: AsyncParsableCommand {
             let about = record.messageID.map { "message \($0)" } ?? "no message"
             print("\(outcome.recorded ? "" : "already recorded: ")\(record.kind.rawValue) (\(record.format)), \(about)"
                   + "\(record.recipient.map { " <\($0)>" } ?? ""): \(record.decision.rawValue) — \(record.reason)")
+        }
+    }
+
+    struct Poll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read the bounce mailbox once, as `herald run` does every `poll`.",
+            discussion: """
+                Each report is recorded, then moved to the processed folder (or deleted); mail that is not \
+                a report stays where it is, unread if it was unread. Exit 75 when the mailbox or the queue \
+                cannot be reached (nothing half done: what was recorded is moved on at the next pass).
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            let logger = options.bootstrapLogging()
+            let config = try options.loadConfig()
+            guard config.email?.bounces?.mailbox != nil else {
+                throw CommandFailure("no bounce mailbox is configured (channels.email.bounces.mailbox: {url, username, password})")
+            }
+            guard config.unsetSecrets.isEmpty else { throw UnsetSecretsError(secrets: config.unsetSecrets) }
+            let transports = CurlChannels(workers: 1, logger: logger)
+            let pass: BounceMailboxReader.Pass
+            do {
+                pass = try await options.withQueue(config) { queue in
+                    try await config.bounceMailboxReader(queue: queue, transports: transports, logger: logger)!.read()
+                }
+            } catch {
+                await transports.shutdown()
+                FileHandle.standardError.write(Data("herald bounces poll: \(error)\n".utf8))
+                throw ExitCode(75)
+            }
+            await transports.shutdown()
+            print(pass.summary)
         }
     }
 

@@ -61,6 +61,9 @@ struct Run: AsyncParsableCommand {
                 if let dropFolder { services.append(.init(service: dropFolder)) }
                 services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))
                 if let letters { services.append(.init(service: letters)) }
+                if let reader = config.bounceMailboxReader(queue: queue, transports: transports, logger: logger) {
+                    services.append(.init(service: reader))
+                }
                 services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
                 let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
                                     logger: logger)

@@ -5,6 +5,7 @@
 ///   return_path: "bounces@bounce.harbor-financial.example"   # VERP: bounces+<id>-<signature>@…
 ///   secret: "${HERALD_BOUNCE_SECRET}"                         # signs each envelope sender
 ///   soft: {max: 3, per: 7d}                                   # soft bounces that suppress the address
+///   mailbox: {url: "imaps://mail.example/INBOX", username: …, password: "${HERALD_BOUNCE_MAILBOX_PASSWORD}"}
 /// ```
 public struct BounceConfig: Sendable {
     public var returnPath: ReturnPath
@@ -12,6 +13,8 @@ public struct BounceConfig: Sendable {
     /// between, suppress it.
     public var softMax: Int
     public var softWindow: Duration
+    /// Where the return path's mail is delivered, when Herald reads it itself.
+    public var mailbox: BounceMailboxConfig?
 
     public init(returnPath: ReturnPath, softMax: Int = 3, softWindow: Duration = .seconds(7 * 86_400)) {
         self.returnPath = returnPath
@@ -20,7 +23,7 @@ public struct BounceConfig: Sendable {
     }
 
     init(_ node: ConfigNode) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["return_path", "secret", "soft"])
+        let fields = try node.fields(allowed: ["return_path", "secret", "soft", "mailbox"])
         guard let pathNode = fields["return_path"] else { throw node.error("return_path: required (the bounce mailbox, bounces@bounce.example.com)") }
         guard let secretNode = fields["secret"] else { throw node.error("secret: required (from the environment); it signs each envelope sender") }
         let address = try pathNode.string()
@@ -33,5 +36,6 @@ public struct BounceConfig: Sendable {
             softMax = try window["max"]?.int(in: 1...1_000) ?? 3
             softWindow = try window["per"]?.duration() ?? softWindow
         }
+        mailbox = try fields["mailbox"].map { node throws(ConfigError) in try BounceMailboxConfig(node) }
     }
 }

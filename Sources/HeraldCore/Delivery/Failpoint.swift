@@ -14,6 +14,9 @@ enum Failpoint {
     /// The CRM accepted a batch; the push has not moved past it.
     static let eventsAfterPost = "events.after-post"
 
+    /// A mailbox report's outcome is committed; it is still in the mailbox.
+    static let mailboxAfterRecord = "mailbox.after-record"
+
     static func hit(_ name: String) {
         guard armed.contains(name) else { return }
         FileHandle.standardError.write(Data("herald: failpoint \(name): SIGKILL\n".utf8))

@@ -173,6 +173,11 @@ public protocol MessageQueue: Sendable {
 
     func bounce(_ id: Int64) async throws -> BounceRecord?
 
+    /// What was decided for each of `sourceIDs` of `source` that is recorded: a mailbox reader
+    /// asks for the messages it sees, so mail left there (unrelated) is not read again and a
+    /// report recorded just before a crash is only moved on.
+    func bounceDecisions(source: String, sourceIDs: [String]) async throws -> [String: BounceRecord.Decision]
+
     /// Removes (or counts) up to `limit` bounce records received before `cutoff`, oldest first.
     func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int
 

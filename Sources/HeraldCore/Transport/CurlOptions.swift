@@ -65,6 +65,8 @@ extension CurlLoop {
             transfer.headerList = list
             codes.append(herald_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
         }
+        if spec.noBody { codes.append(herald_easy_setopt_long(handle, CURLOPT_NOBODY, 1)) }
+        if spec.forbidReuse { codes.append(herald_easy_setopt_long(handle, CURLOPT_FORBID_REUSE, 1)) }
         if let useSSL = spec.useSSL { codes.append(herald_easy_setopt_long(handle, CURLOPT_USE_SSL, useSSL)) }
         if let username = spec.username { codes.append(herald_easy_setopt_string(handle, CURLOPT_USERNAME, username)) }
         if let password = spec.password { codes.append(herald_easy_setopt_string(handle, CURLOPT_PASSWORD, password)) }

@@ -42,7 +42,7 @@ enum CurlOutcome {
         for stale in [", errno: 115", " (errno: 115)", " (errno: 11)", ", errno: 11"] {
             if let range = text.range(of: stale) { text.removeSubrange(range) }
         }
-        let lastLine = spec.mail != nil ? transfer.headerLines.last : nil
+        let lastLine = spec.speaksCommands ? transfer.headerLines.last : nil
         let said = lastLine.map { "its last reply was \(visible($0))" } ?? "it had sent nothing since the connection was made"
         if code == CURLE_OPERATION_TIMEDOUT {
             if !connected {
@@ -57,7 +57,7 @@ enum CurlOutcome {
                 text = "timeout (\(Self.text(spec.timeout))) passed before the response's status line and headers were complete"
                     + (transfer.statusLine.map { " (status line \(visible($0)))" } ?? "; nothing had arrived")
             }
-        } else if spec.mail != nil {
+        } else if spec.speaksCommands {
             // What the server said before a failure libcurl could not read (garbage, a dropped
             // connection) is worth keeping.
             text += "; " + (lastLine.map { "the server's last line was \(visible($0))" } ?? "the server had sent nothing")

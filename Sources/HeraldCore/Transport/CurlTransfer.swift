@@ -28,12 +28,26 @@ struct CurlTransferSpec: Sendable {
     /// When the server answered with a failure code (an SMTP 4xx or 5xx), report its reply
     /// instead of throwing, so the caller can classify the reply.
     var keepsFailedReplies = false
+    /// A command that returns no data (POP3's DELE).
+    var noBody = false
+    /// Close the connection after this transfer (POP3 applies deletions only at QUIT, which
+    /// libcurl sends when it closes a connection).
+    var forbidReuse = false
 
     struct Mail: Sendable {
         var from: String
         var recipients: [String]
         var message: [UInt8]
     }
+
+    /// IMAP or POP3: like SMTP, a command protocol whose last reply lines explain a failure.
+    var isMailbox: Bool {
+        let lowered = url.prefix(5).lowercased()
+        return lowered.hasPrefix("imap") || lowered.hasPrefix("pop3")
+    }
+
+    /// The server's reply lines are worth keeping (the last 16) to explain a failure.
+    var speaksCommands: Bool { mail != nil || isMailbox }
 
     /// HTTP answers are judged on their status line and headers (see `CurlOutcome`).
     var isHTTP: Bool {
@@ -149,8 +163,8 @@ let curlHeaderCallback: herald_curl_data_callback = { pointer, size, count, user
     while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
     while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
     let line = String(decoding: bytes, as: UTF8.self)
-    if transfer.spec.mail != nil {
-        // SMTP: every server reply line; the last ones explain a failure.
+    if transfer.spec.speaksCommands {
+        // SMTP, IMAP, POP3: every server reply line; the last ones explain a failure.
         transfer.headerLines.append(line)
         if transfer.headerLines.count > 16 { transfer.headerLines.removeFirst() }
     } else if line.hasPrefix("HTTP/") {

@@ -153,4 +153,31 @@ struct BounceConfigTests {
         #expect(config.email?.bounces?.softMax == 5 && config.email?.bounces?.softWindow == .seconds(14 * 86_400))
         #expect(config.email?.bounces?.returnPath.address(for: 7).hasSuffix("@b.example") == true)
     }
+
+    @Test("a bounce mailbox: IMAP moves to Processed by default, POP3 deletes; a POP3 folder, a POP3 move, an http URL and a missing password are refused, each naming its key and value")
+    func mailbox() throws {
+        let base = #"{return_path: "bounces@b.example", secret: "0123456789abcdef0123", mailbox: MAILBOX}"#
+        func parse(_ mailbox: String) throws -> HeraldConfig {
+            try Self.parse(Self.email + "\n    bounces: " + base.replacingOccurrences(of: "MAILBOX", with: mailbox))
+        }
+        let imap = try #require(try parse(#"{url: "imaps://mail.b.example/INBOX", username: "b", password: "pw"}"#).email?.bounces?.mailbox)
+        #expect(imap.mailProtocol == .imap && imap.folder == "INBOX" && imap.processed == .move("Processed") && imap.poll == .seconds(60))
+        #expect(imap.server == "imaps://mail.b.example")
+        let pop3 = try #require(try parse(#"{url: "pop3s://mail.b.example:995", username: "b", password: "pw", poll: 5m}"#).email?.bounces?.mailbox)
+        #expect(pop3.mailProtocol == .pop3 && pop3.processed == .delete && pop3.poll == .seconds(300) && pop3.server == "pop3s://mail.b.example:995")
+        for (mailbox, expected) in [
+            (#"{url: "pop3s://mail.b.example/INBOX", username: "b", password: "pw"}"#, #"mailbox.url: a POP3 mailbox has no folders ("/INBOX")"#),
+            (#"{url: "pop3s://mail.b.example", username: "b", password: "pw", processed: Archive}"#, #"mailbox.processed: POP3 can only delete ("Archive")"#),
+            (#"{url: "https://mail.b.example", username: "b", password: "pw"}"#, "mailbox.url"),
+            (#"{url: "imaps://mail.b.example", username: "b"}"#, "mailbox: password: required"),
+            (#"{url: "imaps://mail.b.example", username: "b", password: "pw", processed: "A\"B"}"#, "mailbox.processed: not a folder"),
+        ] {
+            do {
+                _ = try parse(mailbox)
+                Issue.record("accepted: \(mailbox)")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
 }

@@ -54,6 +54,14 @@ extension PostgresQueue {
         return try await rows("SELECT * FROM bounces WHERE id < \(before ?? Int64.max) ORDER BY id DESC LIMIT \(limit)").map(BounceRecord.init)
     }
 
+    public func bounceDecisions(source: String, sourceIDs: [String]) async throws -> [String: BounceRecord.Decision] {
+        var decisions: [String: BounceRecord.Decision] = [:]
+        for row in try await rows("SELECT source_id, decision FROM bounces WHERE source = \(source) AND source_id = ANY(\(sourceIDs))") {
+            decisions[try row.get("source_id")] = BounceRecord.Decision(rawValue: try row.get("decision")) ?? .review
+        }
+        return decisions
+    }
+
     public func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {
         if dryRun {
             return try await value("""

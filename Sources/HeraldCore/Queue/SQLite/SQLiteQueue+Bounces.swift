@@ -55,6 +55,24 @@ extension SQLiteQueue {
         }
     }
 
+    public func bounceDecisions(source: String, sourceIDs: [String]) async throws -> [String: BounceRecord.Decision] {
+        try await read { db in
+            var decisions: [String: BounceRecord.Decision] = [:]
+            // In chunks: SQLite limits the parameters of one statement.
+            for start in stride(from: 0, to: sourceIDs.count, by: 500) {
+                let chunk = Array(sourceIDs[start..<min(start + 500, sourceIDs.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: "SELECT source_id, decision FROM bounces WHERE source = ? AND source_id IN (\(marks))",
+                                            arguments: StatementArguments([source] + chunk))
+                for row in rows {
+                    let id: String = row[0]
+                    decisions[id] = BounceRecord.Decision(rawValue: row[1]) ?? .review
+                }
+            }
+            return decisions
+        }
+    }
+
     public func pruneBounces(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {
         let select = "SELECT id FROM bounces WHERE received_at < ? ORDER BY id LIMIT ?"
         if dryRun {

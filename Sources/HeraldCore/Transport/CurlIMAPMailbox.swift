@@ -1,0 +1,93 @@
+import Foundation
+
+/// A bounce mailbox over libcurl's IMAP.
+///
+/// Messages are fetched by UID with the folder's UIDVALIDITY in the URL, so libcurl refuses a
+/// folder that was recreated meanwhile instead of handing back another message. Listings use
+/// only data items that never come as literals (UID, FLAGS, RFC822.SIZE): libcurl passes a
+/// custom command's reply through line by line and would read a literal's content as replies.
+/// Reading a message marks it `\Seen`; `leave` takes that back for mail that was unread.
+public struct CurlIMAPMailbox: BounceMailbox {
+    let config: BounceMailboxConfig
+    let multi: CurlMulti
+
+    public init(config: BounceMailboxConfig, multi: CurlMulti) {
+        self.config = config
+        self.multi = multi
+    }
+
+    public var source: String { "imap" }
+
+    public func list() async throws -> [MailboxEntry] {
+        if case .move(let folder) = config.processed {
+            let listed = try await command("LIST \"\" \(Self.quoted(folder))", in: nil)
+            if !replyLines(listed).contains(where: { $0.hasPrefix("* LIST") }) {
+                _ = try await command("CREATE \(Self.quoted(folder))", in: nil)
+            }
+        }
+        let status = try await command("STATUS \(Self.quoted(config.folder)) (UIDVALIDITY)", in: nil)
+        guard let validity = replyLines(status).lazy.compactMap({ Self.number(after: "UIDVALIDITY ", in: $0) }).first else {
+            throw TransportError.protocolError("the server named no UIDVALIDITY for \(config.folder)")
+        }
+        let listing = try await command("UID FETCH 1:* (UID FLAGS RFC822.SIZE)", in: config.folder)
+        var entries: [MailboxEntry] = []
+        for line in replyLines(listing) where line.hasPrefix("* ") && line.contains(" FETCH ") {
+            guard let uid = Self.number(after: "UID ", in: line) else { continue }
+            let size = Self.number(after: "RFC822.SIZE ", in: line).map { Int(clamping: $0) } ?? 0
+            let seen = line.range(of: "\\Seen", options: .caseInsensitive) != nil
+            entries.append(MailboxEntry(sourceID: "\(folderURL);UIDVALIDITY=\(validity)/;UID=\(uid)", number: Int64(uid),
+                                        size: size, seen: seen))
+        }
+        return entries.sorted { $0.number < $1.number }
+    }
+
+    public func fetch(_ entry: MailboxEntry, limit: Int) async throws -> [UInt8] {
+        // The source id is the message's IMAP URL (RFC 5092), UIDVALIDITY included.
+        var spec = config.transferSpec(url: entry.sourceID)
+        spec.bodyLimit = limit
+        return try await multi.perform(spec).bodyPrefix
+    }
+
+    public func leave(_ entry: MailboxEntry) async throws {
+        guard !entry.seen else { return }
+        _ = try await command("UID STORE \(entry.number) -FLAGS.SILENT (\\Seen)", in: config.folder)
+    }
+
+    public func remove(_ entry: MailboxEntry) async throws {
+        switch config.processed {
+        case .move(let folder):
+            // A UID no longer there (moved by another host already) is no error: the reply is OK.
+            _ = try await command("UID MOVE \(entry.number) \(Self.quoted(folder))", in: config.folder)
+        case .delete:
+            _ = try await command("UID STORE \(entry.number) +FLAGS.SILENT (\\Deleted)", in: config.folder)
+            _ = try await command("UID EXPUNGE \(entry.number)", in: config.folder)
+        }
+    }
+
+    public func close() async throws {
+        // Closing the connection logs out; the next session logs in afresh.
+        var spec = config.transferSpec(url: "\(config.server)/")
+        spec.method = "NOOP"
+        spec.forbidReuse = true
+        _ = try await multi.perform(spec)
+    }
+
+    private var folderURL: String {
+        "\(config.server)/\(config.folder.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: ";/?#"))) ?? config.folder)"
+    }
+
+    /// Runs an IMAP command, in `folder` when given (libcurl selects it first); its untagged replies.
+    private func command(_ text: String, in folder: String?) async throws -> [UInt8] {
+        var spec = config.transferSpec(url: folder == nil ? "\(config.server)/" : folderURL)
+        spec.method = text
+        return try await multi.perform(spec).bodyPrefix
+    }
+
+    static func quoted(_ name: String) -> String { "\"\(name)\"" }
+
+    /// The number right after `label` in `line`.
+    static func number(after label: String, in line: String) -> UInt64? {
+        guard let range = line.range(of: label) else { return nil }
+        return UInt64(line[range.upperBound...].prefix { $0.isASCII && $0.isNumber })
+    }
+}
