@@ -29,8 +29,8 @@ public protocol BounceMailbox: Sendable {
     func fetch(_ entry: MailboxEntry, limit: Int) async throws -> [UInt8]
     /// Leaves mail that is not a report as it was (unread if it was unread).
     func leave(_ entry: MailboxEntry) async throws
-    /// Moves a recorded report out of the mailbox (to the processed folder, or deleted).
-    func remove(_ entry: MailboxEntry) async throws
+    /// Moves recorded reports out of the mailbox (to the processed folder, or deleted).
+    func remove(_ entries: [MailboxEntry]) async throws
     /// Ends the session; POP3 applies its deletions only now.
     func close() async throws
 }

@@ -24,6 +24,9 @@ public struct BounceMailboxReader: Service, CustomStringConvertible {
         self.logger = logger
     }
 
+    /// Reports moved out of the mailbox at once.
+    static let removalPage = 50
+
     public var description: String { "BounceMailboxReader(\(config.server))" }
 
     /// What one pass did.
@@ -71,6 +74,9 @@ public struct BounceMailboxReader: Service, CustomStringConvertible {
         pass.listed = entries.count
         let known = try await queue.bounceDecisions(source: mailbox.source, sourceIDs: entries.map(\.sourceID))
         var lastReport = ContinuousClock.now
+        // Recorded reports leave the mailbox a page at a time (one IMAP command for many); a
+        // crash before that leaves them to be found recorded and moved on at the next pass.
+        var recorded: [MailboxEntry] = []
         do {
             for (index, entry) in entries.enumerated() {
                 try Task.checkCancellation()
@@ -78,20 +84,24 @@ public struct BounceMailboxReader: Service, CustomStringConvertible {
                     if decision == .unrelated {
                         pass.leftBefore += 1
                     } else {
-                        try await mailbox.remove(entry)
+                        recorded.append(entry)
                         pass.movedOn += 1
                     }
-                    continue
-                }
-                let raw = try await mailbox.fetch(entry, limit: config.maxMessageBytes)
-                let outcome = try await processor.process(raw, source: mailbox.source, sourceID: entry.sourceID)
-                Failpoint.hit(Failpoint.mailboxAfterRecord)
-                if outcome.record.decision == .unrelated {
-                    try await mailbox.leave(entry)
-                    pass.left += 1
                 } else {
-                    try await mailbox.remove(entry)
-                    pass.recorded += 1
+                    let raw = try await mailbox.fetch(entry, limit: config.maxMessageBytes)
+                    let outcome = try await processor.process(raw, source: mailbox.source, sourceID: entry.sourceID)
+                    Failpoint.hit(Failpoint.mailboxAfterRecord)
+                    if outcome.record.decision == .unrelated {
+                        try await mailbox.leave(entry)
+                        pass.left += 1
+                    } else {
+                        recorded.append(entry)
+                        pass.recorded += 1
+                    }
+                }
+                if recorded.count >= Self.removalPage {
+                    try await mailbox.remove(recorded)
+                    recorded.removeAll()
                 }
                 if ContinuousClock.now - lastReport > .seconds(5) {
                     // A first pass over a full mailbox takes a while: say how far it got.
@@ -100,6 +110,7 @@ public struct BounceMailboxReader: Service, CustomStringConvertible {
                                                                       "done": "\(index + 1) of \(entries.count)"])
                 }
             }
+            try await mailbox.remove(recorded)
         } catch {
             try? await mailbox.close()
             throw error

@@ -25,20 +25,32 @@ public struct CurlIMAPMailbox: BounceMailbox {
                 _ = try await command("CREATE \(Self.quoted(folder))", in: nil)
             }
         }
-        let status = try await command("STATUS \(Self.quoted(config.folder)) (UIDVALIDITY)", in: nil)
-        guard let validity = replyLines(status).lazy.compactMap({ Self.number(after: "UIDVALIDITY ", in: $0) }).first else {
-            throw TransportError.protocolError("the server named no UIDVALIDITY for \(config.folder)")
+        let status = replyLines(try await command("STATUS \(Self.quoted(config.folder)) (UIDVALIDITY MESSAGES)", in: nil))
+        guard let validity = status.lazy.compactMap({ Self.number(after: "UIDVALIDITY ", in: $0) }).first,
+              let messages = status.lazy.compactMap({ Self.number(after: "MESSAGES ", in: $0) }).first
+        else {
+            throw TransportError.protocolError("the server named no UIDVALIDITY and MESSAGES for \(config.folder)")
         }
-        let listing = try await command("UID FETCH 1:* (UID FLAGS RFC822.SIZE)", in: config.folder)
         var entries: [MailboxEntry] = []
-        for line in replyLines(listing) where line.hasPrefix("* ") && line.contains(" FETCH ") {
-            guard let uid = Self.number(after: "UID ", in: line) else { continue }
-            let size = Self.number(after: "RFC822.SIZE ", in: line).map { Int(clamping: $0) } ?? 0
-            let seen = line.range(of: "\\Seen", options: .caseInsensitive) != nil
-            entries.append(MailboxEntry(sourceID: "\(folderURL);UIDVALIDITY=\(validity)/;UID=\(uid)", number: Int64(uid),
-                                        size: size, seen: seen))
+        // By message number, in pages: libcurl 7.88 counts a command's untagged replies as
+        // response headers and gives up past its header limit (a listing of about 220 messages
+        // in one FETCH fails with "Too large response headers").
+        var first: UInt64 = 1
+        while first <= messages {
+            let last = min(messages, first + UInt64(Self.listingPage) - 1)
+            let listing = try await command("FETCH \(first):\(last) (UID FLAGS RFC822.SIZE)", in: config.folder)
+            for line in replyLines(listing) where line.hasPrefix("* ") && line.contains(" FETCH ") {
+                guard let uid = Self.number(after: "UID ", in: line) else { continue }
+                let size = Self.number(after: "RFC822.SIZE ", in: line).map { Int(clamping: $0) } ?? 0
+                let seen = line.range(of: "\\Seen", options: .caseInsensitive) != nil
+                entries.append(MailboxEntry(sourceID: "\(folderURL);UIDVALIDITY=\(validity)/;UID=\(uid)", number: Int64(uid),
+                                            size: size, seen: seen))
+            }
+            first = last + 1
         }
-        return entries.sorted { $0.number < $1.number }
+        // A message expunged by another client meanwhile shifts the numbers: a UID may repeat.
+        var listed = Set<Int64>()
+        return entries.sorted { $0.number < $1.number }.filter { listed.insert($0.number).inserted }
     }
 
     public func fetch(_ entry: MailboxEntry, limit: Int) async throws -> [UInt8] {
@@ -53,14 +65,16 @@ public struct CurlIMAPMailbox: BounceMailbox {
         _ = try await command("UID STORE \(entry.number) -FLAGS.SILENT (\\Seen)", in: config.folder)
     }
 
-    public func remove(_ entry: MailboxEntry) async throws {
+    public func remove(_ entries: [MailboxEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        // One command for many: a UID no longer there (moved by another host) is no error.
+        let uids = entries.map { String($0.number) }.joined(separator: ",")
         switch config.processed {
         case .move(let folder):
-            // A UID no longer there (moved by another host already) is no error: the reply is OK.
-            _ = try await command("UID MOVE \(entry.number) \(Self.quoted(folder))", in: config.folder)
+            _ = try await command("UID MOVE \(uids) \(Self.quoted(folder))", in: config.folder)
         case .delete:
-            _ = try await command("UID STORE \(entry.number) +FLAGS.SILENT (\\Deleted)", in: config.folder)
-            _ = try await command("UID EXPUNGE \(entry.number)", in: config.folder)
+            _ = try await command("UID STORE \(uids) +FLAGS.SILENT (\\Deleted)", in: config.folder)
+            _ = try await command("UID EXPUNGE \(uids)", in: config.folder)
         }
     }
 
@@ -82,6 +96,9 @@ public struct CurlIMAPMailbox: BounceMailbox {
         spec.method = text
         return try await multi.perform(spec).bodyPrefix
     }
+
+    /// Messages listed per FETCH.
+    static let listingPage = 100
 
     static func quoted(_ name: String) -> String { "\"\(name)\"" }
 

@@ -41,11 +41,13 @@ public struct CurlPOP3Mailbox: BounceMailbox {
     /// POP3 changes nothing by reading.
     public func leave(_ entry: MailboxEntry) async throws {}
 
-    public func remove(_ entry: MailboxEntry) async throws {
-        var spec = config.transferSpec(url: "\(config.server)/\(entry.number)")
-        spec.method = "DELE"
-        spec.noBody = true
-        _ = try await multi.perform(spec)
+    public func remove(_ entries: [MailboxEntry]) async throws {
+        for entry in entries {
+            var spec = config.transferSpec(url: "\(config.server)/\(entry.number)")
+            spec.method = "DELE"
+            spec.noBody = true
+            _ = try await multi.perform(spec)
+        }
     }
 
     public func close() async throws {

@@ -68,7 +68,7 @@ struct BounceMailboxTests {
         try dovecot.deliver([other[0], reports[0], reports[1], other[1], reports[2]])
         let before = try await dovecot.list()
         try #require(before.count == 5 && before.allSatisfy { !$0.seen }, "precondition: five unread messages in INBOX: \(before)")
-        _ = try await dovecot.message(uid: before[3].uid)  // the newsletter was read by someone
+        try await dovecot.markSeen(uid: before[3].uid)  // the newsletter was read by someone
         let unrelatedBefore = try await dovecot.list().filter { [before[0].uid, before[3].uid].contains($0.uid) }
         #expect(unrelatedBefore.map(\.seen) == [false, true], "precondition: one unread, one read")
 
@@ -141,6 +141,78 @@ struct BounceMailboxTests {
         #expect(records.allSatisfy { $0.source == "pop3" && $0.sourceID.contains(";UIDL=") })
         #expect(Set(records.compactMap { $0.decision == .unrelated ? nil : $0.messageID }) == Set(ids))
         #expect(records.filter { $0.decision == .unrelated }.count == 2)
+        await dovecot.stop()
+    }
+
+    /// How many reports the crash test puts in the mailbox (`Benchmarks/bounce-mailbox.sh` asks for more).
+    static let crashReports = ProcessInfo.processInfo.environment["HERALD_TEST_MAILBOX_REPORTS"].flatMap(Int.init) ?? 1_000
+
+    @Test("SIGKILL while the mailbox is read (at the failpoint after a record, then from outside mid-pass): after restarts every report is recorded exactly once, none is lost or moved twice, the unrelated mail is where it was")
+    func crashes() async throws {
+        let folder = try TemporaryFolder()
+        let dovecot = try await DovecotServer(folder: folder)
+        let smtp = try await SMTPServer(folder: folder)
+        let fixture = try Self.fixture(folder, smtp: smtp,
+                                       mailbox: "url: \"\(dovecot.imapsURL())\", ca_file: \"\(dovecot.certificate.path)\"")
+        await smtp.stop()
+        // Messages recorded as sent a day ago, each soft-bounced once: a report processed twice
+        // would count twice or be recorded twice.
+        let count = Self.crashReports
+        let sentAt = Timestamp.now() - BounceProcessorTests.day
+        var mail: [[UInt8]] = []
+        let unrelated = try BounceReportTests.message("person-reply.eml", about: 1)
+        for n in 0..<count {
+            let id = try await BounceProcessorTests.send(fixture.queue, to: "lead-\(n)@example.com", key: "m-\(n)", at: sentAt)
+            mail.append(Array(String(decoding: try BounceReportTests.message("postfix-mailbox-full.eml", about: id), as: UTF8.self)
+                .replacingOccurrences(of: "sarah.jones@example.com", with: "lead-\(n)@example.com").utf8))
+            if n % 20 == 0 { mail.append(unrelated) }
+        }
+        try dovecot.deliver(mail)
+        let others = mail.count - count
+        let listedFirst = try await dovecot.list().count
+        try #require(listedFirst == mail.count, "precondition: \(mail.count) messages in INBOX, listed \(listedFirst)")
+        func recorded() async throws -> [BounceRecord] {
+            try await fixture.queue.bounces(before: nil, recipient: nil, limit: 2 * mail.count)
+        }
+
+        // 1. Killed right after the first report's outcome is committed, before it is moved.
+        let failpoint = try await HeraldCommand.run(["bounces", "poll"], fixture: fixture,
+                                                    environment: Self.environment.merging(["HERALD_FAILPOINTS": Failpoint.mailboxAfterRecord]) { $1 })
+        #expect(failpoint.stderr.contains("failpoint \(Failpoint.mailboxAfterRecord): SIGKILL"), "\(failpoint.stderr)")
+        let afterFailpoint = (recorded: try await recorded().count, listed: try await dovecot.list().count)
+        #expect(afterFailpoint == (1, mail.count), "one report recorded, still in the mailbox: \(afterFailpoint)")
+
+        // 2. herald run, killed from outside in the middle of its pass.
+        let run = try HeraldCommand.start(["run"], fixture: fixture, environment: Self.environment)
+        defer { run.signal(SIGKILL) }
+        let started = ContinuousClock.now
+        try #require(try await waitUntil(timeout: .seconds(300)) { try await recorded().count >= count / 3 || !run.isRunning },
+                     "a third recorded: \(run.output().stderr)")
+        run.signal(SIGKILL)
+        _ = await run.wait(timeout: .seconds(10))
+        let atKill = try await recorded().count
+        try #require(atKill < mail.count, "precondition: killed mid-pass (\(atKill) of \(mail.count) recorded)")
+
+        // 3. One pass to the end.
+        let resumed = ContinuousClock.now
+        let poll = try await HeraldCommand.run(["bounces", "poll"], fixture: fixture, environment: Self.environment, timeout: .seconds(600))
+        let pass = ContinuousClock.now - resumed
+        #expect(poll.status == 0, "\(poll.stdout) \(poll.stderr)")
+        let records = try await recorded()
+        #expect(records.count == mail.count, "each message recorded: \(records.count) of \(mail.count)")
+        #expect(Set(records.map(\.sourceID)).count == records.count)
+        let reports = records.filter { $0.decision != .unrelated }
+        #expect(reports.count == count && reports.allSatisfy { $0.decision == .counted } && Set(reports.compactMap(\.messageID)).count == count,
+                "every report once, each counted once: \(Dictionary(grouping: reports, by: \.decision).mapValues(\.count))")
+        let events = try await fixture.queue.events(after: .start, matching: EventFilter(types: [.messageBounced]), limit: 2 * count)
+        #expect(events.count == count, "one message.bounced per report: \(events.count)")
+        let inbox = try await dovecot.list()
+        let processed = try await dovecot.list("Processed")
+        #expect(inbox.count == others && inbox.allSatisfy { !$0.seen }, "the unrelated mail stays, unread: \(inbox.count) of \(others)")
+        #expect(processed.count == count, "every report in Processed once: \(processed.count) of \(count)")
+        let rate = Double(mail.count - atKill) / (Double(pass.components.seconds) + Double(pass.components.attoseconds) / 1e18)
+        print("bounce mailbox: \(mail.count) messages (\(count) reports); killed at \(atKill) recorded after \(ContinuousClock.now - started); "
+              + "the rest read in \(pass) by herald bounces poll, \(Int(rate)) messages/s (debug build, IMAP over TLS, SQLite)")
         await dovecot.stop()
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// ports, one user whose Maildir lives in that folder, stopped by PID.
 ///
 /// Mail is put in the mailbox as Dovecot's own delivery would (Maildir files under `new/`), and
-/// looked at with the curl command-line tool: nothing here goes through Herald's IMAP client.
+/// looked at with Python's imaplib (`Tests/Servers/imap_mailbox.py`): nothing here goes through
+/// Herald's IMAP client.
 final class DovecotServer: @unchecked Sendable {
     static let user = "bounces@bounce.test"
     static let password = "mailbox-password-for-tests"
@@ -109,35 +110,33 @@ final class DovecotServer: @unchecked Sendable {
     }
 
     /// One message in a folder, as the server lists it to a client other than Herald.
-    struct Listed: Equatable {
+    struct Listed: Equatable, Decodable {
         var uid: Int
         var seen: Bool
         var size: Int
     }
 
-    /// A folder's messages, listed with curl (an empty list when the folder does not exist).
+    /// A folder's messages, listed by Python's imaplib (an empty list when the folder does not exist).
     func list(_ folder: String = "INBOX") async throws -> [Listed] {
-        let output = try await curl(imapsURL(folder), ["-X", "UID FETCH 1:* (UID FLAGS RFC822.SIZE)"], allowFailure: true)
-        return output.split(whereSeparator: \.isNewline).compactMap { line in
-            func number(_ label: String) -> Int? {
-                guard let range = line.range(of: label) else { return nil }
-                return Int(line[range.upperBound...].prefix { $0.isNumber })
-            }
-            guard line.hasPrefix("* "), let uid = number("UID "), let size = number("RFC822.SIZE ") else { return nil }
-            return Listed(uid: uid, seen: line.contains("\\Seen"), size: size)
-        }
+        try JSONDecoder().decode([Listed].self, from: Data(try await client(["list", folder]).utf8))
     }
 
-    /// A message's bytes, fetched with curl by UID (which marks it read).
+    /// A message's bytes, fetched by UID without marking it read.
     func message(uid: Int, in folder: String = "INBOX") async throws -> String {
-        try await curl("\(imapsURL(folder))/;UID=\(uid)", [])
+        try await client(["fetch", folder, String(uid)])
     }
 
-    private func curl(_ url: String, _ arguments: [String], allowFailure: Bool = false) async throws -> String {
-        let child = try ChildProcess("/usr/bin/curl", ["-sS", "--cacert", certificate.path, "-u", "\(Self.user):\(Self.password)"]
-                                     + arguments + [url], inheriting: false)
-        let status = await child.wait(timeout: .seconds(60))
-        guard status == 0 || allowFailure else { throw ServerError.didNotStart("curl \(url): exit \(status): \(child.output().stderr)") }
+    /// Marks a message read, as a person reading the mailbox would.
+    func markSeen(uid: Int, in folder: String = "INBOX") async throws {
+        _ = try await client(["mark-seen", folder, String(uid)])
+    }
+
+    private func client(_ arguments: [String]) async throws -> String {
+        let child = try ChildProcess(SupportPaths.python, [SupportPaths.servers.appendingPathComponent("imap_mailbox.py").path,
+                                                           "--port", String(imapsPort), "--cafile", certificate.path,
+                                                           "--user", Self.user, "--password", Self.password] + arguments)
+        let status = await child.wait(timeout: .seconds(120))
+        guard status == 0 else { throw ServerError.didNotStart("imap_mailbox.py \(arguments): exit \(status): \(child.output().stderr)") }
         return child.output().stdout
     }
 
