@@ -66,6 +66,7 @@ struct Run: AsyncParsableCommand {
                 }
                 services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
                 let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
+                                    bounceTransport: CurlHTTPTransport(multi: transports.bounces),
                                     logger: logger)
                 services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }
             }

@@ -22,9 +22,18 @@ public struct HeraldAPI: Sendable {
     let logger: Logger
     /// The console's sign-ins on the TCP listener.
     let sessions = ConsoleSessions()
+    /// Fetches SNS signing certificates and confirms SNS subscriptions; nil: SES webhooks answer 503.
+    let bounceTransport: (any HTTPTransport)?
+    /// SNS signing certificates, fetched once each.
+    let snsCertificates: SNSCertificates?
 
     public init(queue: any MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
-                metrics: DeliveryMetrics, templates: TemplateStore? = nil, logger: Logger) {
+                metrics: DeliveryMetrics, templates: TemplateStore? = nil, bounceTransport: (any HTTPTransport)? = nil,
+                logger: Logger) {
+        self.bounceTransport = bounceTransport
+        snsCertificates = bounceTransport.flatMap { transport in
+            config.email?.bounces?.providers.ses.map { SNSCertificates(transport: transport, config: $0) }
+        }
         self.queue = queue
         self.config = config
         self.validation = validation
@@ -42,7 +51,7 @@ public struct HeraldAPI: Sendable {
     /// The routes that answer without the TCP listener's token, matched exactly: they are reached
     /// by recipients and gateways, and carry their own proof (a signed token, a gateway signature).
     var publicRoutes: PublicRouteSet {
-        PublicRouteSet(exact: ["/healthz", "/inbound/sms", "/console/login"], tokenUnder: [unsubscribePath, "/receipts/sms", trackingPath + "/o", trackingPath + "/c"])
+        PublicRouteSet(exact: Set(["/healthz", "/inbound/sms", "/console/login"] + Self.bounceProviders.map { "/inbound/bounces/\($0)" }), tokenUnder: [unsubscribePath, "/receipts/sms", trackingPath + "/o", trackingPath + "/c"])
     }
 
     /// The path part of `unsubscribe.base_url`, where the unsubscribe pages are served.
@@ -63,6 +72,7 @@ public struct HeraldAPI: Sendable {
         addStatusRoutes(to: router)
         addPublicRoutes(to: router)
         addReceiptRoutes(to: router)
+        addBounceWebhookRoutes(to: router)
         addTrackingRoutes(to: router)
         addConsoleRoutes(to: router, token: token)
         return router

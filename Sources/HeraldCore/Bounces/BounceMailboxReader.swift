@@ -125,8 +125,8 @@ extension HeraldConfig {
     public func bounceMailboxReader(queue: any MessageQueue, transports: CurlChannels, logger: Logger) -> BounceMailboxReader? {
         guard let bounces = email?.bounces, let config = bounces.mailbox else { return nil }
         let mailbox: any BounceMailbox = switch config.mailProtocol {
-        case .imap: CurlIMAPMailbox(config: config, multi: transports.mailbox)
-        case .pop3: CurlPOP3Mailbox(config: config, multi: transports.mailbox)
+        case .imap: CurlIMAPMailbox(config: config, multi: transports.bounces)
+        case .pop3: CurlPOP3Mailbox(config: config, multi: transports.bounces)
         }
         return BounceMailboxReader(mailbox: mailbox, processor: BounceProcessor(queue: queue, config: bounces, events: eventLog),
                                    queue: queue, config: config, logger: logger)

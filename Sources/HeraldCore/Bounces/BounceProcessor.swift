@@ -26,7 +26,12 @@ public struct BounceProcessor: Sendable {
 
     /// - Parameter sourceID: what identifies the report at its source; a digest of its bytes when nil.
     public func process(_ raw: [UInt8], source: String, sourceID: String? = nil, now: Int64 = Timestamp.now()) async throws -> Outcome {
-        let report = BounceReport.parse(raw, returnPath: config.returnPath)
+        try await process(BounceReport.parse(raw, returnPath: config.returnPath), raw: raw, source: source, sourceID: sourceID, now: now)
+    }
+
+    /// Decides a report already read (a provider's event), `raw` kept as what was received.
+    public func process(_ report: BounceReport, raw: [UInt8], source: String, sourceID: String? = nil,
+                        now: Int64 = Timestamp.now()) async throws -> Outcome {
         var record = BounceRecord(receivedAt: now, source: source, sourceID: sourceID ?? Hex.encode(SHA256.hash(data: raw).prefix(16)),
                                   kind: report.kind, format: report.format, feedbackType: report.feedbackType,
                                   decision: .review, reason: report.problem ?? "", raw: raw)

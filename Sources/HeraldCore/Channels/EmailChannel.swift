@@ -37,14 +37,16 @@ public struct EmailChannel: ChannelAdapter {
     public func email(for message: ClaimedMessage, content: RenderedMessage, address: String) -> EmailMessage {
         let from = Mailbox(name: content.manifest.fromName ?? config.from.name, address: config.from.address)
         let domain = config.from.address.split(separator: "@").last.map(String.init) ?? "localhost"
-        let identity = Hex.encode(SHA256.hash(data: Data((message.key ?? "msg_\(message.id)").utf8)).prefix(10))
         let marketing = message.category == .marketing
+        let messageID = EmailMessageID.make(id: message.id, key: message.key, domain: domain)
+        // Postmark's webhooks quote no Message-ID; its metadata comes back in them.
+        let providerHeaders = config.bounces?.providers.postmark == nil ? [] : [("X-PM-Metadata-\(PostmarkEvent.metadataKey)", messageID)]
         return EmailMessage(
             from: from, to: Mailbox(name: message.recipient.name, address: address),
             replyTo: content.manifest.replyTo ?? config.replyTo, subject: content[.subject] ?? "",
-            text: content[.text], html: content[.html], messageID: "\(message.id).\(identity)@\(domain)", date: clock(),
+            text: content[.text], html: content[.html], messageID: messageID, date: clock(),
             unsubscribeURL: marketing ? content.unsubscribeURL : nil,
             unsubscribeMailto: marketing ? config.listUnsubscribeMailto : nil,
-            headers: config.headers + content.manifest.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            headers: config.headers + content.manifest.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + providerHeaders)
     }
 }

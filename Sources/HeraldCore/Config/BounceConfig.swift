@@ -15,6 +15,8 @@ public struct BounceConfig: Sendable {
     public var softWindow: Duration
     /// Where the return path's mail is delivered, when Herald reads it itself.
     public var mailbox: BounceMailboxConfig?
+    /// Mail providers whose bounce and complaint webhooks Herald takes.
+    public var providers = BounceProvidersConfig()
 
     public init(returnPath: ReturnPath, softMax: Int = 3, softWindow: Duration = .seconds(7 * 86_400)) {
         self.returnPath = returnPath
@@ -23,7 +25,7 @@ public struct BounceConfig: Sendable {
     }
 
     init(_ node: ConfigNode) throws(ConfigError) {
-        let fields = try node.fields(allowed: ["return_path", "secret", "soft", "mailbox"])
+        let fields = try node.fields(allowed: ["return_path", "secret", "soft", "mailbox", "providers"])
         guard let pathNode = fields["return_path"] else { throw node.error("return_path: required (the bounce mailbox, bounces@bounce.example.com)") }
         guard let secretNode = fields["secret"] else { throw node.error("secret: required (from the environment); it signs each envelope sender") }
         let address = try pathNode.string()
@@ -37,5 +39,6 @@ public struct BounceConfig: Sendable {
             softWindow = try window["per"]?.duration() ?? softWindow
         }
         mailbox = try fields["mailbox"].map { node throws(ConfigError) in try BounceMailboxConfig(node) }
+        if let providersNode = fields["providers"] { providers = try BounceProvidersConfig(providersNode) }
     }
 }

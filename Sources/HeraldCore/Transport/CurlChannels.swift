@@ -13,8 +13,9 @@ public final class CurlChannels: Sendable {
     public let letter: CurlMulti
     /// Events pushed to the CRM: their own connections, so a CRM that hangs holds up no delivery.
     public let events: CurlMulti
-    /// The bounce mailbox (IMAP or POP3): one session at a time.
-    public let mailbox: CurlMulti
+    /// The bounce mailbox (IMAP or POP3, one session at a time) and the certificates that sign
+    /// Amazon SNS notifications.
+    public let bounces: CurlMulti
 
     /// - Parameter workers: deliveries in flight at once, which bounds the transfers per channel.
     public init(workers: Int, logger: Logger = Logger(label: "herald.curl")) {
@@ -24,7 +25,7 @@ public final class CurlChannels: Sendable {
         sms = CurlMulti(maxConnections: connections, name: "herald-sms", logger: logger)
         letter = CurlMulti(maxConnections: 4, name: "herald-letter", logger: logger)
         events = CurlMulti(maxConnections: 2, name: "herald-events", logger: logger)
-        mailbox = CurlMulti(maxConnections: 2, name: "herald-mailbox", logger: logger)
+        bounces = CurlMulti(maxConnections: 2, name: "herald-bounces", logger: logger)
     }
 
     /// Past this, email transfers share lanes (and a stuck relay can hold a second transfer).
@@ -33,7 +34,7 @@ public final class CurlChannels: Sendable {
     /// Ends every channel's transfers and threads, waiting at most `limit` for libcurl.
     public func shutdown(within limit: Duration = .seconds(2)) async {
         await withTaskGroup(of: Void.self) { group in
-            for multi in [webhook, email, sms, letter, events, mailbox] {
+            for multi in [webhook, email, sms, letter, events, bounces] {
                 group.addTask { await multi.shutdown(within: limit) }
             }
         }

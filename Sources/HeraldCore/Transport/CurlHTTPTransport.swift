@@ -18,7 +18,8 @@ public struct CurlHTTPTransport: HTTPTransport {
             timeout: request.timeout,
             bodyLimit: request.responseBodyLimit,
             username: request.basicAuth?.username,
-            password: request.basicAuth?.password.exposedValue)
+            password: request.basicAuth?.password.exposedValue,
+            caFile: request.caFile)
         let result = try await multi.perform(spec)
         let headers = result.headerLines.compactMap { line -> (name: String, value: String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }

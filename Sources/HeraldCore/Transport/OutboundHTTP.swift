@@ -14,10 +14,14 @@ public struct OutboundRequest: Sendable {
     public var basicAuth: (username: String, password: Secret)?
     /// How much of the response body to keep (a provider's JSON answer can put its id past 1 KB).
     public var responseBodyLimit: Int
+    /// A CA bundle to trust instead of the system's.
+    public var caFile: String?
 
     public init(method: String = "POST", url: URL, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
                 connectTimeout: Duration = .seconds(5), timeout: Duration = .seconds(10),
-                basicAuth: (username: String, password: Secret)? = nil, responseBodyLimit: Int = OutboundResponse.bodyLimit) {
+                basicAuth: (username: String, password: Secret)? = nil, responseBodyLimit: Int = OutboundResponse.bodyLimit,
+                caFile: String? = nil) {
+        self.caFile = caFile
         self.method = method
         self.url = url
         self.headers = headers

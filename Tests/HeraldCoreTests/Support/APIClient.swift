@@ -85,30 +85,3 @@ struct APIClient {
         case failed(Int32, String)
     }
 }
-
-extension JSONValue {
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
-        return nil
-    }
-
-    subscript(_ index: Int) -> JSONValue? {
-        if case .array(let array) = self, array.indices.contains(index) { return array[index] }
-        return nil
-    }
-
-    var string: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-
-    var int: Int64? {
-        if case .integer(let number) = self { return number }
-        return nil
-    }
-
-    var array: [JSONValue]? {
-        if case .array(let elements) = self { return elements }
-        return nil
-    }
-}
