@@ -90,6 +90,7 @@ class Handler:
             "defects": [type(d).__name__ for d in message.defects]
                        + [type(d).__name__ for part in message.walk() for d in part.defects],
             "longest_line": max(len(line) for line in raw.split(b"\r\n")),
+            "headers": {name: str(value) for name, value in message.items()},
         })
         return "250 2.0.0 Ok: queued"
 

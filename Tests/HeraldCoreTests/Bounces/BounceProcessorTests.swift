@@ -180,4 +180,32 @@ struct BounceConfigTests {
             }
         }
     }
+
+    @Test("provider webhooks: SES needs topic ARNs, SendGrid a P-256 public key, Mailgun a key of 16 bytes or more, Postmark a username and password; each refusal names its key")
+    func providers() throws {
+        func parse(_ providers: String) throws -> HeraldConfig {
+            try Self.parse(Self.email + #"\n    bounces: {return_path: "bounces@b.example", secret: "0123456789abcdef0123", providers: PROVIDERS}"#
+                .replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "PROVIDERS", with: providers))
+        }
+        let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE6UApdXwD7Gqf/hRb9huO0NoNzwN7ttjM3oBdUGFJEpbfAKymq60dLwedkfUu95GIQdRjRKmyJ+pkzrH1ZiVuIQ=="
+        let config = try parse(#"{ses: {topic_arns: ["arn:aws:sns:eu-west-1:1:b"]}, sendgrid: {public_key: "\#(key)"}, mailgun: {signing_key: "0123456789abcdef0123"}, postmark: {username: pm, password: "0123456789abcdef0123"}, max_age: 5m}"#)
+        let providers = try #require(config.email?.bounces?.providers)
+        #expect(providers.ses?.topicARNs == ["arn:aws:sns:eu-west-1:1:b"] && providers.sendGrid != nil && providers.mailgun != nil
+                && providers.postmark?.username == "pm" && providers.maxAge == .seconds(300))
+        for (text, expected) in [
+            ("{ses: {}}", "providers.ses: topic_arns: required"),
+            (#"{ses: {topic_arns: ["my-topic"]}}"#, #"not an SNS topic ARN ("my-topic")"#),
+            (#"{sendgrid: {public_key: "bm90IGEga2V5"}}"#, "providers.sendgrid.public_key: not a base64 ECDSA P-256 public key"),
+            (#"{mailgun: {signing_key: "short"}}"#, "providers.mailgun.signing_key"),
+            ("{postmark: {username: pm}}", "providers.postmark: username and password: required"),
+            ("{sparkpost: {}}", "sparkpost"),
+        ] {
+            do {
+                _ = try parse(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
 }

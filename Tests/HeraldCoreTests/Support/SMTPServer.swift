@@ -20,6 +20,8 @@ final class SMTPServer: @unchecked Sendable {
         var html: String?
         var defects: [String]
         var longest_line: Int
+        /// Every top-level header, by its name as written (the last of a repeated one).
+        var headers: [String: String]?
     }
 
     private struct Event: Decodable {
