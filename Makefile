@@ -4,7 +4,7 @@
 # Both need a Swift 6.2+ toolchain on PATH (swift.org's Debian build); everything else they install.
 
 SHELL := /bin/bash
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3 python3-aiosmtpd python3-pyftpdlib openssl kannel kannel-extras curl python3-prometheus-client systemd chromium python3-websocket python3-jsonschema prometheus postgresql dovecot-imapd dovecot-pop3d python3-cryptography
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3 python3-aiosmtpd python3-pyftpdlib openssl kannel kannel-extras curl python3-prometheus-client systemd chromium python3-websocket python3-jsonschema prometheus postgresql dovecot-imapd dovecot-pop3d python3-cryptography postfix libidn12
 # Development-only signing secret so `make run` works out of the box; set your own in the environment.
 export ADVISOR_HOOK_SECRET ?= whsec_ZGV2ZWxvcG1lbnQtb25seS1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u
 export HERALD_UNSUBSCRIBE_SECRET ?= development-only-unsubscribe-key-not-for-production
@@ -22,6 +22,15 @@ deps:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# Debian's Exim for the real-bounce tests, beside Postfix: the two packages conflict, so Exim is
+# unpacked under .build-exim/ rather than installed; its binary wants its own system user.
+EXIM_PACKAGES := exim4-daemon-light exim4-base exim4-config
+.build-exim/root/usr/sbin/exim4:
+	@echo "make: unpacking $(EXIM_PACKAGES) into .build-exim/"
+	@rm -rf .build-exim && mkdir -p .build-exim/root
+	@cd .build-exim && apt-get download $(EXIM_PACKAGES) >/dev/null && for deb in *.deb; do dpkg -x $$deb root; done
+	@id Debian-exim >/dev/null 2>&1 || $$([ "$$(id -u)" = 0 ] || echo sudo) useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin Debian-exim
 
 build: deps
 	swift build
@@ -41,7 +50,7 @@ run: release
 console-line:
 	@echo "herald: the console is at http://$(HERALD_HTTP_LISTEN)/console — sign in with the development token $(HERALD_API_TOKEN)"
 
-test: deps
+test: deps .build-exim/root/usr/sbin/exim4
 	swift build --build-tests
 	# One run, suites in parallel: timing verdicts are taken on Herald's own record (attempt
 	# times it wrote), so they hold on a busy machine.

@@ -20,6 +20,7 @@ import argparse
 import email
 import email.policy
 import json
+import os
 import signal
 import socket
 import ssl
@@ -34,6 +35,7 @@ parser.add_argument("--log", required=True)
 parser.add_argument("--tls-cert")
 parser.add_argument("--tls-key")
 parser.add_argument("--auth")
+parser.add_argument("--raw-folder", help="also write each message as received to <folder>/<n>.eml")
 args = parser.parse_args()
 
 LOG = open(args.log, "a", buffering=1)
@@ -73,6 +75,11 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
+        if args.raw_folder:
+            with LOCK:
+                count = len(os.listdir(args.raw_folder))
+                with open(os.path.join(args.raw_folder, "%05d.eml" % (count + 1)), "wb") as f:
+                    f.write(raw)
         message = email.message_from_bytes(raw, policy=email.policy.default)
         text = message.get_body(preferencelist=("plain",))
         html = message.get_body(preferencelist=("html",))

@@ -80,6 +80,14 @@ extension BounceReport {
         if let status = parts.first(where: { ["message/delivery-status", "message/global-delivery-status"].contains($0.mediaType) }) {
             report.format = "dsn"
             report.recipients = Self.deliveryStatus(status.text)
+            // Exim writes no Diagnostic-Code and a generic 5.0.0: why is only in its human-readable
+            // part, indented under each failed address.
+            if report.recipients.contains(where: { $0.diagnostic == nil }),
+               let human = parts.first(where: { $0.mediaType == "text/plain" })?.text {
+                for index in report.recipients.indices where report.recipients[index].diagnostic == nil {
+                    report.recipients[index].diagnostic = report.recipients[index].address.flatMap { Self.reason(for: $0, in: human) }
+                }
+            }
             let actions = Set(report.recipients.compactMap(\.action))
             if report.recipients.isEmpty {
                 report.kind = .review
@@ -144,6 +152,17 @@ extension BounceReport {
                                         diagnostic: field("diagnostic-code").map { String(stripType($0).prefix(1_000)) }))
         }
         return recipients
+    }
+
+    /// The lines indented under `address` in a bounce's human-readable text, up to a blank line.
+    static func reason(for address: String, in text: String) -> String? {
+        let lines = text.prefix(64 << 10).replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
+        guard let at = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).lowercased() == address.lowercased() }) else {
+            return nil
+        }
+        let reason = lines[(at + 1)...].prefix { !$0.trimmingCharacters(in: .whitespaces).isEmpty && ($0.first == " " || $0.first == "\t") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        return reason.isEmpty ? nil : String(reason.prefix(1_000))
     }
 
     /// `rfc822; user@example.com` or `<user@example.com>` → `user@example.com`.

@@ -36,9 +36,11 @@ final class SMTPServer: @unchecked Sendable {
     /// - Parameters:
     ///   - tls: a certificate and key: the server offers STARTTLS and requires it.
     ///   - auth: `user:password` the server requires.
-    init(folder: TemporaryFolder, tls: (cert: URL, key: URL)? = nil, auth: String? = nil) async throws {
+    ///   - rawFolder: also keep each message as received, `<n>.eml` in this folder.
+    init(folder: TemporaryFolder, tls: (cert: URL, key: URL)? = nil, auth: String? = nil, rawFolder: URL? = nil) async throws {
         log = folder.file("smtp-\(UUID().uuidString.prefix(6)).ndjson")
         var arguments = [SupportPaths.servers.appendingPathComponent("smtp_server.py").path, "--log", log.path]
+        if let rawFolder { arguments += ["--raw-folder", rawFolder.path] }
         if let tls { arguments += ["--tls-cert", tls.cert.path, "--tls-key", tls.key.path] }
         if let auth { arguments += ["--auth", auth] }
         child = try ChildProcess(SupportPaths.python, arguments)
