@@ -78,7 +78,7 @@ final class DovecotServer: @unchecked Sendable {
             """
         let configFile = root.appendingPathComponent("dovecot.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
-        try Self.chown(home)
+        try changeOwner(home, to: "nobody")
         child = try ChildProcess("/usr/sbin/dovecot", ["-F", "-c", configFile.path])
         let (imaps, pop3s) = (imapsPort, pop3sPort)
         guard try await waitUntil(timeout: startupTimeout, { FreePort.isListening(imaps) && FreePort.isListening(pop3s) }) else {
@@ -104,7 +104,7 @@ final class DovecotServer: @unchecked Sendable {
             let name = "\(1_700_000_000 + delivered).M\(delivered)P\(getpid()).herald-test"
             let temporary = maildir.appendingPathComponent("tmp/\(name)")
             try Data(message).write(to: temporary)
-            try Self.chown(temporary)
+            try changeOwner(temporary, to: "nobody")
             try FileManager.default.moveItem(at: temporary, to: maildir.appendingPathComponent("new/\(name)"))
         }
     }
@@ -147,14 +147,5 @@ final class DovecotServer: @unchecked Sendable {
 
     enum ServerError: Error {
         case didNotStart(String)
-    }
-
-    private static func chown(_ url: URL) throws {
-        let nobody = getpwnam("nobody")!.pointee
-        let paths = [url.path] + ((FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String]) ?? [])
-            .map { url.appendingPathComponent($0).path }
-        for path in paths where Foundation.chown(path, nobody.pw_uid, nobody.pw_gid) != 0 {
-            throw ServerError.didNotStart("chown \(path): errno \(errno)")
-        }
     }
 }

@@ -86,8 +86,8 @@ final class RealMTA: @unchecked Sendable {
                 master.append(fields.joined(separator: " "))
             }
             try (master.joined(separator: "\n") + "\n").write(to: root.appendingPathComponent("conf/master.cf"), atomically: true, encoding: .utf8)
-            try Self.chown(root.appendingPathComponent("mail"), user: "nobody")
-            try Self.chown(root.appendingPathComponent("data"), user: "postfix")
+            try changeOwner(root.appendingPathComponent("mail"), to: "nobody")
+            try changeOwner(root.appendingPathComponent("data"), to: "postfix")
             child = try ChildProcess("/usr/sbin/postfix", ["-c", root.appendingPathComponent("conf").path, "start-fg"])
         case .exim:
             let exim = Self.eximRoot.appendingPathComponent("usr/sbin/exim4").path
@@ -139,7 +139,7 @@ final class RealMTA: @unchecked Sendable {
 
                 """.write(to: root.appendingPathComponent("conf/exim.conf"), atomically: true, encoding: .utf8)
             // Exim gives up root for a -C config: what it writes must be its own user's.
-            for path in ["spool", "log", "mail"] { try Self.chown(root.appendingPathComponent(path), user: "Debian-exim") }
+            for path in ["spool", "log", "mail"] { try changeOwner(root.appendingPathComponent(path), to: "Debian-exim") }
             child = try ChildProcess(exim, ["-C", root.appendingPathComponent("conf/exim.conf").path, "-bdf", "-q2s"])
         }
         let listening = port
@@ -166,14 +166,5 @@ final class RealMTA: @unchecked Sendable {
 
     enum ServerError: Error {
         case didNotStart(String)
-    }
-
-    private static func chown(_ url: URL, user: String) throws {
-        guard let entry = getpwnam(user) else { throw ServerError.didNotStart("no user \(user)") }
-        let paths = [url.path] + ((FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String]) ?? [])
-            .map { url.appendingPathComponent($0).path }
-        for path in paths where Foundation.chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) != 0 {
-            throw ServerError.didNotStart("chown \(path): errno \(errno)")
-        }
     }
 }

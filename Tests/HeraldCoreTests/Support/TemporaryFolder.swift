@@ -24,3 +24,18 @@ final class TemporaryFolder: @unchecked Sendable {
         try text.write(to: file, atomically: true, encoding: .utf8)
     }
 }
+
+/// Gives `url` and everything under it to `user` (servers that will not run as root read and
+/// write the test's folders as their own user).
+func changeOwner(_ url: URL, to user: String) throws {
+    guard let entry = getpwnam(user) else { throw OwnerError(reason: "no user \(user)") }
+    let paths = [url.path] + ((FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String]) ?? [])
+        .map { url.appendingPathComponent($0).path }
+    for path in paths where chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) != 0 {
+        throw OwnerError(reason: "chown \(path) to \(user): errno \(errno)")
+    }
+}
+
+struct OwnerError: Error {
+    var reason: String
+}
