@@ -4,7 +4,7 @@
 # Both need a Swift 6.2+ toolchain on PATH (swift.org's Debian build); everything else they install.
 
 SHELL := /bin/bash
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3 python3-aiosmtpd python3-pyftpdlib openssl kannel kannel-extras curl python3-prometheus-client systemd chromium python3-websocket python3-jsonschema prometheus postgresql dovecot-imapd dovecot-pop3d python3-cryptography postfix libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev pkg-config python3 python3-aiosmtpd python3-pyftpdlib openssl kannel kannel-extras curl python3-prometheus-client systemd chromium python3-websocket python3-jsonschema prometheus postgresql dovecot-imapd dovecot-pop3d python3-cryptography postfix libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0 libfaketime
 # Development-only signing secret so `make run` works out of the box; set your own in the environment.
 export ADVISOR_HOOK_SECRET ?= whsec_ZGV2ZWxvcG1lbnQtb25seS1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u
 export HERALD_UNSUBSCRIBE_SECRET ?= development-only-unsubscribe-key-not-for-production

@@ -77,7 +77,8 @@ public struct Dispatcher: Service, CustomStringConvertible {
     public var description: String { "Dispatcher(\(owner))" }
 
     public func run() async throws {
-        let journal = SettlementJournal(queue: queue, owner: owner, events: settings.events, logger: logger)
+        let held = HeldLeases()
+        let journal = SettlementJournal(queue: queue, owner: owner, held: held, events: settings.events, logger: logger)
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         logger.info("dispatcher started", metadata: [
             "workers": "\(settings.workers)", "channels": "\(adapters.keys.map(\.rawValue).sorted())",
@@ -85,16 +86,17 @@ public struct Dispatcher: Service, CustomStringConvertible {
         ])
         await withTaskGroup(of: Void.self) { helpers in
             helpers.addTask { await journal.run() }
-            // The ticker makes an idle dispatcher look for newly due messages every poll interval.
-            helpers.addTask { [pollInterval = settings.pollInterval] in
-                while (try? await Task.sleep(for: pollInterval)) != nil { wake.yield() }
+            // The ticker makes an idle dispatcher look for newly due messages every poll interval,
+            // and renew its leases in time.
+            helpers.addTask { [tick = min(settings.pollInterval, renewalInterval)] in
+                while (try? await Task.sleep(for: tick)) != nil { wake.yield() }
             }
             // New work announced by the engine (PostgreSQL's NOTIFY): idle workers start at once.
             helpers.addTask { [queue] in
                 for await _ in queue.arrivals() { wake.yield() }
             }
             await withGracefulShutdownHandler {
-                await dispatch(journal: journal, wakeups: wakeups, wake: wake)
+                await dispatch(journal: journal, held: held, wakeups: wakeups, wake: wake)
             } onGracefulShutdown: {
                 wake.yield()
             }
@@ -105,7 +107,10 @@ public struct Dispatcher: Service, CustomStringConvertible {
         logger.info("dispatcher stopped")
     }
 
-    private func dispatch(journal: SettlementJournal, wakeups: AsyncStream<Void>,
+    /// How often the leases of messages in hand are renewed: three times a lease.
+    var renewalInterval: Duration { settings.lease / 3 }
+
+    private func dispatch(journal: SettlementJournal, held: HeldLeases, wakeups: AsyncStream<Void>,
                           wake: AsyncStream<Void>.Continuation) async {
         let inFlight = InFlightCount()
         var nextWake = wakeups.makeAsyncIterator()
@@ -114,6 +119,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
         let lowWater = max(1, settings.workers / 4)
         let clock = ContinuousClock()
         var nextDeadOwnerScan = clock.now
+        var nextRenewal = clock.now + renewalInterval
         // The earliest wake-up already set for the next due message (unix ms).
         var alarm: Int64?
 
@@ -126,6 +132,12 @@ public struct Dispatcher: Service, CustomStringConvertible {
                         try? await queue.pruneContacts(before: Timestamp.now() - longest)
                     }
                 }
+                // In this loop rather than beside it, so a renewal never falls between a claim's
+                // commit and the claimed messages being counted as held.
+                if clock.now >= nextRenewal {
+                    nextRenewal = clock.now + renewalInterval
+                    await renewLeases(held)
+                }
                 let busy = inFlight.value
                 let free = settings.workers - busy
                 // While outcomes wait to be written, deliver nothing new: the database refuses
@@ -134,8 +146,10 @@ public struct Dispatcher: Service, CustomStringConvertible {
                     var claimed = ClaimBatch(messages: [])
                     var claim = Screening()
                     do {
+                        let now = Timestamp.now()
                         claimed = try await queue.claim(limit: free, owner: owner, lease: settings.lease,
-                                                        channels: Set(adapters.keys))
+                                                        channels: Set(adapters.keys), now: now)
+                        held.hold(claimed.messages.map(\.id), until: now + settings.lease.milliseconds)
                     } catch {
                         logger.error("claiming failed; trying again", metadata: ["error": "\(error)"])
                     }
@@ -152,7 +166,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
                     for message in claim.deliver {
                         inFlight.add(1)
                         deliveries.addTask {
-                            await deliver(message, journal: journal)
+                            await deliver(message, journal: journal, held: held)
                             inFlight.add(-1)
                             wake.yield()
                         }
@@ -219,7 +233,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
         }
     }
 
-    private func deliver(_ message: ClaimedMessage, journal: SettlementJournal) async {
+    private func deliver(_ message: ClaimedMessage, journal: SettlementJournal, held: HeldLeases) async {
         var logger = logger
         logger[metadataKey: "message_id"] = "\(message.id)"
         logger[metadataKey: "channel"] = "\(message.channel.rawValue)"
@@ -243,6 +257,10 @@ public struct Dispatcher: Service, CustomStringConvertible {
                         await putOff(message, until: until, journal: journal, logger: logger)
                         return
                     }
+                }
+                guard held.holds(message.id, for: settings.lease.milliseconds / 4, after: Timestamp.now()) else {
+                    await giveBack(message, journal: journal, logger: logger)
+                    return
                 }
                 outcome = try await adapter.deliver(message, content: content)
             } catch let error as RenderError {
@@ -326,17 +344,6 @@ public struct Dispatcher: Service, CustomStringConvertible {
             logger.warning("delivery failed permanently", metadata: ["error": "\(lastError)"])
         case .release, .deferred, .suppressed:
             break
-        }
-    }
-
-    private func releaseLeasesOfDeadOwners() async {
-        do {
-            let released = try await queue.releaseLeasesOfDeadOwners(current: owner)
-            if released > 0 {
-                logger.notice("took back leases of a crashed process on this host", metadata: ["messages": "\(released)"])
-            }
-        } catch {
-            logger.error("could not check for leases of crashed processes", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -17,6 +17,7 @@ import Synchronization
 actor SettlementJournal {
     private let queue: any MessageQueue
     private let owner: LeaseOwner
+    private let held: HeldLeases
     private let events: EventLog
     private let logger: Logger
     private var pending: [Entry] = []
@@ -36,9 +37,10 @@ actor SettlementJournal {
         var done: CheckedContinuation<Void, any Error>
     }
 
-    init(queue: any MessageQueue, owner: LeaseOwner, events: EventLog, logger: Logger) {
+    init(queue: any MessageQueue, owner: LeaseOwner, held: HeldLeases, events: EventLog, logger: Logger) {
         self.queue = queue
         self.owner = owner
+        self.held = held
         self.events = events
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -47,8 +49,11 @@ actor SettlementJournal {
     /// Outcomes are waiting to be written: start no new deliveries.
     nonisolated var isBehind: Bool { behind.load(ordering: .relaxed) }
 
-    /// Commits `settlement` of `message` with whatever else is pending and returns when it is durable.
+    /// Commits `settlement` of `message` with whatever else is pending and returns when it is
+    /// durable. Either way the message's lease is no longer renewed after this: recorded, it has
+    /// none; given up, it expires and goes back to the queue.
     func record(_ settlement: Settlement, of message: ClaimedMessage) async throws {
+        defer { held.end(message.id) }
         let made = events.events(for: settlement, of: EventSubject(message), at: Timestamp.now())
         guard running, !givingUp else {
             // The journal has stopped (the process is being cancelled): one try, alone.

@@ -54,9 +54,19 @@ public protocol MessageQueue: Sendable {
     // MARK: Dispatch
 
     /// Leases up to `limit` due messages on `channels` to `owner`, oldest due first, in one
-    /// statement. Leases that expired (their holder died or hung) are returned to the queue first.
+    /// statement. Expired leases of holders on other hosts (dead or cut off: this host cannot see
+    /// their processes) are returned to the queue first. Leases of holders on `owner`'s own host
+    /// are never taken by time: the PID check decides those (`releaseLeasesOfDeadOwners`), so a
+    /// wall clock that steps forward cannot hand a live holder's message to a second one.
     /// No message is ever handed to two live holders, whatever the number of processes claiming.
     func claim(limit: Int, owner: LeaseOwner, lease: Duration, channels: Set<Channel>, now: Int64) async throws -> ClaimBatch
+
+    /// Extends to `now + lease` the leases `owner` holds on `holding` (the messages it is still
+    /// working on), and in the same transaction returns to the queue `owner`'s other leases that
+    /// have expired (ones it gave up on, say an outcome it could not record). Returns the ids of
+    /// `holding` whose leases were renewed; the others are no longer `owner`'s (settled, or
+    /// taken by another host after they expired).
+    func renewLeases(holding: [Int64], owner: LeaseOwner, lease: Duration, now: Int64) async throws -> [Int64]
 
     /// Records how claimed messages left their leases, in one transaction. A settlement changes a
     /// message only while it is still leased to `owner`; the attempt is recorded either way, the

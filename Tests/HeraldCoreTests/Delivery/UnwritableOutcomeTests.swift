@@ -22,7 +22,7 @@ struct UnwritableOutcomeTests {
 
     /// Every message sent, each delivered once (by the receiver's log of webhook ids), each with
     /// exactly one attempt in history.
-    func expectEachOnce(_ fixture: HeraldFixture, receiver: WebhookReceiver, count: Int) throws {
+    func expectEachOnce(_ fixture: HeraldFixture, receiver: WebhookReceiver, count: Int, log: String) throws {
         let ids = try receiver.requests().map(\.id)
         let repeated = Dictionary(grouping: ids, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
         #expect(ids.count == count, "the receiver got \(ids.count) requests for \(count) messages; repeated: \(repeated.prefix(10))")
@@ -30,7 +30,9 @@ struct UnwritableOutcomeTests {
         let perMessage = try fixture.queue.readNow { db in
             try Int.fetchAll(db, sql: "SELECT (SELECT count(*) FROM attempts a WHERE a.message_id = m.id) FROM messages m")
         }
-        #expect(perMessage.count == count && perMessage.allSatisfy { $0 == 1 }, "attempts per message: \(Set(perMessage))")
+        let repeatedAttempts = try fixture.repeatedAttempts(log: log)
+        #expect(perMessage.count == count && perMessage.allSatisfy { $0 == 1 },
+                "attempts per message: \(Set(perMessage))\n\(repeatedAttempts)")
         #expect(try fixture.count(state: .sent) == count)
     }
 
@@ -80,7 +82,7 @@ struct UnwritableOutcomeTests {
 
         let stderr = try await finish(run, fixture: fixture, receiver: receiver, count: 3_000)
         #expect(stderr.contains("outcomes recorded after the database refused them"), "\(stderr.suffix(2_000))")
-        try expectEachOnce(fixture, receiver: receiver, count: 3_000)
+        try expectEachOnce(fixture, receiver: receiver, count: 3_000, log: stderr)
     }
 
     @Test("another process holding BEGIN EXCLUSIVE past the busy timeout: the outcomes wait for it, none is lost or repeated")
@@ -111,6 +113,6 @@ struct UnwritableOutcomeTests {
         let stderr = try await finish(run, fixture: fixture, receiver: receiver, count: 400)
         #expect(stderr.contains("could not record outcomes; keeping them and trying again"),
                 "precondition: the lock outlasted the busy timeout: \(stderr.suffix(2_000))")
-        try expectEachOnce(fixture, receiver: receiver, count: 400)
+        try expectEachOnce(fixture, receiver: receiver, count: 400, log: stderr)
     }
 }

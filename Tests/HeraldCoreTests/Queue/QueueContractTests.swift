@@ -91,6 +91,50 @@ struct QueueContractTests {
         }
     }
 
+    @Test("a lease held by a process on the claimant's own host is not taken by time (its PID decides), one of another host is",
+          arguments: QueueEngine.allCases)
+    func ownHostLeases(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            let neighbour = LeaseOwner(host: Self.owner.host, pid: Self.owner.pid + 1, nonce: "n")
+            _ = try await queue.enqueue([Self.webhook("neighbour's", at: now)], now: now)
+            let held = try await queue.claim(limit: 5, owner: neighbour, lease: .seconds(30), channels: [.webhook], now: now)
+            #expect(held.messages.count == 1, "precondition: the neighbour holds the message")
+            // A wall clock that stepped a minute ahead: the lease looks expired, but not to this host.
+            #expect(try await queue.claim(limit: 5, owner: Self.owner, lease: .seconds(30), channels: [.webhook], now: now + 60_000)
+                .messages.isEmpty, "a neighbour's lease is never taken by time")
+            let taken = try await queue.claim(limit: 5, owner: Self.other, lease: .seconds(30), channels: [.webhook], now: now + 60_000)
+            #expect(taken.messages.map(\.id) == held.messages.map(\.id), "another host takes it once it expired")
+        }
+    }
+
+    @Test("renewing extends the leases in hand; the holder's expired leases it no longer works on go back to the queue; a settled one is not renewed",
+          arguments: QueueEngine.allCases)
+    func leaseRenewal(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            _ = try await queue.enqueue(["kept", "given up", "settled"].map { Self.webhook($0, at: now) }, now: now)
+            let claimed = try await queue.claim(limit: 5, owner: Self.owner, lease: .seconds(30), channels: [.webhook], now: now)
+            let byKey = Dictionary(uniqueKeysWithValues: claimed.messages.map { ($0.key!, $0) })
+            try #require(byKey.count == 3, "precondition: all three claimed")
+            #expect(try await queue.settle([Self.sent(byKey["settled"]!, at: now + 1_000)], owner: Self.owner, now: now + 1_000).isEmpty)
+
+            // At 20 s the holder still works on "kept" (and thinks it holds "settled"): renewed to 50 s.
+            let first = try await queue.renewLeases(holding: [byKey["kept"]!.id, byKey["settled"]!.id], owner: Self.owner,
+                                                    lease: .seconds(30), now: now + 20_000)
+            #expect(first == [byKey["kept"]!.id], "a settled message is not renewed")
+            #expect(try await queue.message("given up")?.state == .leased, "not expired yet at 20 s")
+            // At 40 s: "given up" expired unrenewed and goes back; another host cannot take "kept".
+            #expect(try await queue.renewLeases(holding: [byKey["kept"]!.id], owner: Self.owner, lease: .seconds(30),
+                                                now: now + 40_000) == [byKey["kept"]!.id])
+            #expect(try await queue.message("given up")?.state == .queued)
+            let taken = try await queue.claim(limit: 5, owner: Self.other, lease: .seconds(30), channels: [.webhook], now: now + 45_000)
+            #expect(taken.messages.map(\.key) == ["given up"], "only the message given up is claimed again")
+            #expect(taken.messages.first?.attempt == 2, "the attempt it was on stays counted")
+            #expect(try await queue.message("kept")?.state == .leased)
+        }
+    }
+
     @Test("a retry is due at its time, not before; a release spends no attempt; a permanent failure ends failed with the error",
           arguments: QueueEngine.allCases)
     func retriesAndBackoff(engine: QueueEngine) async throws {

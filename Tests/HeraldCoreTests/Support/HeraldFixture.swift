@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 @testable import HeraldCore
 
@@ -143,5 +144,29 @@ final class HeraldFixture: @unchecked Sendable {
                 SELECT a.* FROM attempts a JOIN messages m ON m.id = a.message_id WHERE m.key = ? ORDER BY a.number
                 """, arguments: [key])
         }
+    }
+
+    /// Every message attempted more than once, with its attempts (number, start, duration,
+    /// worker, outcome) and the lines of `log` that name it or a lease: what a failed
+    /// exactly-once verdict prints, so the failure tells what happened.
+    func repeatedAttempts(log: String = "") throws -> String {
+        let rows = try queue.readNow { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.id, m.key, a.number, a.started_at, a.duration_us, a.worker, a.outcome
+                FROM attempts a JOIN messages m ON m.id = a.message_id
+                WHERE a.message_id IN (SELECT message_id FROM attempts GROUP BY message_id HAVING count(*) > 1)
+                ORDER BY m.id, a.started_at
+                """)
+        }
+        let ids = Set(rows.map { "message_id=\($0["id"] as Int64) " })
+        let lines = rows.map { row -> String in
+            let started = Timestamp.rfc3339(row["started_at"] as Int64)
+            return "\(row["key"] as String? ?? "-") #\(row["number"] as Int) at \(started) "
+                + "for \((row["duration_us"] as Int64) / 1_000) ms by \(row["worker"] as String): \(row["outcome"] as String)"
+        }
+        let logged = log.split(separator: "\n").filter { line in
+            line.contains("lease") || ids.contains { line.contains($0) }
+        }
+        return (lines + logged.prefix(40).map(String.init)).joined(separator: "\n")
     }
 }

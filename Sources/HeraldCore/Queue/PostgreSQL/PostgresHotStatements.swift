@@ -23,18 +23,23 @@ extension PostgresQueue {
     }
 }
 
-/// Leases whose time is up (their process died or hung) go back to the queue.
+/// Leases of other hosts whose time is up (their process died, hung or was cut off) go back to
+/// the queue; those of the claimant's own host are left to its PID check.
 struct ReleaseExpiredLeases: PostgresHotStatement {
     static let sql = """
         UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $1
         WHERE id IN (SELECT id FROM messages WHERE state = 'leased' AND lease_until <= $1
+                         AND NOT starts_with(lease_owner, $2)
                      ORDER BY lease_until LIMIT 1000 FOR UPDATE SKIP LOCKED)
         """
     let now: Int64
+    /// `host/` of the claimant.
+    let ownHost: String
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 1)
+        var bindings = PostgresBindings(capacity: 2)
         bindings.append(now)
+        bindings.append(ownHost)
         return bindings
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import PostgresNIO
 
 extension PostgresQueue {
-    /// Leases that expired go back to the queue (their holder died or hung: a host's PID check
-    /// cannot see another host's processes), then one statement leases up to `limit` due
+    /// Other hosts' leases that expired go back to the queue (their holder died, hung or was cut
+    /// off: this host's PID check cannot see another host's processes), then one statement leases up to `limit` due
     /// messages. The candidates are chosen inside a `MATERIALIZED` CTE with `FOR UPDATE SKIP
     /// LOCKED`: the fence keeps the planner from locking more rows than the LIMIT, and rows another
     /// host is claiming are passed over rather than waited for.
@@ -11,7 +11,7 @@ extension PostgresQueue {
                       now: Int64) async throws -> ClaimBatch {
         guard limit > 0, !channels.isEmpty else { return ClaimBatch(messages: []) }
         let channelList = channels.sorted().map(\.rawValue)
-        _ = try await rows(ReleaseExpiredLeases(now: now))
+        _ = try await rows(ReleaseExpiredLeases(now: now, ownHost: owner.hostPrefix))
         let found = try await rows(ClaimDue(now: now, channels: channelList, limit: Int64(limit), owner: owner.description,
                                             leaseUntil: now + lease.milliseconds))
         let decoder = JSONDecoder()
@@ -34,6 +34,22 @@ extension PostgresQueue {
                 """, as: Int64.self)
         }
         return batch
+    }
+
+    public func renewLeases(holding ids: [Int64], owner: LeaseOwner, lease: Duration, now: Int64) async throws -> [Int64] {
+        let owner = owner.description
+        return try await transaction { connection in
+            let renewed = try await rows("""
+                UPDATE messages SET lease_until = \(now + lease.milliseconds)
+                WHERE state = 'leased' AND lease_owner = \(owner) AND id = ANY(\(ids))
+                RETURNING id
+                """, on: connection).map { try $0.get("id", as: Int64.self) }
+            try await execute("""
+                UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = \(now)
+                WHERE state = 'leased' AND lease_owner = \(owner) AND lease_until <= \(now)
+                """, on: connection)
+            return renewed
+        }
     }
 
     public func leaseOwners() async throws -> [String] {

@@ -8,6 +8,7 @@ extension SQLiteQueue {
                       now: Int64) async throws -> ClaimBatch {
         guard limit > 0, !channels.isEmpty else { return ClaimBatch(messages: []) }
         let channelList = channels.sorted().map(\.rawValue)
+        let ownHost = owner.hostPrefix
         let owner = owner.description
         let leaseUntil = now + lease.milliseconds
         return try await write { db in
@@ -15,9 +16,9 @@ extension SQLiteQueue {
                 sql: """
                     UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
                     WHERE id IN (SELECT id FROM messages INDEXED BY messages_lease
-                                 WHERE state = 'leased' AND lease_until <= ?)
+                                 WHERE state = 'leased' AND lease_until <= ? AND substr(lease_owner, 1, ?) <> ?)
                     """,
-                arguments: [now, now])
+                arguments: [now, now, ownHost.count, ownHost])
             let statement = try db.cachedStatement(sql: Self.claimSQL(channelCount: channelList.count))
             var arguments: StatementArguments = [owner, leaseUntil, now, now]
             arguments += StatementArguments(channelList)
@@ -79,6 +80,26 @@ extension SQLiteQueue {
             deferred: row["deferred"])
         message.retryBase = row["retry_base"]
         return message
+    }
+
+    public func renewLeases(holding ids: [Int64], owner: LeaseOwner, lease: Duration, now: Int64) async throws -> [Int64] {
+        let owner = owner.description
+        return try await write { db in
+            var renewed: [Int64] = []
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
+                renewed += try Int64.fetchAll(db, sql: """
+                    UPDATE messages SET lease_until = ?
+                    WHERE state = 'leased' AND lease_owner = ? AND id IN (\(databaseQuestionMarks(count: part.count)))
+                    RETURNING id
+                    """, arguments: [now + lease.milliseconds, owner] + StatementArguments(part))
+            }
+            try db.execute(sql: """
+                UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
+                WHERE state = 'leased' AND lease_owner = ? AND lease_until <= ?
+                """, arguments: [now, owner, now])
+            return renewed
+        }
     }
 
     public func leaseOwners() async throws -> [String] {

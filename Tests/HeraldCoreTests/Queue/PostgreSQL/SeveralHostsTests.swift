@@ -115,11 +115,18 @@ struct SeveralHostsTests {
                 || !a.isRunning || !b.isRunning
         }
         #expect(started && a.isRunning && b.isRunning, "precondition: both hosts deliver: \(a.output().stderr.suffix(500)) \(b.output().stderr.suffix(500))")
-        // Frozen first, so what it holds is read while nothing of it moves; then killed.
-        a.signal(SIGSTOP)
-        // What host a held when it died, from the database: only these may arrive twice.
-        let held = try await cluster.sql("SELECT id, lease_until FROM messages WHERE state = 'leased' AND lease_owner LIKE 'host-a/%'")
-            .map { $0.split(separator: "|").map { Int64($0)! } }
+        // Frozen first, so what it holds is read while nothing of it moves; then killed. Its
+        // deliveries take milliseconds, so it may be frozen between a settlement and its next
+        // claim, holding nothing: then it runs on a moment and is frozen again.
+        var held: [[Int64]] = []
+        for _ in 0..<50 where held.isEmpty {
+            a.signal(SIGCONT)
+            try await Task.sleep(for: .milliseconds(50))
+            a.signal(SIGSTOP)
+            // What host a held when it died, from the database: only these may arrive twice.
+            held = try await cluster.sql("SELECT id, lease_until FROM messages WHERE state = 'leased' AND lease_owner LIKE 'host-a/%'")
+                .map { $0.split(separator: "|").map { Int64($0)! } }
+        }
         let sentAtKill = try await cluster.inspect { try await $0.status().count(state: .sent) }
         a.signal(SIGKILL)
         _ = await a.wait(timeout: .seconds(10))
