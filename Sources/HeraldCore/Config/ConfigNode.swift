@@ -41,8 +41,11 @@ struct ConfigNode {
     }
 
     func error(_ reason: String) -> ConfigError {
-        ConfigError(path: path, reason)
+        ConfigError(path: path, reason, line: line)
     }
+
+    /// The node's line in its file (from 1), if the parser knows it.
+    var line: Int? { node.mark?.line }
 
     private func childPath(_ key: String) -> String {
         path.isEmpty ? key : "\(path).\(key)"
@@ -85,7 +88,7 @@ struct ConfigNode {
             guard allowed.contains(key) else {
                 throw ConfigError(
                     path: value.path,
-                    "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+                    "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))", line: value.line)
             }
             result[key] = value
         }

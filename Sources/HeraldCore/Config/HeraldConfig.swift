@@ -12,6 +12,8 @@ public struct HeraldConfig: Sendable {
     /// Set when `database:` is a `postgres://` URL: the PostgreSQL engine keeps the queue.
     public var postgres: PostgresSettings?
     public var templatesPath: String
+    /// The folder of drip sequences (`NAME.yaml` each); none there is fine.
+    public var sequencesPath = "Sequences"
     /// Development outbox: channels with `transport: outbox` write here instead of sending.
     public var outboxPath: String
     /// Deliveries in flight at once, per process.
@@ -100,7 +102,7 @@ public struct HeraldConfig: Sendable {
     }
 
     static let keys: Set<String> = [
-        "database", "templates", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
+        "database", "templates", "sequences", "outbox", "workers", "timezone", "retry", "lease", "poll_interval",
         "shutdown_grace", "channels", "template_reload", "unsubscribe", "tracking", "intake", "policies",
         "retention", "events",
     ]
@@ -118,6 +120,7 @@ public struct HeraldConfig: Sendable {
             config.postgres = try PostgresSettings.parse(config.databasePath, environment: environment)
         }
         if let node = fields["templates"] { config.templatesPath = try node.nonEmptyString() }
+        if let node = fields["sequences"] { config.sequencesPath = try node.nonEmptyString() }
         if let node = fields["outbox"] { config.outboxPath = try node.nonEmptyString() }
         if let node = fields["workers"] { config.workers = try node.int(in: 1...10_000) }
         if let node = fields["timezone"] {

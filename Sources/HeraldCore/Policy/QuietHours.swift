@@ -74,23 +74,11 @@ public struct QuietHours: Sendable, Equatable {
         channel = try fields["channel"]?.channel()
         category = try fields["category"]?.category()
         guard let allowNode = fields["allow"] else { throw node.error("allow is required, e.g. \"08:00-21:00\"") }
-        let allow = try allowNode.string()
-        let bounds = allow.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard bounds.count == 2, let start = Self.minutes(bounds[0]), let end = Self.minutes(bounds[1]), start < end else {
-            throw allowNode.error("expected HH:MM-HH:MM with the start before the end (local time), got \"\(allow)\"")
-        }
-        self.start = start
-        self.end = end
+        let window = try DailyWindow(allowNode)
+        self.start = window.start
+        self.end = window.end
         days = Set(1...7)
         if let daysNode = fields["days"] { days = try Self.days(daysNode) }
-    }
-
-    private static func minutes(_ text: String) -> Int? {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
-              (0...24).contains(hour), (0...59).contains(minute), hour * 60 + minute <= 24 * 60
-        else { return nil }
-        return hour * 60 + minute
     }
 
     static let weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]

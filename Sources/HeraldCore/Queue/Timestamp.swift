@@ -20,6 +20,11 @@ public enum Timestamp {
         date(milliseconds).formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
     }
 
+    /// An RFC 3339 time (`2026-12-04T16:30:00Z`, `2026-12-04T11:30:00-05:00`) as unix ms, or nil.
+    public static func milliseconds(rfc3339 text: String) -> Int64? {
+        RFC3339.milliseconds(text)
+    }
+
     /// An operator's "since": a duration ago (`6h`, `2d`) or an RFC 3339 time, as unix ms.
     public static func since(_ text: String, now: Int64 = now()) throws(IntakeRejection) -> Int64 {
         if let ago = DurationParsing.parse(text) { return now - ago.milliseconds }

@@ -21,7 +21,7 @@ struct MakeRunConsoleTests {
     /// A copy of the project's Config/ and Templates/: what `make run` reads.
     static func exampleRoot() throws -> TemporaryFolder {
         let root = try TemporaryFolder("herald-make-run")
-        for folder in ["Config", "Templates"] {
+        for folder in ["Config", "Templates", "Sequences"] {
             try FileManager.default.copyItem(at: SupportPaths.packageRoot.appendingPathComponent(folder), to: root.file(folder))
         }
         return root

@@ -23,6 +23,7 @@ struct DeployTests {
         #expect(try mode(env) == 0o600)
         #expect(try mode(prefix.appendingPathComponent("var")) == 0o750)
         #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent("Templates/welcome-guide/manifest.yaml").path))
+        #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent("Sequences/retirement-nurture.yaml").path))
         let bash = try String(contentsOf: root.appendingPathComponent("usr/share/bash-completion/completions/herald"), encoding: .utf8)
         #expect(bash.contains("complete") && bash.contains("enqueue"), "a bash completion naming the commands")
         let zsh = try String(contentsOf: root.appendingPathComponent("usr/share/zsh/vendor-completions/_herald"), encoding: .utf8)
