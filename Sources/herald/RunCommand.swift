@@ -57,6 +57,16 @@ struct Run: AsyncParsableCommand {
                 // --once: what is in the drop folder now is part of what is due.
                 await dropFolder.scan()
             }
+            let sequencer = Sequencer(queue: queue, sequences: config.sequenceStore(templates: templates), timeZone: config.timezone,
+                                      reload: config.templateReload, logger: logger)
+            if once {
+                // --once: sequence steps due now are part of what is due.
+                do { try await sequencer.pass(now: Timestamp.now()) } catch {
+                    logger.error("could not move enrollments along", metadata: ["error": "\(error)"])
+                }
+            } else {
+                services.append(.init(service: sequencer))
+            }
             if !once {
                 if let dropFolder { services.append(.init(service: dropFolder)) }
                 services.append(.init(service: TemplateWatcher(store: templates, interval: config.templateReload, logger: logger)))

@@ -18,7 +18,8 @@ public struct MailboxEntry: Sendable, Equatable {
 }
 
 /// A mailbox that bounces, complaints and replies to the return path are delivered to, seen one
-/// session at a time: `list`, then `fetch` and `leave` or `remove` each message, then `close`.
+/// session at a time: `list`, then `fetch` a page of messages, `leave` them as they were, record
+/// them and `remove` the reports, then `close`.
 public protocol BounceMailbox: Sendable {
     /// How the records name where a report came from: `imap` or `pop3`.
     var source: String { get }
@@ -27,8 +28,10 @@ public protocol BounceMailbox: Sendable {
     func list() async throws -> [MailboxEntry]
     /// The message as stored, at most `limit` bytes of it.
     func fetch(_ entry: MailboxEntry, limit: Int) async throws -> [UInt8]
-    /// Leaves mail that is not a report as it was (unread if it was unread).
-    func leave(_ entry: MailboxEntry) async throws
+    /// Puts back the state reading changed (IMAP marks a fetched message read): those of
+    /// `entries` that were unread are unread again. Done before any of them is recorded, so a
+    /// crash can never leave a person's mail marked read.
+    func leave(_ entries: [MailboxEntry]) async throws
     /// Moves recorded reports out of the mailbox (to the processed folder, or deleted).
     func remove(_ entries: [MailboxEntry]) async throws
     /// Ends the session; POP3 applies its deletions only now.

@@ -24,7 +24,7 @@ public struct BounceMailboxReader: Service, CustomStringConvertible {
         self.logger = logger
     }
 
-    /// Reports moved out of the mailbox at once.
+    /// Messages fetched, left as they were and recorded, and reports moved out, at once.
     static let removalPage = 50
 
     public var description: String { "BounceMailboxReader(\(config.server))" }
@@ -78,36 +78,43 @@ public struct BounceMailboxReader: Service, CustomStringConvertible {
         // crash before that leaves them to be found recorded and moved on at the next pass.
         var recorded: [MailboxEntry] = []
         do {
-            for (index, entry) in entries.enumerated() {
+            var done = 0
+            for page in stride(from: 0, to: entries.count, by: Self.removalPage).map({ entries[$0..<min($0 + Self.removalPage, entries.count)] }) {
                 try Task.checkCancellation()
-                if let decision = known[entry.sourceID] {
-                    if decision == .unrelated {
-                        pass.leftBefore += 1
+                // Fetched first and left as they were in one command, before any is recorded: a
+                // crash at any point leaves no unrelated mail marked read.
+                var fetched: [(entry: MailboxEntry, raw: [UInt8])] = []
+                for entry in page {
+                    if let decision = known[entry.sourceID] {
+                        if decision == .unrelated {
+                            pass.leftBefore += 1
+                        } else {
+                            recorded.append(entry)
+                            pass.movedOn += 1
+                        }
                     } else {
-                        recorded.append(entry)
-                        pass.movedOn += 1
+                        fetched.append((entry, try await mailbox.fetch(entry, limit: config.maxMessageBytes)))
                     }
-                } else {
-                    let raw = try await mailbox.fetch(entry, limit: config.maxMessageBytes)
+                }
+                try await mailbox.leave(fetched.map(\.entry))
+                for (entry, raw) in fetched {
                     let outcome = try await processor.process(raw, source: mailbox.source, sourceID: entry.sourceID)
                     Failpoint.hit(Failpoint.mailboxAfterRecord)
                     if outcome.record.decision == .unrelated {
-                        try await mailbox.leave(entry)
                         pass.left += 1
                     } else {
                         recorded.append(entry)
                         pass.recorded += 1
                     }
                 }
-                if recorded.count >= Self.removalPage {
-                    try await mailbox.remove(recorded)
-                    recorded.removeAll()
-                }
+                try await mailbox.remove(recorded)
+                recorded.removeAll()
+                done += page.count
                 if ContinuousClock.now - lastReport > .seconds(5) {
                     // A first pass over a full mailbox takes a while: say how far it got.
                     lastReport = ContinuousClock.now
                     logger.info("bounce mailbox: reading", metadata: ["server": "\(config.server)",
-                                                                      "done": "\(index + 1) of \(entries.count)"])
+                                                                      "done": "\(done) of \(entries.count)"])
                 }
             }
             try await mailbox.remove(recorded)

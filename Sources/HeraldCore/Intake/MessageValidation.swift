@@ -38,6 +38,9 @@ public struct MessageValidation: Sendable {
         guard case .object(let object) = value else {
             throw IntakeRejection(field: "", "expected a JSON object, got \(value.errorDescription)")
         }
+        if object["enroll"] != nil {
+            throw IntakeRejection(field: "enroll", "an enrollment, not a message: enroll leads with herald enroll (the socket and the drop folder do not take enrollments yet)")
+        }
         try Self.refuseUnknown(object, allowed: Self.fields, prefix: "")
 
         let key = try optionalString(object, "key")
@@ -112,7 +115,7 @@ public struct MessageValidation: Sendable {
                           sendAt: sendAt, category: category, campaign: campaign)
     }
 
-    private func recipient(from value: JSONValue, channel: Channel) throws(IntakeRejection) -> Recipient {
+    func recipient(from value: JSONValue, channel: Channel) throws(IntakeRejection) -> Recipient {
         guard case .object(let object) = value else {
             throw IntakeRejection(field: "to", "expected an object, got \(value.errorDescription)")
         }
@@ -179,7 +182,7 @@ public struct MessageValidation: Sendable {
             country: try optionalString(object, "country", prefix: prefix))
     }
 
-    private func optionalString(_ object: [String: JSONValue], _ field: String, prefix: String = "")
+    func optionalString(_ object: [String: JSONValue], _ field: String, prefix: String = "")
         throws(IntakeRejection) -> String?
     {
         switch object[field] {
@@ -192,7 +195,7 @@ public struct MessageValidation: Sendable {
         }
     }
 
-    private static func refuseUnknown(_ object: [String: JSONValue], allowed: Set<String>, prefix: String)
+    static func refuseUnknown(_ object: [String: JSONValue], allowed: Set<String>, prefix: String)
         throws(IntakeRejection)
     {
         // Sorted only when something is wrong, so the error names the same field every time.

@@ -79,6 +79,23 @@ public protocol MessageQueue: Sendable {
     /// Returns every message leased by one of `owners` to the queue; how many were.
     func releaseLeases(of owners: [String], now: Int64) async throws -> Int
 
+    // MARK: Sequences
+
+    /// Inserts `enrollments` in one transaction, with the sequence versions they follow (a version
+    /// already kept is left as it is). An enrollment whose key exists is a duplicate.
+    func enroll(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64) async throws -> [EnrollOutcome]
+
+    /// The kept text of one version of a sequence.
+    func sequenceVersion(_ sequence: String, version: String) async throws -> String?
+
+    /// Active enrollments due to be looked at by `now`, soonest first, with their last step's message.
+    func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress]
+
+    /// Applies each advance whose enrollment is still active at its expected step, in one
+    /// transaction: a step's message is queued with the enrollment's move, so a crash cannot send
+    /// a step twice or skip one. Returns the ids of the advances applied.
+    func advance(_ advances: [EnrollmentAdvance], now: Int64) async throws -> [Int64]
+
     // MARK: Policy primitives
 
     /// The suppressions of those of `addresses` that have one.

@@ -11,8 +11,10 @@ public enum Timestamp {
         Date(timeIntervalSince1970: Double(milliseconds) / 1_000)
     }
 
+    /// To the nearest millisecond: a date made from unix ms (`date(_:)`) comes back as the same ms,
+    /// which rounding down would miss by one whenever the Double fell a hair short.
     public static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000).rounded(.down))
+        Int64((date.timeIntervalSince1970 * 1_000).rounded())
     }
 
     /// RFC 3339 in UTC with milliseconds, for output meant for people and scripts alike.

@@ -39,6 +39,8 @@ public struct SequenceDefinition: Sendable, Equatable {
     public var reenrollment: Reenrollment
     /// Days that are not business days, besides Saturdays and Sundays, in the lead's zone.
     public var holidays: Set<LocalDay>
+    /// The file's text, kept with each enrollment's version.
+    public var source: String
 
     static let keys: Set<String> = ["description", "business_days", "holidays", "steps", "exit", "reenroll"]
 
@@ -93,6 +95,6 @@ public struct SequenceDefinition: Sendable, Equatable {
         }
         let digest = SHA256.hash(data: Data(text.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
         return SequenceDefinition(name: name, version: digest, description: try fields["description"]?.string(), steps: steps,
-                                  goals: goals, maxAge: maxAge, reenrollment: reenrollment, holidays: holidays)
+                                  goals: goals, maxAge: maxAge, reenrollment: reenrollment, holidays: holidays, source: text)
     }
 }

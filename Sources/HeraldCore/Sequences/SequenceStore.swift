@@ -41,6 +41,11 @@ public final class SequenceStore: Sendable {
         state.withLock { $0.problems }
     }
 
+    /// A definition's text (a version kept from before an edit) checked against today's templates.
+    public func parse(_ text: String, name: String) throws(ConfigError) -> SequenceDefinition {
+        try SequenceDefinition.parse(text, name: name, templates: templates)
+    }
+
     /// Reads every file again. A folder that does not exist holds no sequences.
     public func reload() {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])

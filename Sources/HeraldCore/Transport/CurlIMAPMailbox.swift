@@ -60,9 +60,10 @@ public struct CurlIMAPMailbox: BounceMailbox {
         return try await multi.perform(spec).bodyPrefix
     }
 
-    public func leave(_ entry: MailboxEntry) async throws {
-        guard !entry.seen else { return }
-        _ = try await command("UID STORE \(entry.number) -FLAGS.SILENT (\\Seen)", in: config.folder)
+    public func leave(_ entries: [MailboxEntry]) async throws {
+        let unread = entries.filter { !$0.seen }.map { String($0.number) }
+        guard !unread.isEmpty else { return }
+        _ = try await command("UID STORE \(unread.joined(separator: ",")) -FLAGS.SILENT (\\Seen)", in: config.folder)
     }
 
     public func remove(_ entries: [MailboxEntry]) async throws {

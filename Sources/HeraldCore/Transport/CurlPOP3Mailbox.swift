@@ -39,7 +39,7 @@ public struct CurlPOP3Mailbox: BounceMailbox {
     }
 
     /// POP3 changes nothing by reading.
-    public func leave(_ entry: MailboxEntry) async throws {}
+    public func leave(_ entries: [MailboxEntry]) async throws {}
 
     public func remove(_ entries: [MailboxEntry]) async throws {
         for entry in entries {

@@ -210,6 +210,41 @@ enum PostgresMigrations {
             // (the expression is Address's rule for email: trimmed, lower-cased).
             "CREATE INDEX messages_email ON messages (lower(btrim(recipient::jsonb ->> 'email')), id) WHERE channel = 'email'",
         ]),
+        ("v5-enrollments", [
+            // A lead in a drip sequence. Each step becomes an ordinary message when it is due;
+            // next_due is when the sequencer looks at the enrollment again.
+            """
+            CREATE TABLE enrollments (
+                id            bigserial PRIMARY KEY,
+                key           text NOT NULL UNIQUE,
+                sequence      text NOT NULL,
+                version       text NOT NULL,
+                recipient     text NOT NULL,
+                data          text NOT NULL,
+                campaign      text,
+                state         text NOT NULL,          -- active | completed | exited
+                exit_reason   text,
+                started_at    bigint NOT NULL,
+                next_step     integer NOT NULL,
+                next_due      bigint,
+                shift         bigint NOT NULL DEFAULT 0,
+                awaiting      bigint,
+                awaiting_due  bigint,
+                updated_at    bigint NOT NULL,
+                ended_at      bigint
+            )
+            """,
+            "CREATE INDEX enrollments_due ON enrollments (next_due) WHERE state = 'active'",
+            """
+            CREATE TABLE sequence_versions (
+                sequence    text NOT NULL,
+                version     text NOT NULL,
+                definition  text NOT NULL,
+                created_at  bigint NOT NULL,
+                PRIMARY KEY (sequence, version)
+            )
+            """,
+        ]),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {

@@ -221,6 +221,41 @@ enum Migrations {
                     WHERE channel = 'email';
                 """)
         }
+        migrator.registerMigration("v10-enrollments") { db in
+            try db.execute(sql: """
+                -- A lead in a drip sequence. Each step becomes an ordinary message when it is due;
+                -- next_due is when the sequencer looks at the enrollment again.
+                CREATE TABLE enrollments (
+                    id            INTEGER PRIMARY KEY,
+                    key           TEXT NOT NULL UNIQUE,
+                    sequence      TEXT NOT NULL,
+                    version       TEXT NOT NULL,
+                    recipient     TEXT NOT NULL,          -- the enrollment's "to", JSON
+                    data          TEXT NOT NULL,
+                    campaign      TEXT,
+                    state         TEXT NOT NULL,          -- active | completed | exited
+                    exit_reason   TEXT,
+                    started_at    INTEGER NOT NULL,
+                    next_step     INTEGER NOT NULL,       -- index of the next step to queue
+                    next_due      INTEGER,
+                    shift         INTEGER NOT NULL DEFAULT 0,
+                    awaiting      INTEGER,                -- the message of the step queued last
+                    awaiting_due  INTEGER,                -- when that step was due
+                    updated_at    INTEGER NOT NULL,
+                    ended_at      INTEGER
+                ) STRICT;
+                CREATE INDEX enrollments_due ON enrollments(next_due) WHERE state = 'active';
+
+                -- Every version of a sequence a lead was enrolled under, so edits leave them be.
+                CREATE TABLE sequence_versions (
+                    sequence    TEXT NOT NULL,
+                    version     TEXT NOT NULL,
+                    definition  TEXT NOT NULL,
+                    created_at  INTEGER NOT NULL,
+                    PRIMARY KEY (sequence, version)
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,97 @@
+/// A lead entering a sequence, as intake hands it to the queue.
+public struct NewEnrollment: Sendable, Equatable {
+    /// Idempotency: a second enrollment under one key is a duplicate.
+    public var key: String
+    public var sequence: String
+    /// The sequence's version when the lead entered; its steps are the ones the lead gets.
+    public var version: String
+    public var recipient: Recipient
+    public var dataJSON: String
+    public var campaign: String?
+    /// Unix ms.
+    public var startedAt: Int64
+    /// When the first step is due (unix ms).
+    public var firstDue: Int64
+
+    public init(key: String, sequence: String, version: String, recipient: Recipient, dataJSON: String = "{}",
+                campaign: String? = nil, startedAt: Int64, firstDue: Int64) {
+        self.key = key
+        self.sequence = sequence
+        self.version = version
+        self.recipient = recipient
+        self.dataJSON = dataJSON
+        self.campaign = campaign
+        self.startedAt = startedAt
+        self.firstDue = firstDue
+    }
+}
+
+/// The text of one version of a sequence, kept so enrolled leads follow the version they
+/// started on after the file changes.
+public struct SequenceVersion: Sendable, Equatable {
+    public var sequence: String
+    public var version: String
+    public var definition: String
+
+    public init(sequence: String, version: String, definition: String) {
+        self.sequence = sequence
+        self.version = version
+        self.definition = definition
+    }
+}
+
+public enum EnrollOutcome: Sendable, Equatable {
+    case enrolled(id: Int64)
+    /// An enrollment with this key exists already (in any state).
+    case duplicate(id: Int64)
+}
+
+/// Where an active enrollment stands, for the sequencer to decide its next move.
+public struct EnrollmentProgress: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case active, completed, exited
+    }
+
+    public var id: Int64
+    public var key: String
+    public var sequence: String
+    public var version: String
+    public var recipient: Recipient
+    public var dataJSON: String
+    public var campaign: String?
+    public var startedAt: Int64
+    /// Index of the next step to queue.
+    public var nextStep: Int
+    /// How much later than planned the steps run, because policies deferred earlier ones (ms).
+    public var shift: Int64
+    /// The step message sent last and when that step was due; its state and when it was sent.
+    public var awaiting: Int64?
+    public var awaitingDue: Int64?
+    public var awaitingState: MessageState?
+    public var awaitingDueAt: Int64?
+    public var awaitingSentAt: Int64?
+}
+
+/// What the sequencer does with an active enrollment; applied only if the enrollment is still
+/// active at `expectedStep` (another process may have moved it first).
+public struct EnrollmentAdvance: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        /// Queue `step`'s message; the enrollment is looked at again at `recheck`.
+        case queue(step: Int, message: NewMessage, due: Int64, recheck: Int64, shift: Int64)
+        /// Nothing to send yet: look again at `until`.
+        case wait(until: Int64, shift: Int64)
+        case complete
+        /// Leave the sequence; a step message still queued is canceled.
+        case exit(reason: String)
+    }
+
+    public var id: Int64
+    public var expectedStep: Int
+    public var action: Action
+
+    public init(id: Int64, expectedStep: Int, action: Action) {
+        self.id = id
+        self.expectedStep = expectedStep
+        self.action = action
+    }
+}

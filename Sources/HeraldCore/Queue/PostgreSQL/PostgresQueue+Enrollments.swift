@@ -1,0 +1,114 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresQueue {
+    public func enroll(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64) async throws -> [EnrollOutcome] {
+        try await transaction { connection in
+            for version in versions {
+                try await execute("""
+                    INSERT INTO sequence_versions (sequence, version, definition, created_at)
+                    VALUES (\(version.sequence), \(version.version), \(version.definition), \(now))
+                    ON CONFLICT DO NOTHING
+                    """, on: connection)
+            }
+            var outcomes: [EnrollOutcome] = []
+            for enrollment in enrollments {
+                let inserted = try await value("""
+                    INSERT INTO enrollments (key, sequence, version, recipient, data, campaign, state, started_at, next_step,
+                                             next_due, updated_at)
+                    VALUES (\(enrollment.key), \(enrollment.sequence), \(enrollment.version), \(enrollment.recipient.jsonText),
+                            \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
+                            \(enrollment.firstDue), \(now))
+                    ON CONFLICT (key) DO NOTHING
+                    RETURNING id
+                    """, as: Int64.self, on: connection)
+                if let inserted {
+                    outcomes.append(.enrolled(id: inserted))
+                } else {
+                    let id = try await value("SELECT id FROM enrollments WHERE key = \(enrollment.key)", as: Int64.self, on: connection)
+                    outcomes.append(.duplicate(id: id ?? 0))
+                }
+            }
+            return outcomes
+        }
+    }
+
+    public func sequenceVersion(_ sequence: String, version: String) async throws -> String? {
+        try await value("SELECT definition FROM sequence_versions WHERE sequence = \(sequence) AND version = \(version)", as: String.self)
+    }
+
+    public func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress] {
+        let decoder = JSONDecoder()
+        return try await rows("""
+            SELECT e.id, e.key, e.sequence, e.version, e.recipient, e.data, e.campaign, e.started_at, e.next_step, e.shift,
+                   e.awaiting, e.awaiting_due, m.state AS awaiting_state, m.due_at AS awaiting_due_at,
+                   (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent') AS awaiting_sent_at
+            FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
+            WHERE e.state = 'active' AND e.next_due <= \(now)
+            ORDER BY e.next_due LIMIT \(Int64(limit))
+            """).map { row in
+            EnrollmentProgress(
+                id: try row.get("id"), key: try row.get("key"), sequence: try row.get("sequence"), version: try row.get("version"),
+                recipient: try decoder.decode(Recipient.self, from: Data((try row.get("recipient", as: String.self)).utf8)),
+                dataJSON: try row.get("data"), campaign: try row.get("campaign"), startedAt: try row.get("started_at"),
+                nextStep: Int(try row.get("next_step", as: Int32.self)), shift: try row.get("shift"),
+                awaiting: try row.get("awaiting"), awaitingDue: try row.get("awaiting_due"),
+                awaitingState: (try row.get("awaiting_state", as: String?.self)).flatMap(MessageState.init(rawValue:)),
+                awaitingDueAt: try row.get("awaiting_due_at"), awaitingSentAt: try row.get("awaiting_sent_at"))
+        }
+    }
+
+    public func advance(_ advances: [EnrollmentAdvance], now: Int64) async throws -> [Int64] {
+        let applied = try await transaction { connection -> [Int64] in
+            var applied: [Int64] = []
+            for advance in advances {
+                let (id, expected) = (advance.id, Int32(advance.expectedStep))
+                let moved: Int64?
+                switch advance.action {
+                case .queue(let step, let message, let due, let recheck, let shift):
+                    // Fenced first (the row stays locked to the commit), so a step another host
+                    // queued is not queued again.
+                    moved = try await value("""
+                        UPDATE enrollments SET next_step = \(Int32(step + 1)), next_due = \(recheck), shift = \(shift),
+                               awaiting_due = \(due), updated_at = \(now)
+                        WHERE id = \(id) AND state = 'active' AND next_step = \(expected) RETURNING id
+                        """, as: Int64.self, on: connection)
+                    guard moved != nil else { continue }
+                    let outcome = try await Self.insert([message], now: now, on: connection, queue: self)
+                    let messageID: Int64 = switch outcome.first {
+                    case .queued(let id), .duplicate(let id): id
+                    case nil: 0
+                    }
+                    try await execute("UPDATE enrollments SET awaiting = \(messageID) WHERE id = \(id)", on: connection)
+                case .wait(let until, let shift):
+                    moved = try await value("""
+                        UPDATE enrollments SET next_due = \(until), shift = \(shift), updated_at = \(now)
+                        WHERE id = \(id) AND state = 'active' AND next_step = \(expected) RETURNING id
+                        """, as: Int64.self, on: connection)
+                case .complete:
+                    moved = try await value("""
+                        UPDATE enrollments SET state = 'completed', next_due = NULL, ended_at = \(now), updated_at = \(now)
+                        WHERE id = \(id) AND state = 'active' AND next_step = \(expected) RETURNING id
+                        """, as: Int64.self, on: connection)
+                case .exit(let reason):
+                    moved = try await value("""
+                        UPDATE enrollments SET state = 'exited', exit_reason = \(reason), next_due = NULL, ended_at = \(now),
+                               updated_at = \(now)
+                        WHERE id = \(id) AND state = 'active' AND next_step = \(expected) RETURNING id
+                        """, as: Int64.self, on: connection)
+                    if moved != nil {
+                        try await execute("""
+                            UPDATE messages SET state = 'canceled', last_error_code = 'enrollment_exited',
+                                   last_error = \("enrollment exited: \(reason)"), updated_at = \(now)
+                            WHERE id = (SELECT awaiting FROM enrollments WHERE id = \(id)) AND state = 'queued'
+                            """, on: connection)
+                    }
+                }
+                if moved != nil { applied.append(id) }
+            }
+            return applied
+        }
+        if advances.contains(where: { if case .queue = $0.action { true } else { false } }) { announceArrival() }
+        return applied
+    }
+}

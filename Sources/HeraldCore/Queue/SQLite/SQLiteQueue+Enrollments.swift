@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+
+extension SQLiteQueue {
+    public func enroll(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64) async throws -> [EnrollOutcome] {
+        try await write { db in
+            for version in versions {
+                try db.execute(sql: """
+                    INSERT INTO sequence_versions (sequence, version, definition, created_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """, arguments: [version.sequence, version.version, version.definition, now])
+            }
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO enrollments (key, sequence, version, recipient, data, campaign, state, started_at, next_step,
+                                         next_due, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
+                ON CONFLICT(key) DO NOTHING
+                """)
+            let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
+            return try enrollments.map { enrollment in
+                try insert.execute(arguments: [
+                    enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, enrollment.dataJSON,
+                    enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now,
+                ])
+                if db.changesCount > 0 { return .enrolled(id: db.lastInsertedRowID) }
+                return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0)
+            }
+        }
+    }
+
+    public func sequenceVersion(_ sequence: String, version: String) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT definition FROM sequence_versions WHERE sequence = ? AND version = ?",
+                                arguments: [sequence, version])
+        }
+    }
+
+    public func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress] {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT e.id, e.key, e.sequence, e.version, e.recipient, e.data, e.campaign, e.started_at, e.next_step, e.shift,
+                       e.awaiting, e.awaiting_due, m.state AS awaiting_state, m.due_at AS awaiting_due_at,
+                       (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent') AS awaiting_sent_at
+                FROM enrollments e INDEXED BY enrollments_due
+                LEFT JOIN messages m ON m.id = e.awaiting
+                WHERE e.state = 'active' AND e.next_due <= ?
+                ORDER BY e.next_due LIMIT ?
+                """, arguments: [now, limit])
+            let decoder = JSONDecoder()
+            return try rows.map { row in
+                let recipient: String = row["recipient"]
+                return EnrollmentProgress(
+                    id: row["id"], key: row["key"], sequence: row["sequence"], version: row["version"],
+                    recipient: try decoder.decode(Recipient.self, from: Data(recipient.utf8)), dataJSON: row["data"],
+                    campaign: row["campaign"], startedAt: row["started_at"], nextStep: row["next_step"], shift: row["shift"],
+                    awaiting: row["awaiting"], awaitingDue: row["awaiting_due"],
+                    awaitingState: (row["awaiting_state"] as String?).flatMap(MessageState.init(rawValue:)),
+                    awaitingDueAt: row["awaiting_due_at"], awaitingSentAt: row["awaiting_sent_at"])
+            }
+        }
+    }
+
+    public func advance(_ advances: [EnrollmentAdvance], now: Int64) async throws -> [Int64] {
+        let applied = try await write { db -> [Int64] in
+            var applied: [Int64] = []
+            let guardSQL = "WHERE id = ? AND state = 'active' AND next_step = ?"
+            for advance in advances {
+                let fence: StatementArguments = [advance.id, advance.expectedStep]
+                switch advance.action {
+                case .queue(let step, let message, let due, let recheck, let shift):
+                    // Fenced first, so a step another process queued is not queued again.
+                    try db.execute(sql: "UPDATE enrollments SET next_step = ?, next_due = ?, shift = ?, awaiting_due = ?, updated_at = ? \(guardSQL)",
+                                   arguments: [step + 1, recheck, shift, due, now] + fence)
+                    guard db.changesCount > 0 else { continue }
+                    let outcome = try Self.insert([message], now: now, db: db)
+                    let messageID: Int64 = switch outcome.first {
+                    case .queued(let id), .duplicate(let id): id
+                    case nil: 0
+                    }
+                    try db.execute(sql: "UPDATE enrollments SET awaiting = ? WHERE id = ?", arguments: [messageID, advance.id])
+                case .wait(let until, let shift):
+                    try db.execute(sql: "UPDATE enrollments SET next_due = ?, shift = ?, updated_at = ? \(guardSQL)",
+                                   arguments: [until, shift, now] + fence)
+                    guard db.changesCount > 0 else { continue }
+                case .complete:
+                    try db.execute(sql: "UPDATE enrollments SET state = 'completed', next_due = NULL, ended_at = ?, updated_at = ? \(guardSQL)",
+                                   arguments: [now, now] + fence)
+                    guard db.changesCount > 0 else { continue }
+                case .exit(let reason):
+                    try db.execute(sql: """
+                        UPDATE enrollments SET state = 'exited', exit_reason = ?, next_due = NULL, ended_at = ?, updated_at = ? \(guardSQL)
+                        """, arguments: [reason, now, now] + fence)
+                    guard db.changesCount > 0 else { continue }
+                    try db.execute(sql: """
+                        UPDATE messages SET state = 'canceled', last_error_code = 'enrollment_exited', last_error = ?, updated_at = ?
+                        WHERE id = (SELECT awaiting FROM enrollments WHERE id = ?) AND state = 'queued'
+                        """, arguments: ["enrollment exited: \(reason)", now, advance.id])
+                }
+                applied.append(advance.id)
+            }
+            return applied
+        }
+        if advances.contains(where: { if case .queue = $0.action { true } else { false } }) { waiting.announce() }
+        return applied
+    }
+}

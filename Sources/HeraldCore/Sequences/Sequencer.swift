@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Moves enrollments along: each step becomes an ordinary queued message when it is due, so
+/// every policy and channel applies to it unchanged; an enrollment whose recipient is
+/// suppressed, or that is older than its sequence's `max_age`, ends.
+///
+/// A swift-service-lifecycle `Service`: a pass every `interval` until graceful shutdown. Passes
+/// from several processes are safe: each move is fenced on the step the enrollment was at.
+public struct Sequencer: Service, CustomStringConvertible {
+    let queue: any MessageQueue
+    let sequences: SequenceStore
+    /// The zone of recipients whose `to.timezone` is not given.
+    let timeZone: String
+    let interval: Duration
+    /// How often the sequence files are read again (the templates' reload interval); nil: never.
+    let reload: Duration?
+    let logger: Logger
+    private let versions = DefinitionCache()
+
+    /// Enrollments looked at per transaction.
+    static let batch = 500
+
+    public init(queue: any MessageQueue, sequences: SequenceStore, timeZone: String, interval: Duration = .seconds(1),
+                reload: Duration? = .seconds(2), logger: Logger = Logger(label: "herald.sequences")) {
+        self.queue = queue
+        self.sequences = sequences
+        self.timeZone = timeZone
+        self.interval = interval
+        self.reload = reload
+        self.logger = logger
+    }
+
+    public var description: String { "Sequencer" }
+
+    public func run() async throws {
+        let clock = ContinuousClock()
+        var nextReload = reload.map { clock.now + $0 }
+        while !Task.isShuttingDownGracefully {
+            if let reload, let due = nextReload, clock.now >= due {
+                nextReload = clock.now + reload
+                sequences.reload()
+            }
+            do {
+                _ = try await pass(now: Timestamp.now())
+            } catch {
+                logger.error("could not move enrollments along; trying again", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Moves every enrollment due by `now`; returns how many moved.
+    @discardableResult
+    public func pass(now: Int64) async throws -> Int {
+        var moved = 0
+        while true {
+            let due = try await queue.dueEnrollments(now: now, limit: Self.batch)
+            guard !due.isEmpty else { return moved }
+            var advances: [EnrollmentAdvance] = []
+            var addresses: [Int64: Address] = [:]
+            var definitions: [Int64: SequenceDefinition] = [:]
+            for enrollment in due {
+                guard let definition = try await definition(enrollment.sequence, version: enrollment.version) else {
+                    advances.append(EnrollmentAdvance(id: enrollment.id, expectedStep: enrollment.nextStep,
+                                                      action: .exit(reason: "sequence_unavailable")))
+                    continue
+                }
+                definitions[enrollment.id] = definition
+                addresses[enrollment.id] = Address(of: enrollment.recipient, on: definition.channel(after: enrollment))
+            }
+            let suppressions = try await queue.suppressions(of: Array(Set(addresses.values)))
+            for enrollment in due {
+                guard let definition = definitions[enrollment.id] else { continue }
+                let zone = TimeZone(identifier: enrollment.recipient.timezone ?? timeZone) ?? TimeZone(identifier: "UTC")!
+                let action = definition.nextMove(for: enrollment, now: now, timeZone: zone,
+                                                 suppression: addresses[enrollment.id].flatMap { suppressions[$0] })
+                advances.append(EnrollmentAdvance(id: enrollment.id, expectedStep: enrollment.nextStep, action: action))
+            }
+            let applied = try await queue.advance(advances, now: now)
+            moved += applied.count
+            for advance in advances where applied.contains(advance.id) {
+                switch advance.action {
+                case .queue(let step, let message, _, _, _):
+                    logger.debug("step queued", metadata: ["enrollment_id": "\(advance.id)", "step": "\(step + 1)", "key": "\(message.key ?? "")"])
+                case .exit(let reason):
+                    logger.info("enrollment exited", metadata: ["enrollment_id": "\(advance.id)", "reason": "\(reason)"])
+                case .complete, .wait:
+                    break
+                }
+            }
+            // Every one moved, or another process moved them: the next batch. Only fewer than
+            // asked for means nothing more is due.
+            if due.count < Self.batch { return moved }
+        }
+    }
+
+    /// The definition an enrollment follows: the file's when it is still that version, else
+    /// the version kept when the lead was enrolled.
+    private func definition(_ name: String, version: String) async throws -> SequenceDefinition? {
+        if let current = sequences.sequence(named: name), current.version == version { return current }
+        if let cached = versions.get(name, version) { return cached }
+        guard let text = try await queue.sequenceVersion(name, version: version),
+              let parsed = try? sequences.parse(text, name: name)
+        else { return nil }
+        versions.put(parsed)
+        return parsed
+    }
+}
+
+/// Sequence versions other than the files' current ones, parsed once.
+private final class DefinitionCache: Sendable {
+    private let cache = Mutex<[String: SequenceDefinition]>([:])
+
+    func get(_ name: String, _ version: String) -> SequenceDefinition? {
+        cache.withLock { $0["\(name)@\(version)"] }
+    }
+
+    func put(_ definition: SequenceDefinition) {
+        cache.withLock { $0["\(definition.name)@\(definition.version)"] = definition }
+    }
+}

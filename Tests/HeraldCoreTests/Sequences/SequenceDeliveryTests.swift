@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import Testing
+@testable import HeraldCore
+
+/// A lead enrolled by `herald enroll` gets its drip from `herald run`, on the days the preview
+/// shows: the processes run on a test clock (libfaketime moves their wall clock to each step's
+/// due time), not on sleeps.
+@Suite("Sequence delivery")
+struct SequenceDeliveryTests {
+    static let drip = """
+        business_days: true
+        holidays: [2026-11-03]
+        steps:
+          - {name: day-2, template: retirement-nurture-2, after: 2d}
+          - {name: day-5, template: retirement-nurture-5, after: 5d}
+          - {name: day-9, template: retirement-nurture-9, after: 9d}
+        exit: {goals: [booked]}
+        """
+
+    @Test("enrolled on a Friday 16:30 in New York: the queued due times are the preview's (weekends, a holiday and the end of DST skipped), and Day 2, Day 5, Day 9 reach aiosmtpd in order, none early")
+    func seedsDrip() async throws {
+        let folder = try TemporaryFolder()
+        let smtp = try await SMTPServer(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 4,
+                                        email: EmailChannelTests.smtpBlock(port: smtp.port),
+                                        topLevel: "intake: {drop_folder: off, socket: off}", folder: folder)
+        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] { try fixture.useShippedTemplate(name) }
+        try folder.write("Sequences/drip.yaml", Self.drip)
+        let clock = try SteppedClock(folder: folder)
+        func setClock(to instant: Int64) throws {
+            try clock.step(by: Int((instant - Timestamp.now()) / 1_000))
+        }
+        func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+            // The control file is read once a second: let the new time take hold before starting.
+            try await Task.sleep(for: .milliseconds(1_100))
+            let child = try clock.start(arguments, fixture: fixture)
+            let status = await child.wait(timeout: .seconds(60))
+            return (status, child.output().stdout, child.output().stderr)
+        }
+
+        let key = "lead-4711/retirement"
+        let enrolledAt = try #require(Timestamp.milliseconds(rfc3339: "2026-10-30T16:30:00-04:00"))
+        // The data every step's template uses: their samples' together.
+        var data: [String: JSONValue] = [:]
+        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] {
+            let sample = try JSONValue.parse(Data(contentsOf: folder.file("Templates/\(name)/sample.json")))
+            if case .object(let fields)? = sample["data"] { data.merge(fields) { first, _ in first } }
+        }
+        try folder.write("enroll.ndjson", #"{"enroll": "drip", "key": "\#(key)", "to": {"email": "sarah@example.com", "name": "Sarah Jones", "timezone": "America/New_York"}, "data": \#(JSONValue.object(data).jsonText), "campaign": "retirement"}"# + "\n")
+        try setClock(to: enrolledAt)
+        let enrolled = try await run(["enroll", folder.file("enroll.ndjson").path])
+        #expect(enrolled.status == 0 && enrolled.stdout.contains("line 1: enrolled id=1 key=\(key)"), "\(enrolled.stdout) \(enrolled.stderr)")
+        // The enrollment began when the process started, on its clock: within seconds of 16:30.
+        let started = try #require(try fixture.queue.readNow { db in try Int64.fetchOne(db, sql: "SELECT started_at FROM enrollments") })
+        #expect(started >= enrolledAt && started < enrolledAt + 50_000,
+                "precondition: enrolled on the test clock at Friday 16:30 (\(Timestamp.rfc3339(started)))")
+
+        // The preview of that start and key is the calendar Herald keeps.
+        let preview = try await run(["sequences", "preview", "drip", "--start", Timestamp.rfc3339(started), "--timezone",
+                                     "America/New_York", "--key", key, "--json"])
+        let steps = try preview.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+        let local = steps.compactMap { $0["local"]?.string }
+        #expect(local.count == 3 && zip(local, ["Wed 2026-11-04 16:30 EST", "Mon 2026-11-09 16:30 EST", "Fri 2026-11-13 16:30 EST"])
+            .allSatisfy { $0.prefix(19) == $1.prefix(19) && $0.hasSuffix(" EST") }, "\(local)")
+        let due = steps.compactMap { $0["due"]?.string.flatMap(Timestamp.milliseconds(rfc3339:)) }
+        try #require(due.count == 3, "\(preview.stdout) \(preview.stderr)")
+        let firstDue = try fixture.queue.readNow { db in try Int64.fetchOne(db, sql: "SELECT next_due FROM enrollments") }
+        #expect(firstDue == due[0], "first due \(firstDue.map(Timestamp.rfc3339) ?? "-") vs the preview's \(Timestamp.rfc3339(due[0]))")
+
+        for (index, stepDue) in due.enumerated() {
+            // An hour before the step is due nothing goes out.
+            try setClock(to: stepDue - 3_600_000)
+            let early = try await run(["run", "--once"])
+            #expect(early.status == 0, "\(early.stderr)")
+            #expect(try smtp.messages().count == index, "step \(index + 1) is not sent early")
+            // Just after it is due, it goes.
+            try setClock(to: stepDue + 30_000)
+            let onTime = try await run(["run", "--once"])
+            #expect(onTime.status == 0, "\(onTime.stderr)")
+            let arrived = try await waitUntil(timeout: .seconds(10)) { try smtp.messages().count == index + 1 }
+            #expect(arrived, "step \(index + 1) delivered: \(onTime.stderr.suffix(1_000))")
+        }
+        try setClock(to: due[2] + 120_000)
+        _ = try await run(["run", "--once"])
+        await smtp.stop()
+
+        let subjects = try smtp.messages().map(\.subject)
+        #expect(subjects == ["The 4% rule, explained in five minutes", "\"We retired two years early\": Linda and Tom's story",
+                             "Sarah, your retirement timeline on one page"], "in order: \(subjects)")
+        // Herald's record: each step queued for the preview's time and first attempted after it.
+        let queued = try fixture.queue.readNow { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.key, m.due_at, m.campaign, (SELECT min(started_at) FROM attempts a WHERE a.message_id = m.id) AS first
+                FROM messages m ORDER BY m.id
+                """)
+        }
+        #expect(queued.map { $0["key"] as String } == ["\(key)/day-2", "\(key)/day-5", "\(key)/day-9"])
+        for (row, stepDue) in zip(queued, due) {
+            let dueAt: Int64 = row["due_at"]
+            let first: Int64 = row["first"]
+            #expect(dueAt == stepDue, "\(row["key"] as String) queued for \(Timestamp.rfc3339(dueAt)), preview \(Timestamp.rfc3339(stepDue))")
+            #expect(first >= dueAt, "\(row["key"] as String) attempted at \(Timestamp.rfc3339(first)), due \(Timestamp.rfc3339(dueAt))")
+            #expect(row["campaign"] as String? == "retirement")
+        }
+        let state = try fixture.queue.readNow { db in try String.fetchOne(db, sql: "SELECT state FROM enrollments") }
+        #expect(state == "completed")
+    }
+}
