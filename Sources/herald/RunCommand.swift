@@ -57,7 +57,8 @@ struct Run: AsyncParsableCommand {
                 // --once: what is in the drop folder now is part of what is due.
                 await dropFolder.scan()
             }
-            let sequencer = Sequencer(queue: queue, sequences: config.sequenceStore(templates: templates), timeZone: config.timezone,
+            let sequences = config.sequenceStore(templates: templates)
+            let sequencer = Sequencer(queue: queue, sequences: sequences, timeZone: config.timezone,
                                       reload: config.templateReload, logger: logger)
             if once {
                 // --once: sequence steps due now are part of what is due.
@@ -76,6 +77,7 @@ struct Run: AsyncParsableCommand {
                 }
                 services.append(.init(service: RetentionSweep(queue: queue, retention: config.retention, logger: logger)))
                 let api = HeraldAPI(queue: queue, config: config, validation: validation, metrics: metrics, templates: templates,
+                                    sequences: sequences,
                                     bounceTransport: CurlHTTPTransport(multi: transports.bounces),
                                     logger: logger)
                 services += try APIListeners.services(api: api, logger: logger).map { .init(service: $0) }

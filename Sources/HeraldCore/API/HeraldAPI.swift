@@ -17,6 +17,8 @@ public struct HeraldAPI: Sendable {
     let metrics: DeliveryMetrics
     /// For the console's previews and gallery; nil: those pages say so.
     let templates: TemplateStore?
+    /// The sequences goals are looked up in; nil: a goal exits nothing.
+    let sequences: SequenceStore?
     /// Renders previews: without tracking, so the console's frames record no opens.
     let renderer: MessageRenderer?
     let logger: Logger
@@ -28,8 +30,9 @@ public struct HeraldAPI: Sendable {
     let snsCertificates: SNSCertificates?
 
     public init(queue: any MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
-                metrics: DeliveryMetrics, templates: TemplateStore? = nil, bounceTransport: (any HTTPTransport)? = nil,
-                logger: Logger) {
+                metrics: DeliveryMetrics, templates: TemplateStore? = nil, sequences: SequenceStore? = nil,
+                bounceTransport: (any HTTPTransport)? = nil, logger: Logger) {
+        self.sequences = sequences
         self.bounceTransport = bounceTransport
         snsCertificates = bounceTransport.flatMap { transport in
             config.email?.bounces?.providers.ses.map { SNSCertificates(transport: transport, config: $0) }
@@ -68,6 +71,7 @@ public struct HeraldAPI: Sendable {
         router.add(middleware: SameOriginPosts())
         addMessageRoutes(to: router)
         addSuppressionRoutes(to: router)
+        addEnrollmentRoutes(to: router)
         addEventRoutes(to: router)
         addStatusRoutes(to: router)
         addPublicRoutes(to: router)

@@ -95,3 +95,30 @@ public struct EnrollmentAdvance: Sendable, Equatable {
         self.action = action
     }
 }
+
+/// Which active enrollments an exit ends.
+public enum EnrollmentSelection: Sendable, Equatable {
+    /// The one with this key.
+    case key(String)
+    /// Those of this recipient (by email or phone, in Address's normal form) in these sequences:
+    /// a goal ends every enrollment whose sequence names it.
+    case recipient(email: Address?, phone: Address?, sequences: [String])
+}
+
+/// An enrollment an exit ended.
+public struct EnrollmentExit: Sendable, Equatable {
+    public var key: String
+    public var sequence: String
+    /// The key of its step message that was still queued and is canceled with the exit.
+    public var canceledStep: String?
+    /// The key of its step message that was being sent (leased) at the exit: it goes out.
+    public var stepInFlight: String?
+}
+
+extension NewEnrollment {
+    /// The recipient's email and phone in Address's normal form, as the queue indexes them.
+    var addresses: (email: String?, phone: String?) {
+        (recipient.email.map { _ in Address(of: recipient, on: .email).value },
+         recipient.phone.map { _ in Address(of: recipient, on: .sms).value })
+    }
+}

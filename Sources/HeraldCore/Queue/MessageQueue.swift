@@ -91,6 +91,10 @@ public protocol MessageQueue: Sendable {
     /// Active enrollments due to be looked at by `now`, soonest first, with their last step's message.
     func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress]
 
+    /// Ends the active enrollments `selection` names, with `reason`, in one transaction that also
+    /// cancels each one's step message still queued.
+    func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit]
+
     /// Applies each advance whose enrollment is still active at its expected step, in one
     /// transaction: a step's message is queued with the enrollment's move, so a crash cannot send
     /// a step twice or skip one. Returns the ids of the advances applied.

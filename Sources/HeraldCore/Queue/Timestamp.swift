@@ -18,8 +18,16 @@ public enum Timestamp {
     }
 
     /// RFC 3339 in UTC with milliseconds, for output meant for people and scripts alike.
+    ///
+    /// The whole seconds are formatted and the milliseconds written from the integer: formatting
+    /// the fraction of a Double date printed .095 for a time stored as .096.
     public static func rfc3339(_ milliseconds: Int64) -> String {
-        date(milliseconds).formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        let (seconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1_000)
+        let (whole, millis) = fraction < 0 ? (seconds - 1, fraction + 1_000) : (seconds, fraction)
+        let text = Date(timeIntervalSince1970: Double(whole))
+            .formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
+        // "2026-11-04T21:30:02Z" -> "2026-11-04T21:30:02.096Z"
+        return "\(text.dropLast()).\(String(format: "%03d", millis))Z"
     }
 
     /// An RFC 3339 time (`2026-12-04T16:30:00Z`, `2026-12-04T11:30:00-05:00`) as unix ms, or nil.

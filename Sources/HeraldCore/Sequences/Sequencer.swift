@@ -36,19 +36,25 @@ public struct Sequencer: Service, CustomStringConvertible {
     public var description: String { "Sequencer" }
 
     public func run() async throws {
-        let clock = ContinuousClock()
-        var nextReload = reload.map { clock.now + $0 }
-        while !Task.isShuttingDownGracefully {
-            if let reload, let due = nextReload, clock.now >= due {
-                nextReload = clock.now + reload
-                sequences.reload()
+        // A pass in progress finishes (its moves are one transaction); the wait between passes
+        // ends at once on graceful shutdown.
+        try? await cancelWhenGracefulShutdown {
+            let clock = ContinuousClock()
+            var nextReload = reload.map { clock.now + $0 }
+            while !Task.isCancelled {
+                if let reload, let due = nextReload, clock.now >= due {
+                    nextReload = clock.now + reload
+                    sequences.reload()
+                }
+                do {
+                    _ = try await pass(now: Timestamp.now())
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("could not move enrollments along; trying again", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval)
             }
-            do {
-                _ = try await pass(now: Timestamp.now())
-            } catch {
-                logger.error("could not move enrollments along; trying again", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
         }
     }
 

@@ -44,7 +44,7 @@ struct OpenAPIDocumentTests {
         let documented = Set(try Self.document().keys)
         #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented))")
         #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served))")
-        #expect(served.count == 23)
+        #expect(served.count == 25)
     }
 
     @Test("each documented operation answers the running server with a documented status; JSON errors have error and reason")

@@ -76,6 +76,11 @@ struct ReadmeCommandsTests {
                  arguments: ["herald", "sequences", "preview", "retirement-nurture", "--start", "2026-12-04T16:30:00-05:00",
                              "--timezone", "America/New_York"],
                  says: ["1 day-2  2026-12-09T14:30:35.000Z  Wed 2026-12-09 09:30 EST  retirement-nurture-2  email"]),
+            // No one is enrolled in make run's example: the goal names the sequence and ends nothing.
+            Step(readme: #"curl --unix-socket var/herald.sock -H 'Content-Type: application/json' -d '{"goal": "booked", "to": {"email": "sarah.jones@example.com"}}' http://localhost/v1/goals"#,
+                 arguments: ["curl", "-s", "--unix-socket", "var/herald.sock", "-H", "Content-Type: application/json",
+                             "-d", #"{"goal": "booked", "to": {"email": "sarah.jones@example.com"}}"#, "http://localhost/v1/goals"],
+                 says: [#""goal":"booked""#, #""sequences":["retirement-nurture"]"#, #""exited":[]"#]),
             Step(readme: "herald status", arguments: ["herald", "status"], says: ["state", "total"]),
             Step(readme: "herald failed list [--channel C] [--campaign X] [--since 6h|2026-11-22T00:00:00Z] [--error TEXT] [--json]",
                  arguments: ["herald", "failed", "list", "--channel", "webhook", "--since", "6h", "--error", "token", "--json"],

@@ -63,4 +63,42 @@ struct EnrollmentContractTests {
             #expect(try await queues[0].dueEnrollments(now: now + 60_000, limit: 10).isEmpty, "an exited enrollment is never due")
         }
     }
+
+    @Test("an exit by key or by recipient and sequence ends the enrollment and cancels its queued step in one transaction; a leased step is reported in flight",
+          arguments: QueueEngine.allCases)
+    func exits(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            _ = try await queue.enroll(["a", "b", "c"].map { Self.enrollment($0, at: now) }, versions: [], now: now)
+            let due = try await queue.dueEnrollments(now: now + 1_000, limit: 10)
+            try #require(due.count == 3)
+            let moves = due.map { progress in
+                EnrollmentAdvance(id: progress.id, expectedStep: 0,
+                                  action: .queue(step: 0, message: Self.step(progress.key, "day-2", at: now + 1_000), due: now + 1_000,
+                                                 recheck: now + 9_000, shift: 0))
+            }
+            #expect(try await queue.advance(moves, now: now + 1_000).count == 3)
+            // "b"'s step is being sent.
+            let claimed = try await queue.claim(limit: 3, owner: QueueContractTests.owner, lease: .seconds(60), channels: [.email], now: now + 1_000)
+            try #require(claimed.messages.count == 3)
+            for message in claimed.messages where message.key != "b/day-2" {
+                _ = try await queue.settle([.release(messageID: message.id)], owner: QueueContractTests.owner, now: now + 1_000)
+            }
+
+            let byKey = try await queue.exitEnrollments(.key("a"), reason: "converted", now: now + 2_000)
+            #expect(byKey == [EnrollmentExit(key: "a", sequence: "drip", canceledStep: "a/day-2", stepInFlight: nil)])
+            #expect(try await queue.message("a/day-2")?.state == .canceled)
+            #expect(try await queue.exitEnrollments(.key("a"), reason: "converted", now: now + 2_000).isEmpty, "an ended enrollment is not ended again")
+
+            let other = try await queue.exitEnrollments(.recipient(email: try Address("C@Example.com", channel: .email), phone: nil,
+                                                                   sequences: ["another"]), reason: "booked", now: now + 2_000)
+            #expect(other.isEmpty, "a goal another sequence names leaves this one be")
+            let byRecipient = try await queue.exitEnrollments(.recipient(email: try Address("B@Example.com ", channel: .email), phone: nil,
+                                                                         sequences: ["drip"]), reason: "booked", now: now + 2_000)
+            #expect(byRecipient == [EnrollmentExit(key: "b", sequence: "drip", canceledStep: nil, stepInFlight: "b/day-2")])
+            #expect(try await queue.message("b/day-2")?.state == .leased, "a step being sent is not taken from its worker")
+            #expect(try await queue.message("c/day-2")?.state == .queued)
+            #expect(try await queue.dueEnrollments(now: now + 60_000, limit: 10).map(\.key) == ["c"])
+        }
+    }
 }

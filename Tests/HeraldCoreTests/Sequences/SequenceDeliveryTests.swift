@@ -106,4 +106,84 @@ struct SequenceDeliveryTests {
         let state = try fixture.queue.readNow { db in try String.fetchOne(db, sql: "SELECT state FROM enrollments") }
         #expect(state == "completed")
     }
+
+    @Test("a lead who unsubscribes by one-click after step 1 and one whose booked goal the CRM posts between steps get no more steps; a third lead gets all three")
+    func exits() async throws {
+        let folder = try TemporaryFolder()
+        let smtp = try await SMTPServer(folder: folder)
+        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 4,
+                                        email: EmailChannelTests.smtpBlock(port: smtp.port),
+                                        topLevel: "intake: {drop_folder: off}", folder: folder)
+        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] { try fixture.useShippedTemplate(name) }
+        try folder.write("Sequences/drip.yaml", Self.drip)
+        let clock = try SteppedClock(folder: folder)
+        func setClock(to instant: Int64) async throws {
+            try clock.step(by: Int((instant - Timestamp.now()) / 1_000))
+            try await Task.sleep(for: .milliseconds(1_100))  // the control file is read once a second
+        }
+        func once() async throws {
+            let child = try clock.start(["run", "--once"], fixture: fixture)
+            #expect(await child.wait(timeout: .seconds(60)) == 0, "\(child.output().stderr)")
+        }
+        var data: [String: JSONValue] = [:]
+        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] {
+            let sample = try JSONValue.parse(Data(contentsOf: folder.file("Templates/\(name)/sample.json")))
+            if case .object(let fields)? = sample["data"] { data.merge(fields) { first, _ in first } }
+        }
+        let leads = ["sarah", "tom", "ana"]
+        try folder.write("enroll.ndjson", leads.map { lead in
+            #"{"enroll": "drip", "key": "\#(lead)/drip", "to": {"email": "\#(lead)@example.com", "timezone": "America/New_York"}, "data": \#(JSONValue.object(data).jsonText)}"#
+        }.joined(separator: "\n") + "\n")
+        let friday = try #require(Timestamp.milliseconds(rfc3339: "2026-10-30T16:30:00-04:00"))
+        try await setClock(to: friday)
+        let enroll = try clock.start(["enroll", folder.file("enroll.ndjson").path], fixture: fixture)
+        #expect(await enroll.wait(timeout: .seconds(60)) == 0, "\(enroll.output().stdout) \(enroll.output().stderr)")
+        let started = try #require(try fixture.queue.readNow { db in try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM enrollments") })
+        let sequence = try SequenceDefinition.parse(Self.drip, name: "drip",
+                                                    templates: TemplateStore(folder: folder.file("Templates"), displayRoot: "Templates"))
+        let due = sequence.schedule(start: started, key: "ana/drip", timeZone: TimeZone(identifier: "America/New_York")!).map(\.due)
+
+        // Step 1 for all three, with herald run serving the socket.
+        try await setClock(to: due[0] + 30_000)
+        let run = try clock.start(["run"], fixture: fixture)
+        defer { run.signal(SIGKILL) }
+        let first = try await waitUntil(timeout: .seconds(30)) { try smtp.messages().count == 3 }
+        try #require(first, "step 1 reached all three: \(run.output().stderr.suffix(1_000))")
+
+        // Sarah takes the one-click link in the mail she got; the CRM reports Tom's booking.
+        let api = try APIClient(.socket(folder.file("var/herald.sock").path))
+        let header = try #require(try smtp.messages().first { $0.rcpt_tos == ["sarah@example.com"] }?.list_unsubscribe)
+        let link = try #require(header.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " <>")) }
+            .first { $0.hasPrefix("https://") }.flatMap { URL(string: $0)?.path })
+        let unsubscribed = try await api.request("POST", link, body: Data("List-Unsubscribe=One-Click".utf8),
+                                                 headers: ["Content-Type: application/x-www-form-urlencoded"])
+        #expect(unsubscribed.status == 200, "\(unsubscribed.body)")
+        let goal = try await api.post("/v1/goals", json: #"{"goal": "booked", "to": {"email": "Tom@Example.com"}}"#)
+        #expect(goal.status == 200, "\(goal.body)")
+        #expect(goal.json?["exited"]?.array?.compactMap { $0["key"]?.string } == ["tom/drip"], "\(goal.body)")
+        #expect(goal.json?["sequences"]?.array?.compactMap(\.string) == ["drip"])
+        let unknown = try await api.post("/v1/enrollments/nobody%2Fdrip/exit", json: #"{"reason": "converted"}"#)
+        #expect(unknown.status == 404, "\(unknown.body)")
+        let badReason = try await api.post("/v1/enrollments/ana%2Fdrip/exit", json: #"{"reason": "a b"}"#)
+        #expect(badReason.status == 400 && badReason.body.contains("reason"), "\(badReason.body)")
+        run.signal(SIGTERM)
+        let stopped = await run.wait(timeout: .seconds(20))
+        #expect(stopped == 0, "exit \(stopped): \(run.output().stderr.suffix(2_000))")
+
+        // Steps 2 and 3 come due: only Ana's go out. A last look after step 3 completes hers.
+        for stepDue in due.dropFirst() + [due[2] + 120_000] {
+            try await setClock(to: stepDue + 30_000)
+            try await once()
+        }
+        await smtp.stop()
+        let received = try smtp.messages().map { "\($0.rcpt_tos.joined()) \($0.subject.prefix(12))" }
+        #expect(try smtp.messages().filter { $0.rcpt_tos == ["ana@example.com"] }.count == 3, "Ana got the whole drip: \(received)")
+        #expect(try smtp.messages().filter { $0.rcpt_tos != ["ana@example.com"] }.count == 2, "Sarah and Tom only step 1: \(received)")
+        let states = try fixture.queue.readNow { db in
+            try Row.fetchAll(db, sql: "SELECT key, state, exit_reason FROM enrollments ORDER BY key").map {
+                "\($0["key"] as String) \($0["state"] as String) \($0["exit_reason"] as String? ?? "-")"
+            }
+        }
+        #expect(states == ["ana/drip completed -", "sarah/drip exited unsubscribed", "tom/drip exited booked"], "\(states)")
+    }
 }

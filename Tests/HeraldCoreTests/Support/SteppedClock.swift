@@ -3,7 +3,8 @@ import Foundation
 /// A wall clock the test can step, as NTP does on a machine whose clock was off: processes
 /// started with `environment` run under Debian's libfaketime, which shifts their real-time clock
 /// by what the control file says (read again every second). Their monotonic clocks are left
-/// alone, as a real step leaves them.
+/// alone, as a real step leaves them. A Swift `Task.sleep` begun under a shifted clock was seen
+/// not to wake; services end on graceful shutdown without waiting for one.
 struct SteppedClock {
     let control: URL
 

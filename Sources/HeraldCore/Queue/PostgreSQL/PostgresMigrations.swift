@@ -220,6 +220,8 @@ enum PostgresMigrations {
                 sequence      text NOT NULL,
                 version       text NOT NULL,
                 recipient     text NOT NULL,
+                email         text,                   -- its addresses in Address's normal form,
+                phone         text,                   -- for goals and exits by recipient
                 data          text NOT NULL,
                 campaign      text,
                 state         text NOT NULL,          -- active | completed | exited
@@ -235,6 +237,8 @@ enum PostgresMigrations {
             )
             """,
             "CREATE INDEX enrollments_due ON enrollments (next_due) WHERE state = 'active'",
+            "CREATE INDEX enrollments_email ON enrollments (email) WHERE state = 'active' AND email IS NOT NULL",
+            "CREATE INDEX enrollments_phone ON enrollments (phone) WHERE state = 'active' AND phone IS NOT NULL",
             """
             CREATE TABLE sequence_versions (
                 sequence    text NOT NULL,

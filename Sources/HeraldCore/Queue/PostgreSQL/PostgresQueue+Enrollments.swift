@@ -13,11 +13,12 @@ extension PostgresQueue {
             }
             var outcomes: [EnrollOutcome] = []
             for enrollment in enrollments {
+                let (email, phone) = enrollment.addresses
                 let inserted = try await value("""
-                    INSERT INTO enrollments (key, sequence, version, recipient, data, campaign, state, started_at, next_step,
-                                             next_due, updated_at)
+                    INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
+                                             next_step, next_due, updated_at)
                     VALUES (\(enrollment.key), \(enrollment.sequence), \(enrollment.version), \(enrollment.recipient.jsonText),
-                            \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
+                            \(email), \(phone), \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
                             \(enrollment.firstDue), \(now))
                     ON CONFLICT (key) DO NOTHING
                     RETURNING id
@@ -55,6 +56,52 @@ extension PostgresQueue {
                 awaiting: try row.get("awaiting"), awaitingDue: try row.get("awaiting_due"),
                 awaitingState: (try row.get("awaiting_state", as: String?.self)).flatMap(MessageState.init(rawValue:)),
                 awaitingDueAt: try row.get("awaiting_due_at"), awaitingSentAt: try row.get("awaiting_sent_at"))
+        }
+    }
+
+    public func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit] {
+        try await transaction { connection in
+            let found: [PostgresRandomAccessRow]
+            switch selection {
+            case .key(let key):
+                found = try await rows("""
+                    SELECT e.id, e.key, e.sequence, m.key AS step_key, m.state AS step_state
+                    FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
+                    WHERE e.key = \(key) AND e.state = 'active' FOR UPDATE OF e
+                    """, on: connection)
+            case .recipient(let email, let phone, let sequences):
+                guard !sequences.isEmpty, email != nil || phone != nil else { return [] }
+                found = try await rows("""
+                    SELECT e.id, e.key, e.sequence, m.key AS step_key, m.state AS step_state
+                    FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
+                    WHERE e.state = 'active' AND (e.email = \(email?.value) OR e.phone = \(phone?.value))
+                      AND e.sequence = ANY(\(sequences)) FOR UPDATE OF e
+                    """, on: connection)
+            }
+            var exits: [EnrollmentExit] = []
+            for row in found {
+                let id: Int64 = try row.get("id")
+                try await execute("""
+                    UPDATE enrollments SET state = 'exited', exit_reason = \(reason), next_due = NULL, ended_at = \(now),
+                           updated_at = \(now)
+                    WHERE id = \(id)
+                    """, on: connection)
+                // A claim racing this waits on the row lock or wins it: what the update finds is
+                // what happened, not what the select above saw.
+                let canceled = try await value("""
+                    UPDATE messages SET state = 'canceled', last_error_code = 'enrollment_exited',
+                           last_error = \("enrollment exited: \(reason)"), updated_at = \(now)
+                    WHERE id = (SELECT awaiting FROM enrollments WHERE id = \(id)) AND state = 'queued'
+                    RETURNING key
+                    """, as: String?.self, on: connection)
+                let stepKey = try row.get("step_key", as: String?.self)
+                let inFlight = canceled == nil && stepKey != nil
+                    ? try await value("SELECT state FROM messages WHERE key = \(stepKey)", as: String.self, on: connection) == "leased"
+                    : false
+                exits.append(EnrollmentExit(key: try row.get("key"), sequence: try row.get("sequence"),
+                                            canceledStep: canceled ?? nil, stepInFlight: inFlight ? stepKey : nil))
+            }
+            return exits
         }
     }
 

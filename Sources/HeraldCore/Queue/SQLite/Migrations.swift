@@ -231,6 +231,8 @@ enum Migrations {
                     sequence      TEXT NOT NULL,
                     version       TEXT NOT NULL,
                     recipient     TEXT NOT NULL,          -- the enrollment's "to", JSON
+                    email         TEXT,                   -- its addresses in Address's normal form,
+                    phone         TEXT,                   -- for goals and exits by recipient
                     data          TEXT NOT NULL,
                     campaign      TEXT,
                     state         TEXT NOT NULL,          -- active | completed | exited
@@ -245,6 +247,8 @@ enum Migrations {
                     ended_at      INTEGER
                 ) STRICT;
                 CREATE INDEX enrollments_due ON enrollments(next_due) WHERE state = 'active';
+                CREATE INDEX enrollments_email ON enrollments(email) WHERE state = 'active' AND email IS NOT NULL;
+                CREATE INDEX enrollments_phone ON enrollments(phone) WHERE state = 'active' AND phone IS NOT NULL;
 
                 -- Every version of a sequence a lead was enrolled under, so edits leave them be.
                 CREATE TABLE sequence_versions (

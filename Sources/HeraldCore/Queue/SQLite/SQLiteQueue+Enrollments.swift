@@ -11,15 +11,17 @@ extension SQLiteQueue {
                     """, arguments: [version.sequence, version.version, version.definition, now])
             }
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO enrollments (key, sequence, version, recipient, data, campaign, state, started_at, next_step,
-                                         next_due, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
+                INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
+                                         next_step, next_due, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
                 ON CONFLICT(key) DO NOTHING
                 """)
             let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
             return try enrollments.map { enrollment in
+                let (email, phone) = enrollment.addresses
                 try insert.execute(arguments: [
-                    enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, enrollment.dataJSON,
+                    enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone,
+                    enrollment.dataJSON,
                     enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now,
                 ])
                 if db.changesCount > 0 { return .enrolled(id: db.lastInsertedRowID) }
@@ -56,6 +58,42 @@ extension SQLiteQueue {
                     awaiting: row["awaiting"], awaitingDue: row["awaiting_due"],
                     awaitingState: (row["awaiting_state"] as String?).flatMap(MessageState.init(rawValue:)),
                     awaitingDueAt: row["awaiting_due_at"], awaitingSentAt: row["awaiting_sent_at"])
+            }
+        }
+    }
+
+    public func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit] {
+        try await write { db in
+            let rows: [Row]
+            let columns = "e.id, e.key, e.sequence, m.key AS step_key, m.state AS step_state"
+            switch selection {
+            case .key(let key):
+                rows = try Row.fetchAll(db, sql: """
+                    SELECT \(columns) FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
+                    WHERE e.key = ? AND e.state = 'active'
+                    """, arguments: [key])
+            case .recipient(let email, let phone, let sequences):
+                guard !sequences.isEmpty, email != nil || phone != nil else { return [] }
+                rows = try Row.fetchAll(db, sql: """
+                    SELECT \(columns) FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
+                    WHERE e.state = 'active' AND (e.email = ? OR e.phone = ?)
+                      AND e.sequence IN (\(databaseQuestionMarks(count: sequences.count)))
+                    """, arguments: [email?.value, phone?.value] + StatementArguments(sequences))
+            }
+            return try rows.map { row in
+                let id: Int64 = row["id"]
+                try db.execute(sql: """
+                    UPDATE enrollments SET state = 'exited', exit_reason = ?, next_due = NULL, ended_at = ?, updated_at = ?
+                    WHERE id = ?
+                    """, arguments: [reason, now, now, id])
+                try db.execute(sql: """
+                    UPDATE messages SET state = 'canceled', last_error_code = 'enrollment_exited', last_error = ?, updated_at = ?
+                    WHERE id = (SELECT awaiting FROM enrollments WHERE id = ?) AND state = 'queued'
+                    """, arguments: ["enrollment exited: \(reason)", now, id])
+                let state = (row["step_state"] as String?).flatMap(MessageState.init(rawValue:))
+                return EnrollmentExit(key: row["key"], sequence: row["sequence"],
+                                      canceledStep: state == .queued ? row["step_key"] : nil,
+                                      stepInFlight: state == .leased ? row["step_key"] : nil)
             }
         }
     }
