@@ -18,38 +18,56 @@ struct SequenceDeliveryTests {
         exit: {goals: [booked]}
         """
 
-    @Test("enrolled on a Friday 16:30 in New York: the queued due times are the preview's (weekends, a holiday and the end of DST skipped), and Day 2, Day 5, Day 9 reach aiosmtpd in order, none early")
-    func seedsDrip() async throws {
-        let folder = try TemporaryFolder()
-        let smtp = try await SMTPServer(folder: folder)
-        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 4,
-                                        email: EmailChannelTests.smtpBlock(port: smtp.port),
-                                        topLevel: "intake: {drop_folder: off, socket: off}", folder: folder)
-        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] { try fixture.useShippedTemplate(name) }
-        try folder.write("Sequences/drip.yaml", Self.drip)
-        let clock = try SteppedClock(folder: folder)
-        func setClock(to instant: Int64) throws {
-            try clock.step(by: Int((instant - Timestamp.now()) / 1_000))
+    /// A project whose email goes to aiosmtpd, the shipped nurture templates, `drip` as
+    /// Sequences/drip.yaml, and herald processes started on a steppable clock.
+    struct Drip {
+        let folder: TemporaryFolder
+        let smtp: SMTPServer
+        let fixture: HeraldFixture
+        let clock: SteppedClock
+        /// The data every step's template uses: their samples' together.
+        let data: JSONValue
+
+        init(intake: String) async throws {
+            folder = try TemporaryFolder()
+            smtp = try await SMTPServer(folder: folder)
+            fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 4,
+                                        email: EmailChannelTests.smtpBlock(port: smtp.port), topLevel: intake, folder: folder)
+            var data: [String: JSONValue] = [:]
+            for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] {
+                try fixture.useShippedTemplate(name)
+                let sample = try JSONValue.parse(Data(contentsOf: folder.file("Templates/\(name)/sample.json")))
+                if case .object(let fields)? = sample["data"] { data.merge(fields) { first, _ in first } }
+            }
+            self.data = .object(data)
+            try folder.write("Sequences/drip.yaml", SequenceDeliveryTests.drip)
+            clock = try SteppedClock(folder: folder)
         }
-        func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-            // The control file is read once a second: let the new time take hold before starting.
+
+        /// Herald's processes read `instant` from now on (the control file is read once a
+        /// second: this waits for the new time to take hold).
+        func setClock(to instant: Int64) async throws {
+            try clock.step(by: Int((instant - Timestamp.now()) / 1_000))
             try await Task.sleep(for: .milliseconds(1_100))
+        }
+
+        /// Runs `herald ARGS` on the clock to its end.
+        func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
             let child = try clock.start(arguments, fixture: fixture)
             let status = await child.wait(timeout: .seconds(60))
             return (status, child.output().stdout, child.output().stderr)
         }
+    }
 
+    @Test("enrolled on a Friday 16:30 in New York: the queued due times are the preview's (weekends, a holiday and the end of DST skipped), and Day 2, Day 5, Day 9 reach aiosmtpd in order, none early")
+    func seedsDrip() async throws {
+        let drip = try await Drip(intake: "intake: {drop_folder: off, socket: off}")
+        let (folder, smtp, fixture) = (drip.folder, drip.smtp, drip.fixture)
         let key = "lead-4711/retirement"
         let enrolledAt = try #require(Timestamp.milliseconds(rfc3339: "2026-10-30T16:30:00-04:00"))
-        // The data every step's template uses: their samples' together.
-        var data: [String: JSONValue] = [:]
-        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] {
-            let sample = try JSONValue.parse(Data(contentsOf: folder.file("Templates/\(name)/sample.json")))
-            if case .object(let fields)? = sample["data"] { data.merge(fields) { first, _ in first } }
-        }
-        try folder.write("enroll.ndjson", #"{"enroll": "drip", "key": "\#(key)", "to": {"email": "sarah@example.com", "name": "Sarah Jones", "timezone": "America/New_York"}, "data": \#(JSONValue.object(data).jsonText), "campaign": "retirement"}"# + "\n")
-        try setClock(to: enrolledAt)
-        let enrolled = try await run(["enroll", folder.file("enroll.ndjson").path])
+        try folder.write("enroll.ndjson", #"{"enroll": "drip", "key": "\#(key)", "to": {"email": "sarah@example.com", "name": "Sarah Jones", "timezone": "America/New_York"}, "data": \#(drip.data.jsonText), "campaign": "retirement"}"# + "\n")
+        try await drip.setClock(to: enrolledAt)
+        let enrolled = try await drip.run(["enroll", folder.file("enroll.ndjson").path])
         #expect(enrolled.status == 0 && enrolled.stdout.contains("line 1: enrolled id=1 key=\(key)"), "\(enrolled.stdout) \(enrolled.stderr)")
         // The enrollment began when the process started, on its clock: within seconds of 16:30.
         let started = try #require(try fixture.queue.readNow { db in try Int64.fetchOne(db, sql: "SELECT started_at FROM enrollments") })
@@ -57,7 +75,7 @@ struct SequenceDeliveryTests {
                 "precondition: enrolled on the test clock at Friday 16:30 (\(Timestamp.rfc3339(started)))")
 
         // The preview of that start and key is the calendar Herald keeps.
-        let preview = try await run(["sequences", "preview", "drip", "--start", Timestamp.rfc3339(started), "--timezone",
+        let preview = try await drip.run(["sequences", "preview", "drip", "--start", Timestamp.rfc3339(started), "--timezone",
                                      "America/New_York", "--key", key, "--json"])
         let steps = try preview.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
         let local = steps.compactMap { $0["local"]?.string }
@@ -70,19 +88,19 @@ struct SequenceDeliveryTests {
 
         for (index, stepDue) in due.enumerated() {
             // An hour before the step is due nothing goes out.
-            try setClock(to: stepDue - 3_600_000)
-            let early = try await run(["run", "--once"])
+            try await drip.setClock(to: stepDue - 3_600_000)
+            let early = try await drip.run(["run", "--once"])
             #expect(early.status == 0, "\(early.stderr)")
             #expect(try smtp.messages().count == index, "step \(index + 1) is not sent early")
             // Just after it is due, it goes.
-            try setClock(to: stepDue + 30_000)
-            let onTime = try await run(["run", "--once"])
+            try await drip.setClock(to: stepDue + 30_000)
+            let onTime = try await drip.run(["run", "--once"])
             #expect(onTime.status == 0, "\(onTime.stderr)")
             let arrived = try await waitUntil(timeout: .seconds(10)) { try smtp.messages().count == index + 1 }
             #expect(arrived, "step \(index + 1) delivered: \(onTime.stderr.suffix(1_000))")
         }
-        try setClock(to: due[2] + 120_000)
-        _ = try await run(["run", "--once"])
+        try await drip.setClock(to: due[2] + 120_000)
+        #expect(try await drip.run(["run", "--once"]).status == 0)
         await smtp.stop()
 
         let subjects = try smtp.messages().map(\.subject)
@@ -109,33 +127,14 @@ struct SequenceDeliveryTests {
 
     @Test("a lead who unsubscribes by one-click after step 1 and one whose booked goal the CRM posts between steps get no more steps; a third lead gets all three")
     func exits() async throws {
-        let folder = try TemporaryFolder()
-        let smtp = try await SMTPServer(folder: folder)
-        let fixture = try HeraldFixture(endpoints: ["unused": "http://127.0.0.1:9/"], workers: 4,
-                                        email: EmailChannelTests.smtpBlock(port: smtp.port),
-                                        topLevel: "intake: {drop_folder: off}", folder: folder)
-        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] { try fixture.useShippedTemplate(name) }
-        try folder.write("Sequences/drip.yaml", Self.drip)
-        let clock = try SteppedClock(folder: folder)
-        func setClock(to instant: Int64) async throws {
-            try clock.step(by: Int((instant - Timestamp.now()) / 1_000))
-            try await Task.sleep(for: .milliseconds(1_100))  // the control file is read once a second
-        }
-        func once() async throws {
-            let child = try clock.start(["run", "--once"], fixture: fixture)
-            #expect(await child.wait(timeout: .seconds(60)) == 0, "\(child.output().stderr)")
-        }
-        var data: [String: JSONValue] = [:]
-        for name in ["retirement-nurture-2", "retirement-nurture-5", "retirement-nurture-9"] {
-            let sample = try JSONValue.parse(Data(contentsOf: folder.file("Templates/\(name)/sample.json")))
-            if case .object(let fields)? = sample["data"] { data.merge(fields) { first, _ in first } }
-        }
+        let drip = try await Drip(intake: "intake: {drop_folder: off}")
+        let (folder, smtp, fixture, clock) = (drip.folder, drip.smtp, drip.fixture, drip.clock)
         let leads = ["sarah", "tom", "ana"]
         try folder.write("enroll.ndjson", leads.map { lead in
-            #"{"enroll": "drip", "key": "\#(lead)/drip", "to": {"email": "\#(lead)@example.com", "timezone": "America/New_York"}, "data": \#(JSONValue.object(data).jsonText)}"#
+            #"{"enroll": "drip", "key": "\#(lead)/drip", "to": {"email": "\#(lead)@example.com", "timezone": "America/New_York"}, "data": \#(drip.data.jsonText)}"#
         }.joined(separator: "\n") + "\n")
         let friday = try #require(Timestamp.milliseconds(rfc3339: "2026-10-30T16:30:00-04:00"))
-        try await setClock(to: friday)
+        try await drip.setClock(to: friday)
         let enroll = try clock.start(["enroll", folder.file("enroll.ndjson").path], fixture: fixture)
         #expect(await enroll.wait(timeout: .seconds(60)) == 0, "\(enroll.output().stdout) \(enroll.output().stderr)")
         let started = try #require(try fixture.queue.readNow { db in try Int64.fetchOne(db, sql: "SELECT min(started_at) FROM enrollments") })
@@ -144,7 +143,7 @@ struct SequenceDeliveryTests {
         let due = sequence.schedule(start: started, key: "ana/drip", timeZone: TimeZone(identifier: "America/New_York")!).map(\.due)
 
         // Step 1 for all three, with herald run serving the socket.
-        try await setClock(to: due[0] + 30_000)
+        try await drip.setClock(to: due[0] + 30_000)
         let run = try clock.start(["run"], fixture: fixture)
         defer { run.signal(SIGKILL) }
         let first = try await waitUntil(timeout: .seconds(30)) { try smtp.messages().count == 3 }
@@ -172,8 +171,9 @@ struct SequenceDeliveryTests {
 
         // Steps 2 and 3 come due: only Ana's go out. A last look after step 3 completes hers.
         for stepDue in due.dropFirst() + [due[2] + 120_000] {
-            try await setClock(to: stepDue + 30_000)
-            try await once()
+            try await drip.setClock(to: stepDue + 30_000)
+            let once = try await drip.run(["run", "--once"])
+            #expect(once.status == 0, "\(once.stderr)")
         }
         await smtp.stop()
         let received = try smtp.messages().map { "\($0.rcpt_tos.joined()) \($0.subject.prefix(12))" }
