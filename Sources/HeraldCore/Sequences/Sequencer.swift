@@ -22,6 +22,8 @@ public struct Sequencer: Service, CustomStringConvertible {
 
     /// Enrollments looked at per transaction.
     static let batch = 500
+    /// How long an enrollment whose sequence version does not load waits before it is looked at again.
+    static let unavailableWait: Duration = .seconds(300)
 
     public init(queue: any MessageQueue, sequences: SequenceStore, timeZone: String, interval: Duration = .seconds(1),
                 reload: Duration? = .seconds(2), logger: Logger = Logger(label: "herald.sequences")) {
@@ -70,8 +72,13 @@ public struct Sequencer: Service, CustomStringConvertible {
             var definitions: [Int64: SequenceDefinition] = [:]
             for enrollment in due {
                 guard let definition = try await definition(enrollment.sequence, version: enrollment.version) else {
+                    // A template the version sends is broken or gone: an edit in progress, most
+                    // likely. The lead waits rather than leaving the drip for good.
+                    logger.error("an enrollment's sequence version does not load (see herald sequences check and herald templates check); it waits", metadata: [
+                        "enrollment_id": "\(enrollment.id)", "sequence": "\(enrollment.sequence)", "version": "\(enrollment.version)",
+                    ])
                     advances.append(EnrollmentAdvance(id: enrollment.id, expectedStep: enrollment.nextStep,
-                                                      action: .exit(reason: "sequence_unavailable")))
+                                                      action: .wait(until: now + Self.unavailableWait.milliseconds, shift: enrollment.shift)))
                     continue
                 }
                 definitions[enrollment.id] = definition
