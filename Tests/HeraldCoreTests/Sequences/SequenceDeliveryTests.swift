@@ -125,11 +125,12 @@ struct SequenceDeliveryTests {
         #expect(state == "completed")
     }
 
-    @Test("a lead who unsubscribes by one-click after step 1 and one whose booked goal the CRM posts between steps get no more steps; a third lead gets all three")
+    @Test("a lead who unsubscribes by one-click after step 1, one whose booked goal the CRM posts between steps and one whose step 1 hard-bounced get no more steps; a fourth lead gets all three")
     func exits() async throws {
         let drip = try await Drip(intake: "intake: {drop_folder: off}")
         let (folder, smtp, fixture, clock) = (drip.folder, drip.smtp, drip.fixture, drip.clock)
-        let leads = ["sarah", "tom", "ana"]
+        // The test server refuses nosuchuser-* with 550 5.1.1: a hard bounce, suppressed at once.
+        let leads = ["sarah", "tom", "ana", "nosuchuser-1"]
         try folder.write("enroll.ndjson", leads.map { lead in
             #"{"enroll": "drip", "key": "\#(lead)/drip", "to": {"email": "\#(lead)@example.com", "timezone": "America/New_York"}, "data": \#(drip.data.jsonText)}"#
         }.joined(separator: "\n") + "\n")
@@ -146,8 +147,10 @@ struct SequenceDeliveryTests {
         try await drip.setClock(to: due[0] + 30_000)
         let run = try clock.start(["run"], fixture: fixture)
         defer { run.signal(SIGKILL) }
-        let first = try await waitUntil(timeout: .seconds(30)) { try smtp.messages().count == 3 }
-        try #require(first, "step 1 reached all three: \(run.output().stderr.suffix(1_000))")
+        let first = try await waitUntil(timeout: .seconds(30)) {
+            try smtp.messages().count == 3 && fixture.state(ofKey: "nosuchuser-1/drip/day-2") == "failed"
+        }
+        try #require(first, "step 1 reached three and bounced for the fourth: \(run.output().stderr.suffix(1_000))")
 
         // Sarah takes the one-click link in the mail she got; the CRM reports Tom's booking.
         let api = try APIClient(.socket(folder.file("var/herald.sock").path))
@@ -184,6 +187,8 @@ struct SequenceDeliveryTests {
                 "\($0["key"] as String) \($0["state"] as String) \($0["exit_reason"] as String? ?? "-")"
             }
         }
-        #expect(states == ["ana/drip completed -", "sarah/drip exited unsubscribed", "tom/drip exited booked"], "\(states)")
+        #expect(states == ["ana/drip completed -", "nosuchuser-1/drip exited bounced", "sarah/drip exited unsubscribed",
+                           "tom/drip exited booked"], "\(states)")
+        #expect(try fixture.state(ofKey: "nosuchuser-1/drip/day-5") == nil, "no step after the bounce was queued")
     }
 }
