@@ -18,8 +18,9 @@ struct RealBounceTests {
         let bounceMX = try await SMTPServer(folder: folder, rawFolder: collected)
         let mta = try await RealMTA(kind, folder: folder, relayPort: bounceMX.port)
         let dovecot = try await DovecotServer(folder: folder)
+        // Patient retries: a relay that has just started may answer 4xx a while on a loaded machine.
         let fixture = try HeraldFixture(
-            endpoints: ["unused": "http://127.0.0.1:9/"],
+            endpoints: ["unused": "http://127.0.0.1:9/"], retry: "{max_attempts: 10, initial: 200ms, max: 2s}",
             email: EmailChannelTests.smtpBlock(port: mta.port) + """
 
                 bounces:
@@ -35,7 +36,8 @@ struct RealBounceTests {
         var ids: [String: Int64] = [:]
         for (n, recipient) in recipients.enumerated() {
             let message = try #require(try await fixture.queue.message("mail-\(n)"))
-            try #require(message.state == .sent, "precondition: \(kind) took the mail for \(recipient): \(message.state)")
+            let attempts = message.attempts.map { "\($0.outcome) \($0.remoteCode ?? "") \($0.remoteText ?? "")" }
+            try #require(message.state == .sent, "precondition: \(kind) took the mail for \(recipient): \(message.state) \(attempts)")
             ids[recipient] = message.id
         }
 
@@ -51,7 +53,11 @@ struct RealBounceTests {
             }
             return found
         }
-        let arrived = try await waitUntil(timeout: .seconds(90)) { dsns().count >= 3 }
+        // The MX writes a DSN's raw file before its log line: wait for both.
+        let arrived = try await waitUntil(timeout: .seconds(90)) {
+            let logged = (try? bounceMX.messages().count) ?? 0  // a line being written may not parse yet
+            return dsns().count >= 3 && logged >= 3
+        }
         try #require(arrived, "three DSNs from \(kind): \(dsns().keys.sorted()); its log: \(mta.log.split(separator: "\n").filter { $0.contains("full") || $0.contains("==") || $0.contains("**") }.suffix(20).joined(separator: "\n"))")
         let bounces = dsns()
         try #require(bounces["kept@local.test"] == nil, "the mail kept was not bounced")
