@@ -13,6 +13,8 @@ public enum QueueRecords: Sendable {
     case events([StoredEvent])
     case eventPushes([EventPushRecord])
     case bounces([BounceRecord])
+    case enrollments([EnrollmentRecord])
+    case sequenceVersions([SequenceVersionRecord])
 
     public var count: Int {
         switch self {
@@ -28,6 +30,8 @@ public enum QueueRecords: Sendable {
         case .events(let rows): rows.count
         case .eventPushes(let rows): rows.count
         case .bounces(let rows): rows.count
+        case .enrollments(let rows): rows.count
+        case .sequenceVersions(let rows): rows.count
         }
     }
 }
@@ -44,6 +48,8 @@ public enum QueueTable: String, Sendable, CaseIterable {
     case events
     case eventPushes = "event_pushes"
     case bounces
+    case enrollments
+    case sequenceVersions = "sequence_versions"
 }
 
 /// One message row, every column.
@@ -67,6 +73,38 @@ public struct MessageRecord: Sendable, Equatable {
     public var lastError: String?
     public var deferred: String?
     public var retryBase: Int
+}
+
+/// One enrollment row, every column, named as the tables name them (the PostgreSQL load reads
+/// them as a record set).
+public struct EnrollmentRecord: Sendable, Equatable, Encodable {
+    public var id: Int64
+    public var key: String
+    public var sequence: String
+    public var version: String
+    public var recipient: String
+    public var email: String?
+    public var phone: String?
+    public var data: String
+    public var campaign: String?
+    public var state: String
+    public var exit_reason: String?
+    public var started_at: Int64
+    public var next_step: Int
+    public var next_due: Int64?
+    public var shift: Int64
+    public var awaiting: Int64?
+    public var awaiting_due: Int64?
+    public var updated_at: Int64
+    public var ended_at: Int64?
+}
+
+/// One kept version of a sequence, with when it was first enrolled under.
+public struct SequenceVersionRecord: Sendable, Equatable, Encodable {
+    public var sequence: String
+    public var version: String
+    public var definition: String
+    public var created_at: Int64
 }
 
 /// A letter with its place in its batch.

@@ -68,6 +68,14 @@ struct QueueCopyTests {
                                                       severity: .soft, decision: .counted, reason: "soft bounce 5.2.2, 1 of 3",
                                                       raw: Array("Subject: bounce\r\n\r\n\u{0}\u{FF}é".utf8) + [0, 255]),
                                          suppression: nil, events: [])
+        // Two leads in a drip, one a step further on, with the version they follow.
+        _ = try await queue.enroll(["lead-a", "lead-b"].map {
+            NewEnrollment(key: $0, sequence: "drip", version: "v1", recipient: Recipient(email: "\($0)@example.com"), startedAt: past,
+                          firstDue: past + 1_000)
+        }, versions: [SequenceVersion(sequence: "drip", version: "v1", definition: "steps: []")], now: past)
+        let first = try await queue.dueEnrollments(now: past + 1_000, limit: 1)[0]
+        _ = try await queue.advance([EnrollmentAdvance(id: first.id, expectedStep: 0,
+                                                       action: .wait(until: past + 5_000, shift: 60_000))], now: past + 1_000)
         let pushed = try await queue.events(after: .start, matching: EventFilter(), limit: 30)
         _ = try await queue.takePush("crm", owner: owner, lease: .seconds(1), now: past)
         _ = try await queue.advancePush("crm", to: try #require(pushed.last).cursor, owner: owner)
@@ -114,6 +122,10 @@ struct QueueCopyTests {
             #expect(copiedEvents.count == 50)
             #expect(try await copy.bounces(before: nil, recipient: nil, limit: 10) == (try await fixture.queue.bounces(before: nil, recipient: nil, limit: 10)),
                     "bounces copied byte for byte, so the soft window goes on")
+            #expect(try await copy.dueEnrollments(now: Timestamp.now(), limit: 10) == (try await fixture.queue.dueEnrollments(now: Timestamp.now(), limit: 10)),
+                    "enrollments copied where they stood")
+            #expect(try await copy.dueEnrollments(now: Timestamp.now(), limit: 10).count == 2)
+            #expect(try await copy.sequenceVersion("drip", version: "v1") == "steps: []", "the version they follow goes with them")
             let waiting = try await copy.eventBacklog(after: try await copy.pushCursor("crm"))
             #expect(waiting.count == 20, "the push goes on after the 30 it had delivered: \(waiting)")
             let sqliteCursor = try #require(try await fixture.queue.events(after: .start, matching: EventFilter(), limit: 10).last).cursor

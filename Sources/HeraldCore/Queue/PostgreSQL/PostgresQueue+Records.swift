@@ -5,7 +5,7 @@ extension PostgresQueue: QueueTarget {
         try await value("""
             SELECT EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM suppressions) OR EXISTS (SELECT 1 FROM letter_batches)
                 OR EXISTS (SELECT 1 FROM intake_files) OR EXISTS (SELECT 1 FROM rate_slots) OR EXISTS (SELECT 1 FROM contacts)
-                OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM bounces)
+                OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM bounces) OR EXISTS (SELECT 1 FROM enrollments)
             """, as: Bool.self) ?? false
     }
 
@@ -136,6 +136,11 @@ extension PostgresQueue: QueueTarget {
                           decision: $0.decision.rawValue, reason: $0.reason, raw: "\\x" + Hex.encode($0.raw))
             }, columns: "id, received_at, source, source_id, kind, format, message_id, message_sent_at, recipient, status, severity, "
                 + "feedback_type, decision, reason, raw")
+        case .enrollments(let rows):
+            try await insert("enrollments", rows, columns: "id, key, sequence, version, recipient, email, phone, data, campaign, state, "
+                + "exit_reason, started_at, next_step, next_due, shift, awaiting, awaiting_due, updated_at, ended_at")
+        case .sequenceVersions(let rows):
+            try await insert("sequence_versions", rows, columns: "sequence, version, definition, created_at")
         }
     }
 
@@ -155,7 +160,7 @@ extension PostgresQueue: QueueTarget {
     public func finishLoad() async throws {
         for (table, sequence) in [("messages", "messages_id_seq"), ("attempts", "attempts_id_seq"),
                                   ("letter_batches", "letter_batches_id_seq"), ("intake_files", "intake_files_id_seq"),
-                                  ("bounces", "bounces_id_seq")] {
+                                  ("bounces", "bounces_id_seq"), ("enrollments", "enrollments_id_seq")] {
             try await execute("""
                 SELECT setval(\(sequence)::regclass, (SELECT coalesce(max(id), 0) + 1 FROM \(unescaped: table)), false)
                 """)

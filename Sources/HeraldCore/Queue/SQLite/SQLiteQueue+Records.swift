@@ -83,6 +83,21 @@ public final class SQLiteSnapshot: QueueSource {
         case .bounces:
             return .bounces(try Row.fetchAll(db, sql: "SELECT * FROM bounces ORDER BY id LIMIT ? OFFSET ?", arguments: page)
                 .map(BounceRecord.init(row:)))
+        case .enrollments:
+            return .enrollments(try Row.fetchAll(db, sql: "SELECT * FROM enrollments ORDER BY id LIMIT ? OFFSET ?", arguments: page).map { row in
+                EnrollmentRecord(
+                    id: row["id"], key: row["key"], sequence: row["sequence"], version: row["version"], recipient: row["recipient"],
+                    email: row["email"], phone: row["phone"], data: row["data"], campaign: row["campaign"], state: row["state"],
+                    exit_reason: row["exit_reason"], started_at: row["started_at"], next_step: row["next_step"], next_due: row["next_due"],
+                    shift: row["shift"], awaiting: row["awaiting"], awaiting_due: row["awaiting_due"], updated_at: row["updated_at"],
+                    ended_at: row["ended_at"])
+            })
+        case .sequenceVersions:
+            return .sequenceVersions(try Row.fetchAll(db, sql: "SELECT * FROM sequence_versions ORDER BY sequence, version LIMIT ? OFFSET ?",
+                                                      arguments: page).map { row in
+                SequenceVersionRecord(sequence: row["sequence"], version: row["version"], definition: row["definition"],
+                                      created_at: row["created_at"])
+            })
         }
     }
 }
