@@ -32,7 +32,8 @@ public struct EnrollmentValidation: Sendable {
             let known = sequences.sequences.map(\.name)
             throw IntakeRejection(field: "enroll", "no sequence \"\(name.prefix(80))\" (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
         }
-        // An enrollment's key is required: it is what makes enrolling again harmless.
+        // An enrollment's key is required: it is what makes enrolling again harmless. At most
+        // 200 bytes, so its steps' message keys (`<key>/<step name>`) stay within a message key's 255.
         guard let key = try messages.optionalString(object, "key") else {
             throw IntakeRejection(field: "key", "required for an enrollment (e.g. \"lead-4711/\(name)\")")
         }
@@ -47,15 +48,8 @@ public struct EnrollmentValidation: Sendable {
             }
             recipient = try messages.recipient(from: to, channel: channel)
         }
-        var dataJSON = "{}"
-        if let data = object["data"], data != .null {
-            guard case .object = data else { throw IntakeRejection(field: "data", "expected an object, got \(data.errorDescription)") }
-            dataJSON = data.jsonText
-        }
-        let campaign = try messages.optionalString(object, "campaign")
-        if let campaign, !(campaign.count <= 200 && HeaderField.isValidValue(campaign)) {
-            throw IntakeRejection(field: "campaign", "at most 200 characters, no control characters")
-        }
+        let dataJSON = try MessageValidation.dataJSON(object)
+        let campaign = try messages.campaign(object)
         let zone = TimeZone(identifier: recipient.timezone ?? timeZone) ?? TimeZone(identifier: "UTC")!
         let first = sequence.schedule(start: now, key: key, timeZone: zone)[0].due
         return (NewEnrollment(key: key, sequence: name, version: sequence.version, recipient: recipient, dataJSON: dataJSON,

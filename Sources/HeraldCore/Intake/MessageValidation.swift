@@ -80,13 +80,7 @@ public struct MessageValidation: Sendable {
         guard let toValue = object["to"] else { throw IntakeRejection(field: "to", "required") }
         let recipient = try recipient(from: toValue, channel: channel)
 
-        var dataJSON = "{}"
-        if let data = object["data"], data != .null {
-            guard case .object = data else {
-                throw IntakeRejection(field: "data", "expected an object, got \(data.errorDescription)")
-            }
-            dataJSON = data.jsonText
-        }
+        let dataJSON = try Self.dataJSON(object)
 
         var sendAt = now
         if let text = try optionalString(object, "send_at") {
@@ -104,15 +98,28 @@ public struct MessageValidation: Sendable {
             category = value
         }
 
-        let campaign = try optionalString(object, "campaign")
-        if let campaign {
-            guard campaign.count <= 200, HeaderField.isValidValue(campaign) else {
-                throw IntakeRejection(field: "campaign", "at most 200 characters, no control characters")
-            }
-        }
+        let campaign = try campaign(object)
 
         return NewMessage(key: key, channel: channel, template: template, recipient: recipient, dataJSON: dataJSON,
                           sendAt: sendAt, category: category, campaign: campaign)
+    }
+
+    /// `data`: an object (its JSON text), or `{}` when absent.
+    static func dataJSON(_ object: [String: JSONValue]) throws(IntakeRejection) -> String {
+        guard let data = object["data"], data != .null else { return "{}" }
+        guard case .object = data else {
+            throw IntakeRejection(field: "data", "expected an object, got \(data.errorDescription)")
+        }
+        return data.jsonText
+    }
+
+    /// `campaign`: at most 200 characters and nothing that could break a header it goes into.
+    func campaign(_ object: [String: JSONValue]) throws(IntakeRejection) -> String? {
+        let campaign = try optionalString(object, "campaign")
+        if let campaign, !(campaign.count <= 200 && HeaderField.isValidValue(campaign)) {
+            throw IntakeRejection(field: "campaign", "at most 200 characters, no control characters")
+        }
+        return campaign
     }
 
     func recipient(from value: JSONValue, channel: Channel) throws(IntakeRejection) -> Recipient {

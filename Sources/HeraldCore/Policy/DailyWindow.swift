@@ -27,15 +27,6 @@ public struct DailyWindow: Sendable, Equatable {
         minute >= start && minute < end
     }
 
-    /// `HH:MM-HH:MM`.
-    public var description: String {
-        "\(Self.clock(start))-\(Self.clock(end))"
-    }
-
-    static func clock(_ minutes: Int) -> String {
-        String(format: "%02d:%02d", minutes / 60, minutes % 60)
-    }
-
     private static func minutes(_ text: String) -> Int? {
         let parts = text.split(separator: ":")
         guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
