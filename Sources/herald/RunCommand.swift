@@ -37,7 +37,10 @@ struct Run: AsyncParsableCommand {
             let dispatcher = Dispatcher(
                 queue: queue, adapters: ChannelAdapters.make(config, transports: transports, queue: queue, logger: logger), renderer: config.renderer(templates),
                 settings: .init(config, workers: workers, drainAndExit: once), metrics: metrics, logger: logger)
-            let validation: @Sendable () -> MessageValidation = { MessageValidation(config: config, templates: templates) }
+            let sequences = config.sequenceStore(templates: templates)
+            let validation: @Sendable () -> IntakeValidation = {
+                IntakeValidation(config: config, templates: templates, sequences: sequences)
+            }
             // The engine's own services first: a group stops in reverse order, so they outlive every
             // user of the queue. A failure of one (the SQLite file removed or replaced) ends the
             // whole run, non-zero.
@@ -57,7 +60,6 @@ struct Run: AsyncParsableCommand {
                 // --once: what is in the drop folder now is part of what is due.
                 await dropFolder.scan()
             }
-            let sequences = config.sequenceStore(templates: templates)
             let sequencer = Sequencer(queue: queue, sequences: sequences, timeZone: config.timezone,
                                       reload: config.templateReload, logger: logger)
             if once {

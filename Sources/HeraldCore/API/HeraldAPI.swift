@@ -13,7 +13,7 @@ public struct HeraldAPI: Sendable {
     let config: HeraldConfig
     var events: EventLog { config.eventLog }
     /// Made afresh per request, so templates added since start are accepted.
-    let validation: @Sendable () -> MessageValidation
+    let validation: @Sendable () -> IntakeValidation
     let metrics: DeliveryMetrics
     /// For the console's previews and gallery; nil: those pages say so.
     let templates: TemplateStore?
@@ -29,7 +29,7 @@ public struct HeraldAPI: Sendable {
     /// SNS signing certificates, fetched once each.
     let snsCertificates: SNSCertificates?
 
-    public init(queue: any MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> MessageValidation,
+    public init(queue: any MessageQueue, config: HeraldConfig, validation: @escaping @Sendable () -> IntakeValidation,
                 metrics: DeliveryMetrics, templates: TemplateStore? = nil, sequences: SequenceStore? = nil,
                 bounceTransport: (any HTTPTransport)? = nil, logger: Logger) {
         self.sequences = sequences

@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 
 /// `POST /v1/messages` with an NDJSON body: reads the stream batch by batch and answers with one
-/// NDJSON result line per message as each batch is committed, so a stream of any length runs in
+/// NDJSON result line per message or enrollment as each batch is committed, so a stream of any length runs in
 /// constant memory and the client sees progress.
 ///
 /// While one batch is written to SQLite (on GRDB's writer thread), the next is parsed and
@@ -15,7 +15,7 @@ import Logging
 /// answered within about half a second. A stream silent for `silenceLimit` is ended there.
 struct MessageIngest: Sendable {
     let queue: any MessageQueue
-    let validation: MessageValidation
+    let validation: IntakeValidation
     let silenceLimit: Duration
     let logger: Logger
 
@@ -50,18 +50,18 @@ struct MessageIngest: Sendable {
         // least `silenceLimit` long.
         let ticksOfSilence = max(1, Int((silenceLimit / Self.flushInterval).rounded(.up))) + 1
         var reader = BatchReader(inputs: inputs.makeAsyncIterator(), ticksOfSilence: ticksOfSilence)
-        var counts = (queued: 0, duplicate: 0, rejected: 0)
+        var counts = (queued: 0, enrolled: 0, duplicate: 0, rejected: 0)
         var batch = try await reader.next(validation: validation)
         while let current = batch {
-            var validated = current
+            let validated: ValidatedBatch
             if reader.lastBatchWasFull {
                 // A fast stream: parse the next batch while this one is written.
-                async let outcomes = queue.enqueue(current.accepted.map(\.message))
+                async let committed = queue.commit(current, now: Timestamp.now())
                 batch = try await reader.next(validation: validation)
-                validated.record(try await outcomes)
+                validated = try await committed
             } else {
                 // A slow one (or its end): answer now rather than after the next line arrives.
-                validated.record(try await queue.enqueue(current.accepted.map(\.message)))
+                validated = try await queue.commit(current, now: Timestamp.now())
                 batch = nil
             }
             var out: [UInt8] = []
@@ -70,12 +70,13 @@ struct MessageIngest: Sendable {
                 result.appendJSONLine(to: &out)
                 switch result.status {
                 case .queued: counts.queued += 1
+                case .enrolled: counts.enrolled += 1
                 case .duplicate: counts.duplicate += 1
                 case .rejected: counts.rejected += 1
                 }
             }
             try await writer.write(ByteBuffer(bytes: out))
-            let total = counts.queued + counts.duplicate + counts.rejected
+            let total = counts.queued + counts.enrolled + counts.duplicate + counts.rejected
             if total / Self.progressEvery != (total - validated.results.count) / Self.progressEvery {
                 logger.info("API ingest in progress", metadata: ["messages": "\(total)"])
             }
@@ -88,7 +89,8 @@ struct MessageIngest: Sendable {
             ])
         }
         logger.info("API ingest done", metadata: [
-            "queued": "\(counts.queued)", "duplicate": "\(counts.duplicate)", "rejected": "\(counts.rejected)",
+            "queued": "\(counts.queued)", "enrolled": "\(counts.enrolled)", "duplicate": "\(counts.duplicate)",
+            "rejected": "\(counts.rejected)",
         ])
     }
 }
@@ -122,7 +124,7 @@ private struct BatchReader {
         self.ticksOfSilence = ticksOfSilence
     }
 
-    mutating func next(validation: MessageValidation) async throws -> ValidatedBatch? {
+    mutating func next(validation: IntakeValidation) async throws -> ValidatedBatch? {
         var items: [InputItem] = []
         items.reserveCapacity(Self.batchSize)
         reading: while items.count < Self.batchSize {

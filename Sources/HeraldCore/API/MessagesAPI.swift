@@ -72,7 +72,7 @@ extension HeraldAPI {
         let results = try await queue.enqueue(items, validation: validation())
         if case .object = value, let result = results.first {
             let status: HTTPResponse.Status = switch result.status {
-            case .queued: .created
+            case .queued, .enrolled: .created
             case .duplicate: .ok
             case .rejected: .unprocessableContent
             }
@@ -101,12 +101,14 @@ struct ResultBody: Encodable {
 
 struct BatchBody: Encodable {
     var queued: Int
+    var enrolled: Int
     var duplicate: Int
     var rejected: Int
     var results: [ResultBody]
 
     init(results: [ResultBody]) {
         queued = results.count { $0.status == "queued" }
+        enrolled = results.count { $0.status == "enrolled" }
         duplicate = results.count { $0.status == "duplicate" }
         rejected = results.count { $0.status == "rejected" }
         self.results = results

@@ -18,14 +18,14 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
     let deleteAfterIngest: Bool
     let poll: Duration
     let queue: any MessageQueue
-    let validation: @Sendable () -> MessageValidation
+    let validation: @Sendable () -> IntakeValidation
     let logger: Logger
     private let stopping = StopFlag()
     private let warned = Mutex(Set<String>())
 
     /// - Parameter validation: made afresh for each file, so templates added since start count.
     public init(config: IntakeConfig, root: HeraldConfig, queue: any MessageQueue,
-                validation: @escaping @Sendable () -> MessageValidation, logger: Logger) {
+                validation: @escaping @Sendable () -> IntakeValidation, logger: Logger) {
         folder = root.resolve(config.dropFolder ?? "var/inbox")
         archive = root.resolve(config.archiveFolder)
         deleteAfterIngest = config.deleteAfterIngest
@@ -185,7 +185,7 @@ public final class DropFolder: Service, CustomStringConvertible, Sendable {
             try await queue.markIntakeFile(record.id, .read)
             record = try await queue.intakeFile(name: name, identity: file.identity)
             logger.info("drop folder: file ingested", metadata: [
-                "file": "\(name)", "queued": "\(record.queued)", "duplicates": "\(record.duplicates)",
+                "file": "\(name)", "queued": "\(record.queued)", "enrolled": "\(record.enrolled)", "duplicates": "\(record.duplicates)",
                 "rejected": "\(record.rejected)",
             ])
         }

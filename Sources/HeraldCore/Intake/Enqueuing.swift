@@ -3,6 +3,9 @@
 public struct EnqueueResult: Sendable, Equatable {
     public enum Status: String, Sendable, CaseIterable {
         case queued
+        /// An enrollment: the lead entered its sequence (`id` is the enrollment's).
+        case enrolled
+        /// A message or enrollment whose key is taken already.
         case duplicate
         case rejected
     }
@@ -16,18 +19,26 @@ public struct EnqueueResult: Sendable, Equatable {
 }
 
 /// A batch of input items after validation: results in input order (accepted ones still to be
-/// given their ids), the messages to insert, and the rejections.
+/// given their ids), the messages and enrollments to insert, and the rejections.
 struct ValidatedBatch: Sendable {
     var results: [EnqueueResult] = []
     var accepted: [(index: Int, message: NewMessage)] = []
+    var enrollments: [(index: Int, enrollment: NewEnrollment)] = []
+    /// The sequence versions the enrollments follow, one each.
+    var versions: [SequenceVersion] = []
     var rejections: [(item: InputItem, rejection: IntakeRejection)] = []
 
-    init(_ items: [InputItem], validation: MessageValidation, now: Int64) {
+    init(_ items: [InputItem], validation: IntakeValidation, now: Int64) {
+        var versionKeys: Set<String> = []
         for item in items {
             switch item.value.flatMap({ validation.validate($0, now: now) }) {
-            case .success(let message):
+            case .success(.message(let message)):
                 accepted.append((results.count, message))
                 results.append(EnqueueResult(position: item.position, status: .queued, key: message.key))
+            case .success(.enrollment(let enrollment, let version)):
+                enrollments.append((results.count, enrollment))
+                if versionKeys.insert("\(version.sequence)@\(version.version)").inserted { versions.append(version) }
+                results.append(EnqueueResult(position: item.position, status: .enrolled, key: enrollment.key))
             case .failure(let rejection):
                 rejections.append((item, rejection))
                 results.append(EnqueueResult(position: item.position, status: .rejected, reason: rejection.description))
@@ -40,6 +51,19 @@ struct ValidatedBatch: Sendable {
         for (entry, outcome) in zip(accepted, outcomes) {
             switch outcome {
             case .queued(let id):
+                results[entry.index].id = id
+            case .duplicate(let id):
+                results[entry.index].status = .duplicate
+                results[entry.index].id = id
+            }
+        }
+    }
+
+    /// Fills in what inserting `enrollments` gave.
+    mutating func record(_ outcomes: [EnrollOutcome]) {
+        for (entry, outcome) in zip(enrollments, outcomes) {
+            switch outcome {
+            case .enrolled(let id):
                 results[entry.index].id = id
             case .duplicate(let id):
                 results[entry.index].status = .duplicate
@@ -60,18 +84,28 @@ extension ValidatedBatch {
             return IntakeFileRejection(position: item.position.number, field: rejection.field, reason: rejection.reason,
                                        input: input)
         }
-        return IntakeBatch(file: file, through: through, messages: accepted.map(\.message), rejections: rejected)
+        return IntakeBatch(file: file, through: through, messages: accepted.map(\.message), rejections: rejected,
+                           enrollments: enrollments.map(\.enrollment), versions: versions)
     }
 }
 
 extension MessageQueue {
-    /// Validates `items` and enqueues the valid ones in one transaction; a rejected item never
+    /// Inserts a validated batch's messages and enrollments (a transaction each) and fills in
+    /// their ids and duplicates.
+    func commit(_ batch: ValidatedBatch, now: Int64) async throws -> ValidatedBatch {
+        var batch = batch
+        if !batch.accepted.isEmpty { batch.record(try await enqueue(batch.accepted.map(\.message), now: now)) }
+        if !batch.enrollments.isEmpty {
+            batch.record(try await enroll(batch.enrollments.map(\.enrollment), versions: batch.versions, now: now))
+        }
+        return batch
+    }
+
+    /// Validates `items` and enqueues the valid messages and enrollments; a rejected item never
     /// keeps the others out. Results are in input order.
-    public func enqueue(_ items: [InputItem], validation: MessageValidation, now: Int64 = Timestamp.now()) async throws
+    public func enqueue(_ items: [InputItem], validation: IntakeValidation, now: Int64 = Timestamp.now()) async throws
         -> [EnqueueResult]
     {
-        var batch = ValidatedBatch(items, validation: validation, now: now)
-        batch.record(try await enqueue(batch.accepted.map(\.message), now: now))
-        return batch.results
+        try await commit(ValidatedBatch(items, validation: validation, now: now), now: now).results
     }
 }

@@ -39,7 +39,7 @@ public struct MessageValidation: Sendable {
             throw IntakeRejection(field: "", "expected a JSON object, got \(value.errorDescription)")
         }
         if object["enroll"] != nil {
-            throw IntakeRejection(field: "enroll", "an enrollment, not a message: enroll leads with herald enroll (the socket and the drop folder do not take enrollments yet)")
+            throw IntakeRejection(field: "enroll", "an enrollment, not a message (herald enroll, the socket API and the drop folder take enrollments)")
         }
         try Self.refuseUnknown(object, allowed: Self.fields, prefix: "")
 

@@ -15,6 +15,9 @@ public struct IntakeFile: Sendable, Equatable, Decodable {
     public var state: State
     public var position: Int
     public var queued: Int
+    /// Lines that enrolled a lead in a sequence.
+    public var enrolled: Int
+    /// Messages and enrollments whose key was taken already.
     public var duplicates: Int
     public var rejected: Int
 }

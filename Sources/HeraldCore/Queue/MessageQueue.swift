@@ -41,7 +41,7 @@ public protocol MessageQueue: Sendable {
     /// The record of the dropped file with this identity, creating one (`reading`, position 0) if none.
     func intakeFile(name: String, identity: String, now: Int64) async throws -> IntakeFile
 
-    /// Queues one batch of a dropped file, records its rejections and moves the file's position to
+    /// Queues one batch of a dropped file, enrolls its leads, records its rejections and moves the file's position to
     /// `batch.through`, all in one transaction: after a crash the file resumes exactly after the
     /// last batch recorded, so no line is queued twice or skipped.
     func record(_ batch: IntakeBatch, now: Int64) async throws -> [EnqueueOutcome]
@@ -300,12 +300,18 @@ public struct IntakeBatch: Sendable {
     public var through: Int
     public var messages: [NewMessage]
     public var rejections: [IntakeFileRejection]
+    /// Leads the batch enrolls, and the sequence versions they follow.
+    public var enrollments: [NewEnrollment]
+    public var versions: [SequenceVersion]
 
-    public init(file: Int64, through: Int, messages: [NewMessage], rejections: [IntakeFileRejection]) {
+    public init(file: Int64, through: Int, messages: [NewMessage], rejections: [IntakeFileRejection],
+                enrollments: [NewEnrollment] = [], versions: [SequenceVersion] = []) {
         self.file = file
         self.through = through
         self.messages = messages
         self.rejections = rejections
+        self.enrollments = enrollments
+        self.versions = versions
     }
 }
 

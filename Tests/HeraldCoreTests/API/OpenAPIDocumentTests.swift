@@ -32,7 +32,7 @@ struct OpenAPIDocumentTests {
     @Test("every route the router serves is documented, and every documented route is served")
     func sameRoutes() throws {
         let fixture = try HeraldFixture(endpoints: ["ok": "http://127.0.0.1:9/"])
-        let api = HeraldAPI(queue: fixture.queue, config: fixture.config, validation: { MessageValidation(config: fixture.config) },
+        let api = HeraldAPI(queue: fixture.queue, config: fixture.config, validation: { IntakeValidation(messages: MessageValidation(config: fixture.config)) },
                             metrics: DeliveryMetrics(), logger: Logger(label: "test"))
         // The console's HTML pages (/console…) are for people, not part of the API document.
         let served = Set(api.router(token: nil).routes.filter { !"\($0.path)".hasPrefix("console") && !"\($0.path)".hasPrefix("/console") }.map { route in

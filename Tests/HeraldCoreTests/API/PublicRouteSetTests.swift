@@ -56,7 +56,7 @@ struct PublicRouteSetTests {
         let config = try parse(#"{base_url: "https://crm.example.com/track/", secret: "0123456789abcdef0123", machine_window: 30s}"#)
         #expect(config.tracking?.path == "/track" && config.tracking?.machineWindow == .seconds(30) && config.tracking?.links.opens == true)
         let api = HeraldAPI(queue: try SQLiteQueue(path: try TemporaryFolder().file("q.sqlite").path), config: config,
-                            validation: { MessageValidation(config: config) }, metrics: DeliveryMetrics(), logger: .init(label: "test"))
+                            validation: { IntakeValidation(messages: MessageValidation(config: config)) }, metrics: DeliveryMetrics(), logger: .init(label: "test"))
         #expect(api.publicRoutes.contains("/track/o/abc.def") && api.publicRoutes.contains("/track/c/abc.def"))
         #expect(!api.publicRoutes.contains("/track/x/abc.def") && !api.publicRoutes.contains("/track/c/a/b")
                 && !api.publicRoutes.contains("/track/c"))

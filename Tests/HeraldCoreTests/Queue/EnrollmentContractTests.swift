@@ -35,6 +35,28 @@ struct EnrollmentContractTests {
         }
     }
 
+    @Test("a dropped file's batch enrolls its leads in the same transaction as its messages; a line read again after a crash is a duplicate; the file's record counts both",
+          arguments: QueueEngine.allCases)
+    func dropFolderBatch(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            let file = try await queue.intakeFile(name: "leads.ndjson", identity: "8:43:10:1.5", now: now).id
+            let version = SequenceVersion(sequence: "drip", version: "v1", definition: "steps: []")
+            let message = NewMessage(key: "m-1", channel: .email, template: "t", recipient: Recipient(email: "m@example.com"), sendAt: now)
+            _ = try await queue.record(IntakeBatch(file: file, through: 3, messages: [message], rejections: [],
+                                                   enrollments: [Self.enrollment("a", at: now), Self.enrollment("b", at: now)],
+                                                   versions: [version]), now: now)
+            let resumed = try await queue.intakeFile(name: "leads.ndjson", identity: "8:43:10:1.5", now: now)
+            #expect(resumed.position == 3 && resumed.queued == 1 && resumed.enrolled == 2 && resumed.duplicates == 0)
+            _ = try await queue.record(IntakeBatch(file: file, through: 4, messages: [], rejections: [],
+                                                   enrollments: [Self.enrollment("b", at: now)], versions: [version]), now: now)
+            let after = try await queue.intakeFile(name: "leads.ndjson", identity: "8:43:10:1.5", now: now)
+            #expect(after.position == 4 && after.enrolled == 2 && after.duplicates == 1)
+            #expect(try await queue.dueEnrollments(now: now + 1_000, limit: 10).map(\.key).sorted() == ["a", "b"])
+            #expect(try await queue.sequenceVersion("drip", version: "v1") == "steps: []")
+        }
+    }
+
     @Test("two instances moving one enrollment from the same step queue its message once; an exit cancels the step still queued",
           arguments: QueueEngine.allCases)
     func fencedMoves(engine: QueueEngine) async throws {

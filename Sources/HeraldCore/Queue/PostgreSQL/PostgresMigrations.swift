@@ -249,6 +249,10 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        ("v6-intake-enrollments", [
+            // A dropped file's lines may enroll leads as well as queue messages.
+            "ALTER TABLE intake_files ADD COLUMN enrolled bigint NOT NULL DEFAULT 0",
+        ]),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {

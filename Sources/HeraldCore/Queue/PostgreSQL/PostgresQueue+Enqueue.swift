@@ -82,6 +82,8 @@ extension PostgresQueue {
     public func record(_ batch: IntakeBatch, now: Int64) async throws -> [EnqueueOutcome] {
         let outcomes = try await transaction { connection in
             let outcomes = try await Self.insert(batch.messages, now: now, on: connection, queue: self)
+            let enrolled = try await insert(batch.enrollments, versions: batch.versions, now: now, on: connection)
+                .count { if case .enrolled = $0 { true } else { false } }
             if !batch.rejections.isEmpty {
                 let rows = batch.rejections.map {
                     RejectionRow(position: $0.position, field: $0.field, reason: $0.reason, input: $0.input)
@@ -96,7 +98,9 @@ extension PostgresQueue {
             let queued = outcomes.count { if case .queued = $0 { true } else { false } }
             try await execute("""
                 UPDATE intake_files SET position = greatest(position, \(batch.through)), queued = queued + \(queued),
-                    duplicates = duplicates + \(outcomes.count - queued), rejected = rejected + \(batch.rejections.count)
+                    enrolled = enrolled + \(enrolled),
+                    duplicates = duplicates + \(outcomes.count - queued + batch.enrollments.count - enrolled),
+                    rejected = rejected + \(batch.rejections.count)
                 WHERE id = \(batch.file)
                 """, on: connection)
             return outcomes
@@ -124,6 +128,6 @@ extension IntakeFile {
     init(_ row: PostgresRandomAccessRow) throws {
         self.init(id: try row.get("id"), name: try row.get("name"), identity: try row.get("identity"),
                   state: State(rawValue: try row.get("state")) ?? .reading, position: try row.get("position"),
-                  queued: try row.get("queued"), duplicates: try row.get("duplicates"), rejected: try row.get("rejected"))
+                  queued: try row.get("queued"), enrolled: try row.get("enrolled"), duplicates: try row.get("duplicates"), rejected: try row.get("rejected"))
     }
 }

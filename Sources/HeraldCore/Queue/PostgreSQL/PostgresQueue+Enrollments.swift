@@ -3,35 +3,39 @@ import PostgresNIO
 
 extension PostgresQueue {
     public func enroll(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64) async throws -> [EnrollOutcome] {
-        try await transaction { connection in
-            for version in versions {
-                try await execute("""
-                    INSERT INTO sequence_versions (sequence, version, definition, created_at)
-                    VALUES (\(version.sequence), \(version.version), \(version.definition), \(now))
-                    ON CONFLICT DO NOTHING
-                    """, on: connection)
-            }
-            var outcomes: [EnrollOutcome] = []
-            for enrollment in enrollments {
-                let (email, phone) = enrollment.addresses
-                let inserted = try await value("""
-                    INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
-                                             next_step, next_due, updated_at)
-                    VALUES (\(enrollment.key), \(enrollment.sequence), \(enrollment.version), \(enrollment.recipient.jsonText),
-                            \(email), \(phone), \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
-                            \(enrollment.firstDue), \(now))
-                    ON CONFLICT (key) DO NOTHING
-                    RETURNING id
-                    """, as: Int64.self, on: connection)
-                if let inserted {
-                    outcomes.append(.enrolled(id: inserted))
-                } else {
-                    let id = try await value("SELECT id FROM enrollments WHERE key = \(enrollment.key)", as: Int64.self, on: connection)
-                    outcomes.append(.duplicate(id: id ?? 0))
-                }
-            }
-            return outcomes
+        try await transaction { connection in try await insert(enrollments, versions: versions, now: now, on: connection) }
+    }
+
+    /// Inserts enrollments and their versions inside the caller's transaction.
+    func insert(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64,
+                on connection: PostgresConnection) async throws -> [EnrollOutcome] {
+        for version in versions {
+            try await execute("""
+                INSERT INTO sequence_versions (sequence, version, definition, created_at)
+                VALUES (\(version.sequence), \(version.version), \(version.definition), \(now))
+                ON CONFLICT DO NOTHING
+                """, on: connection)
         }
+        var outcomes: [EnrollOutcome] = []
+        for enrollment in enrollments {
+            let (email, phone) = enrollment.addresses
+            let inserted = try await value("""
+                INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
+                                         next_step, next_due, updated_at)
+                VALUES (\(enrollment.key), \(enrollment.sequence), \(enrollment.version), \(enrollment.recipient.jsonText),
+                        \(email), \(phone), \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
+                        \(enrollment.firstDue), \(now))
+                ON CONFLICT (key) DO NOTHING
+                RETURNING id
+                """, as: Int64.self, on: connection)
+            if let inserted {
+                outcomes.append(.enrolled(id: inserted))
+            } else {
+                let id = try await value("SELECT id FROM enrollments WHERE key = \(enrollment.key)", as: Int64.self, on: connection)
+                outcomes.append(.duplicate(id: id ?? 0))
+            }
+        }
+        return outcomes
     }
 
     public func sequenceVersion(_ sequence: String, version: String) async throws -> String? {

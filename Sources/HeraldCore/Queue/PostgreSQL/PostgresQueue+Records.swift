@@ -32,7 +32,7 @@ extension PostgresQueue: QueueTarget {
     }
 
     private struct FileRow: Encodable {
-        let id: Int64, name: String, identity: String, state: String, position: Int, queued: Int, duplicates: Int, rejected: Int
+        let id: Int64, name: String, identity: String, state: String, position: Int, queued: Int, enrolled: Int, duplicates: Int, rejected: Int
         let started_at: Int64, finished_at: Int64?
     }
 
@@ -101,9 +101,9 @@ extension PostgresQueue: QueueTarget {
         case .intakeFiles(let rows):
             try await insert("intake_files", rows.map {
                 FileRow(id: $0.file.id, name: $0.file.name, identity: $0.file.identity, state: $0.file.state.rawValue,
-                        position: $0.file.position, queued: $0.file.queued, duplicates: $0.file.duplicates, rejected: $0.file.rejected,
+                        position: $0.file.position, queued: $0.file.queued, enrolled: $0.file.enrolled, duplicates: $0.file.duplicates, rejected: $0.file.rejected,
                         started_at: $0.startedAt, finished_at: $0.finishedAt)
-            }, columns: "id, name, identity, state, position, queued, duplicates, rejected, started_at, finished_at")
+            }, columns: "id, name, identity, state, position, queued, enrolled, duplicates, rejected, started_at, finished_at")
         case .intakeRejections(let rows):
             try await insert("intake_rejections", rows.map {
                 RejectionRow(file_id: $0.file, position: $0.rejection.position, field: $0.rejection.field, reason: $0.rejection.reason,

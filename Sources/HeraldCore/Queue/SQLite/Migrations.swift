@@ -260,6 +260,10 @@ enum Migrations {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v11-intake-enrollments") { db in
+            // A dropped file's lines may enroll leads as well as queue messages.
+            try db.execute(sql: "ALTER TABLE intake_files ADD COLUMN enrolled INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -3,30 +3,32 @@ import GRDB
 
 extension SQLiteQueue {
     public func enroll(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64) async throws -> [EnrollOutcome] {
-        try await write { db in
-            for version in versions {
-                try db.execute(sql: """
-                    INSERT INTO sequence_versions (sequence, version, definition, created_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT DO NOTHING
-                    """, arguments: [version.sequence, version.version, version.definition, now])
-            }
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
-                                         next_step, next_due, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
-                ON CONFLICT(key) DO NOTHING
-                """)
-            let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
-            return try enrollments.map { enrollment in
-                let (email, phone) = enrollment.addresses
-                try insert.execute(arguments: [
-                    enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone,
-                    enrollment.dataJSON,
-                    enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now,
-                ])
-                if db.changesCount > 0 { return .enrolled(id: db.lastInsertedRowID) }
-                return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0)
-            }
+        try await write { db in try Self.insert(enrollments, versions: versions, now: now, db: db) }
+    }
+
+    /// Inserts enrollments and their versions inside the caller's transaction.
+    static func insert(_ enrollments: [NewEnrollment], versions: [SequenceVersion], now: Int64, db: Database) throws -> [EnrollOutcome] {
+        for version in versions {
+            try db.execute(sql: """
+                INSERT INTO sequence_versions (sequence, version, definition, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """, arguments: [version.sequence, version.version, version.definition, now])
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
+                                     next_step, next_due, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
+            ON CONFLICT(key) DO NOTHING
+            """)
+        let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
+        return try enrollments.map { enrollment in
+            let (email, phone) = enrollment.addresses
+            try insert.execute(arguments: [
+                enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone,
+                enrollment.dataJSON, enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now,
+            ])
+            if db.changesCount > 0 { return .enrolled(id: db.lastInsertedRowID) }
+            return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0)
         }
     }
 

@@ -18,6 +18,8 @@ extension SQLiteQueue {
     public func record(_ batch: IntakeBatch, now: Int64) async throws -> [EnqueueOutcome] {
         let outcomes = try await write { db in
             let outcomes = try Self.insert(batch.messages, now: now, db: db)
+            let enrolled = try Self.insert(batch.enrollments, versions: batch.versions, now: now, db: db)
+                .count { if case .enrolled = $0 { true } else { false } }
             let reject = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO intake_rejections (file_id, position, field, reason, input) VALUES (?, ?, ?, ?, ?)
                 """)
@@ -26,10 +28,11 @@ extension SQLiteQueue {
             }
             let queued = outcomes.count { if case .queued = $0 { true } else { false } }
             try db.execute(sql: """
-                UPDATE intake_files SET position = max(position, ?), queued = queued + ?, duplicates = duplicates + ?,
-                    rejected = rejected + ?
+                UPDATE intake_files SET position = max(position, ?), queued = queued + ?, enrolled = enrolled + ?,
+                    duplicates = duplicates + ?, rejected = rejected + ?
                 WHERE id = ?
-                """, arguments: [batch.through, queued, outcomes.count - queued, batch.rejections.count, batch.file])
+                """, arguments: [batch.through, queued, enrolled, outcomes.count - queued + batch.enrollments.count - enrolled,
+                                 batch.rejections.count, batch.file])
             return outcomes
         }
         if !batch.messages.isEmpty { waiting.announce() }
