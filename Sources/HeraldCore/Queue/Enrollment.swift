@@ -111,7 +111,8 @@ public struct EnrollmentExit: Sendable, Equatable {
     public var sequence: String
     /// The key of its step message that was still queued and is canceled with the exit.
     public var canceledStep: String?
-    /// The key of its step message that was being sent (leased) at the exit: it goes out.
+    /// The key of its step message that was being sent (leased) at the exit: it goes out if that
+    /// attempt succeeds, and is canceled instead of going back to the queue.
     public var stepInFlight: String?
 }
 

@@ -92,7 +92,8 @@ public protocol MessageQueue: Sendable {
     func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress]
 
     /// Ends the active enrollments `selection` names, with `reason`, in one transaction that also
-    /// cancels each one's step message still queued.
+    /// cancels each one's step message still queued. A step message leased at the exit is
+    /// canceled whenever it would come back to the queue (the engine's rule, in its schema).
     func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit]
 
     /// Applies each advance whose enrollment is still active at its expected step, in one

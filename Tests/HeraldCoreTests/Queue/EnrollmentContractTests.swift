@@ -86,6 +86,55 @@ struct EnrollmentContractTests {
         }
     }
 
+    @Test("a step being sent when its enrollment exits goes out if that attempt succeeds, and is canceled whichever way it comes back to the queue (a transient failure, a deferral, an expired lease)",
+          arguments: QueueEngine.allCases)
+    func exitWhileLeased(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            let leads = ["sent", "retried", "deferred", "expired"]
+            _ = try await queue.enroll(leads.map { Self.enrollment($0, at: now) }, versions: [], now: now)
+            let due = try await queue.dueEnrollments(now: now + 1_000, limit: 10)
+            let moves = due.map { progress in
+                EnrollmentAdvance(id: progress.id, expectedStep: 0,
+                                  action: .queue(step: 0, message: Self.step(progress.key, "day-2", at: now + 1_000), due: now + 1_000,
+                                                 recheck: now + 5_000, shift: 0))
+            }
+            #expect(try await queue.advance(moves, now: now + 1_000).count == 4)
+            let owner = LeaseOwner(host: "host-other", pid: 4242, nonce: "x")
+            let claimed = try await queue.claim(limit: 10, owner: owner, lease: .seconds(30), channels: [.email], now: now + 1_000)
+            try #require(claimed.messages.count == 4, "precondition: every step is leased at the exit")
+            var exits: [String: EnrollmentExit] = [:]
+            for lead in leads {
+                exits[lead] = try await queue.exitEnrollments(.key(lead), reason: "booked", now: now + 2_000).first
+            }
+            #expect(leads.allSatisfy { exits[$0]?.stepInFlight == "\($0)/day-2" && exits[$0]?.canceledStep == nil }, "\(exits)")
+
+            let byKey = Dictionary(uniqueKeysWithValues: claimed.messages.map { ($0.key!, $0) })
+            func attempt(_ key: String, _ outcome: DeliveryAttempt.Outcome) -> DeliveryAttempt {
+                DeliveryAttempt(messageID: byKey[key]!.id, number: 1, startedAt: now + 1_500, durationMicroseconds: 5, worker: "\(owner)",
+                                outcome: outcome, errorCode: outcome == .sent ? nil : "smtp_reply", remoteCode: outcome == .sent ? "250" : "451",
+                                remoteText: nil, retryAt: outcome == .sent ? nil : now + 3_000)
+            }
+            let lost = try await queue.settle([
+                .sent(attempt("sent/day-2", .sent)),
+                .retry(attempt("retried/day-2", .transient), lastError: "451 try later"),
+                .deferred(messageID: byKey["deferred/day-2"]!.id, Deferral(reason: .quietHours, until: now + 3_000)),
+            ], events: [], owner: owner, now: now + 2_500)
+            #expect(lost.isEmpty)
+            // The fourth lease runs out; a claim on another host takes it back.
+            let later = try await queue.claim(limit: 10, owner: LeaseOwner(host: "host-b", pid: 1, nonce: "y"), lease: .seconds(30),
+                                              channels: [.email], now: now + 40_000)
+            #expect(later.messages.isEmpty, "nothing of an exited enrollment is handed out again: \(later.messages.map(\.key))")
+            for (lead, expected) in [("sent", MessageState.sent), ("retried", .canceled), ("deferred", .canceled), ("expired", .canceled)] {
+                let message = try await queue.message("\(lead)/day-2")
+                #expect(message?.state == expected, "\(lead): \(message?.state.rawValue ?? "-")")
+                if expected == .canceled {
+                    #expect(message?.lastErrorCode == "enrollment_exited" && message?.lastError == "enrollment exited: booked")
+                }
+            }
+        }
+    }
+
     @Test("an exit by key or by recipient and sequence ends the enrollment and cancels its queued step in one transaction; a leased step is reported in flight",
           arguments: QueueEngine.allCases)
     func exits(engine: QueueEngine) async throws {

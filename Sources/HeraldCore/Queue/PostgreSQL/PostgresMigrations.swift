@@ -253,6 +253,32 @@ enum PostgresMigrations {
             // A dropped file's lines may enroll leads as well as queue messages.
             "ALTER TABLE intake_files ADD COLUMN enrolled bigint NOT NULL DEFAULT 0",
         ]),
+        ("v7-exited-steps", [
+            "CREATE INDEX enrollments_awaiting ON enrollments (awaiting) WHERE awaiting IS NOT NULL",
+            // A step being sent when its enrollment exited goes out if that attempt succeeds, and
+            // never again: whichever way it comes back to the queue (a transient failure, a
+            // deferral, an expired or given-back lease), it is canceled instead.
+            """
+            CREATE FUNCTION herald_cancel_exited_step() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                reason text;
+            BEGIN
+                SELECT exit_reason INTO reason FROM enrollments WHERE awaiting = NEW.id AND state = 'exited' LIMIT 1;
+                IF FOUND THEN
+                    NEW.state := 'canceled';
+                    NEW.last_error_code := 'enrollment_exited';
+                    NEW.last_error := 'enrollment exited: ' || reason;
+                END IF;
+                RETURN NEW;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER messages_exited_step BEFORE UPDATE OF state ON messages
+            FOR EACH ROW WHEN (OLD.state = 'leased' AND NEW.state = 'queued')
+            EXECUTE FUNCTION herald_cancel_exited_step()
+            """,
+        ]),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {

@@ -264,6 +264,22 @@ enum Migrations {
             // A dropped file's lines may enroll leads as well as queue messages.
             try db.execute(sql: "ALTER TABLE intake_files ADD COLUMN enrolled INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v12-exited-steps") { db in
+            try db.execute(sql: """
+                CREATE INDEX enrollments_awaiting ON enrollments(awaiting) WHERE awaiting IS NOT NULL;
+
+                -- A step being sent when its enrollment exited goes out if that attempt succeeds, and
+                -- never again: whichever way it comes back to the queue (a transient failure, a
+                -- deferral, an expired or given-back lease), it is canceled instead.
+                CREATE TRIGGER messages_exited_step AFTER UPDATE OF state ON messages
+                WHEN OLD.state = 'leased' AND NEW.state = 'queued'
+                BEGIN
+                    UPDATE messages SET state = 'canceled', last_error_code = 'enrollment_exited',
+                        last_error = 'enrollment exited: ' || (SELECT exit_reason FROM enrollments WHERE awaiting = NEW.id AND state = 'exited')
+                    WHERE id = NEW.id AND EXISTS (SELECT 1 FROM enrollments WHERE awaiting = NEW.id AND state = 'exited');
+                END;
+                """)
+        }
         return migrator
     }
 }
