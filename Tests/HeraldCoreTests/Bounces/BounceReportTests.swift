@@ -89,7 +89,7 @@ struct BounceReportTests {
 
     @Test("10,000 fuzzed variants of the corpus (truncated, boundaries broken, bytes flipped, huge headers, deep nesting) each end as a reading, none crashes, none is lost")
     func fuzz() throws {
-        var generator = ParserFuzzTests.Generator(state: 20_261_202)
+        var generator = SeededGenerator(seed: 20_261_202)
         let corpus = try Self.corpus().map(\.bytes)
         var kinds: [BounceReport.Kind: Int] = [:]
         // 20 KB: 20 times the longest line RFC 5322 allows, and more than a field is cut to (16 KB).
