@@ -261,10 +261,13 @@ enum PostgresMigrations {
             """
             CREATE FUNCTION herald_cancel_exited_step() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE
+                found_state text;
                 reason text;
             BEGIN
-                SELECT exit_reason INTO reason FROM enrollments WHERE awaiting = NEW.id AND state = 'exited' LIMIT 1;
-                IF FOUND THEN
+                -- FOR SHARE waits for an exit still being committed and then reads its outcome; a
+                -- plain read would see the enrollment active and put the step back in the queue.
+                SELECT state, exit_reason INTO found_state, reason FROM enrollments WHERE awaiting = NEW.id FOR SHARE;
+                IF found_state = 'exited' THEN
                     NEW.state := 'canceled';
                     NEW.last_error_code := 'enrollment_exited';
                     NEW.last_error := 'enrollment exited: ' || reason;
