@@ -5,7 +5,7 @@ import Logging
 
 struct SequencesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sequences", abstract: "Work with drip sequences (Sequences/NAME.yaml).", subcommands: [Check.self, Preview.self])
+        commandName: "sequences", abstract: "Work with drip sequences (Sequences/NAME.yaml).", subcommands: [Check.self, Preview.self, Migrate.self])
 
     /// The config's sequences, checked against its templates, with template logging off.
     static func store(_ options: GlobalOptions) throws -> (HeraldConfig, SequenceStore) {
@@ -107,6 +107,57 @@ struct SequencesCommand: AsyncParsableCommand {
             for row in rows {
                 print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
                     .trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a sequence's active enrollments on older versions to the file's current version.",
+            discussion: """
+                By default an edit changes only later enrollments. This moves the earlier ones, matching \
+                steps by name: a step a lead already had is never sent again, a step added before its \
+                place is not back-filled, a removed step is never sent (its message still queued is \
+                canceled). --dry-run prints the same counts and changes nothing. Safe while herald run runs.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The sequence's name (its file under Sequences/ without .yaml).")
+        var name: String
+
+        @Flag(help: "Show how many enrollments would move and where each lands; change nothing.")
+        var dryRun = false
+
+        func run() async throws {
+            let logger = options.bootstrapLogging()
+            let (config, store) = try SequencesCommand.store(options)
+            guard store.sequence(named: name) != nil else {
+                if let problem = store.problems.first(where: { $0.file.hasSuffix("/\(name).yaml") }) {
+                    throw ValidationError("sequence \"\(name)\" does not load: \(problem)")
+                }
+                throw ValidationError("no sequence \"\(name)\" in \(config.sequencesPath)/")
+            }
+            let report = try await options.withQueue(config) { queue in
+                try await store.migrate(name, queue: queue, dryRun: dryRun, now: Timestamp.now())
+            }
+            let total = report.groups.reduce(0) { $0 + $1.count }
+            print("\(name): \(total) active enrollments on older versions; the current version is \(report.version)")
+            for group in report.groups {
+                let canceled = group.cancelsAwaiting ? ", its removed step's queued message canceled" : ""
+                print("  \(group.count) on \(group.fromVersion), \(group.from) -> \(group.to)\(canceled)")
+            }
+            for version in report.unreadable {
+                print("  \(version.count) on \(version.version) stay: that version does not load today (\(version.reason))")
+            }
+            if dryRun {
+                print("dry run: \(report.moved) would move; nothing was changed")
+            } else {
+                print("moved \(report.moved) to version \(report.version)")
+                if report.skipped > 0 {
+                    print("\(report.skipped) moved along meanwhile and were left as they are; run migrate again for them")
+                }
+                logger.notice("sequence migrated", metadata: ["sequence": "\(name)", "version": "\(report.version)", "moved": "\(report.moved)"])
             }
         }
     }

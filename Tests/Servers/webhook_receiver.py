@@ -32,6 +32,8 @@ parser.add_argument("--port", type=int, default=0)
 parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--secret", required=True)
 parser.add_argument("--log", required=True)
+# For senders on a test clock days ahead: the signature is still checked, the timestamp's age not.
+parser.add_argument("--any-timestamp", action="store_true")
 args = parser.parse_args()
 
 KEY = base64.b64decode(args.secret.removeprefix("whsec_"))
@@ -45,7 +47,7 @@ def verify(headers, body):
     timestamp = headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")
     try:
-        if abs(time.time() - int(timestamp)) > 300:
+        if abs(time.time() - int(timestamp)) > 300 and not args.any_timestamp:
             return False
     except ValueError:
         return False

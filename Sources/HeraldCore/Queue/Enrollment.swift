@@ -123,3 +123,79 @@ extension NewEnrollment {
          recipient.phone.map { _ in Address(of: recipient, on: .sms).value })
     }
 }
+
+/// One enrollment as operators see it (`herald enrollments`, `herald sequences migrate`).
+public struct EnrollmentDetail: Sendable, Equatable {
+    public var id: Int64
+    public var key: String
+    public var sequence: String
+    public var version: String
+    public var state: EnrollmentProgress.State
+    public var exitReason: String?
+    public var recipient: Recipient
+    public var campaign: String?
+    public var startedAt: Int64
+    /// Index of the next step to queue.
+    public var nextStep: Int
+    /// When the sequencer looks at it again; nil once it ended.
+    public var nextDue: Int64?
+    public var endedAt: Int64?
+    /// The step message queued last, and its state.
+    public var awaitingKey: String?
+    public var awaitingState: MessageState?
+
+    public init(id: Int64, key: String, sequence: String, version: String, state: EnrollmentProgress.State, exitReason: String?,
+                recipient: Recipient, campaign: String?, startedAt: Int64, nextStep: Int, nextDue: Int64?, endedAt: Int64?,
+                awaitingKey: String?, awaitingState: MessageState?) {
+        self.id = id
+        self.key = key
+        self.sequence = sequence
+        self.version = version
+        self.state = state
+        self.exitReason = exitReason
+        self.recipient = recipient
+        self.campaign = campaign
+        self.startedAt = startedAt
+        self.nextStep = nextStep
+        self.nextDue = nextDue
+        self.endedAt = endedAt
+        self.awaitingKey = awaitingKey
+        self.awaitingState = awaitingState
+    }
+}
+
+/// Which enrollments a listing returns, by id after `after`.
+public struct EnrollmentFilter: Sendable, Equatable {
+    public var sequence: String?
+    public var state: EnrollmentProgress.State?
+    /// Only those on another version than this one.
+    public var versionOtherThan: String?
+    public var after: Int64
+
+    public init(sequence: String? = nil, state: EnrollmentProgress.State? = nil, versionOtherThan: String? = nil, after: Int64 = 0) {
+        self.sequence = sequence
+        self.state = state
+        self.versionOtherThan = versionOtherThan
+        self.after = after
+    }
+}
+
+/// Moving one active enrollment to another version of its sequence; applied only if it is still
+/// active on `fromVersion` at `fromStep`.
+public struct EnrollmentMove: Sendable, Equatable {
+    public var id: Int64
+    public var fromVersion: String
+    public var fromStep: Int
+    /// Its next step in the new version.
+    public var toStep: Int
+    /// Cancel its step message if still queued: that step is not in the new version.
+    public var cancelAwaiting: Bool
+
+    public init(id: Int64, fromVersion: String, fromStep: Int, toStep: Int, cancelAwaiting: Bool) {
+        self.id = id
+        self.fromVersion = fromVersion
+        self.fromStep = fromStep
+        self.toStep = toStep
+        self.cancelAwaiting = cancelAwaiting
+    }
+}

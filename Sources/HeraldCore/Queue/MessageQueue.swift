@@ -91,6 +91,16 @@ public protocol MessageQueue: Sendable {
     /// Active enrollments due to be looked at by `now`, soonest first, with their last step's message.
     func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress]
 
+    /// Up to `limit` enrollments matching `filter`, by id.
+    func enrollments(_ filter: EnrollmentFilter, limit: Int) async throws -> [EnrollmentDetail]
+
+    /// The enrollment with this key, in any state.
+    func enrollment(key: String) async throws -> EnrollmentDetail?
+
+    /// Moves enrollments to `version` (kept with its text) in one transaction, each fenced on the
+    /// version and step it was planned from; it is looked at again at once. Returns the ids moved.
+    func migrate(_ moves: [EnrollmentMove], to version: SequenceVersion, now: Int64) async throws -> [Int64]
+
     /// Ends the active enrollments `selection` names, with `reason`, in one transaction that also
     /// cancels each one's step message still queued. A step message leased at the exit is
     /// canceled whenever it would come back to the queue (the engine's rule, in its schema).

@@ -86,6 +86,45 @@ struct EnrollmentContractTests {
         }
     }
 
+    @Test("a migration moves active enrollments fenced on their version and step, cancels a removed step's queued message, keeps the new version's text; listings page by id",
+          arguments: QueueEngine.allCases)
+    func migrateEnrollments(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            _ = try await queue.enroll(["a", "b", "c"].map { Self.enrollment($0, at: now) }, versions: [], now: now)
+            let due = try await queue.dueEnrollments(now: now + 1_000, limit: 10)
+            let moves = due.map { progress in
+                EnrollmentAdvance(id: progress.id, expectedStep: 0,
+                                  action: .queue(step: 0, message: Self.step(progress.key, "day-2", at: now + 1_000), due: now + 1_000,
+                                                 recheck: now + 5_000, shift: 0))
+            }
+            #expect(try await queue.advance(moves, now: now + 1_000).count == 3)
+            let listed = try await queue.enrollments(EnrollmentFilter(sequence: "drip", state: .active, versionOtherThan: "v2"), limit: 2)
+            #expect(listed.map(\.key) == ["a", "b"] && listed.allSatisfy { $0.nextStep == 1 && $0.awaitingState == .queued })
+            let rest = try await queue.enrollments(EnrollmentFilter(sequence: "drip", after: listed[1].id), limit: 10)
+            #expect(rest.map(\.key) == ["c"])
+            #expect(try await queue.enrollments(EnrollmentFilter(versionOtherThan: "v1"), limit: 10).isEmpty)
+
+            let v2 = SequenceVersion(sequence: "drip", version: "v2", definition: "steps: [edited]")
+            let moved = try await queue.migrate([
+                EnrollmentMove(id: listed[0].id, fromVersion: "v1", fromStep: 1, toStep: 0, cancelAwaiting: true),
+                EnrollmentMove(id: listed[1].id, fromVersion: "v1", fromStep: 1, toStep: 2, cancelAwaiting: false),
+                // Planned from a step it has moved past: left alone.
+                EnrollmentMove(id: rest[0].id, fromVersion: "v1", fromStep: 0, toStep: 3, cancelAwaiting: true),
+            ], to: v2, now: now + 2_000)
+            #expect(moved == [listed[0].id, listed[1].id])
+            let a = try #require(try await queue.enrollment(key: "a"))
+            #expect(a.version == "v2" && a.nextStep == 0 && a.nextDue == now + 2_000 && a.awaitingState == .canceled)
+            #expect(try await queue.message("a/day-2")?.lastErrorCode == "step_removed")
+            let b = try #require(try await queue.enrollment(key: "b"))
+            #expect(b.version == "v2" && b.nextStep == 2 && b.awaitingState == .queued)
+            let c = try #require(try await queue.enrollment(key: "c"))
+            #expect(c.version == "v1" && c.nextStep == 1 && c.awaitingState == .queued)
+            #expect(try await queue.sequenceVersion("drip", version: "v2") == "steps: [edited]")
+            #expect(try await queue.enrollment(key: "nobody") == nil)
+        }
+    }
+
     @Test("a step being sent when its enrollment exits goes out if that attempt succeeds, and is canceled whichever way it comes back to the queue (a transient failure, a deferral, an expired lease)",
           arguments: QueueEngine.allCases)
     func exitWhileLeased(engine: QueueEngine) async throws {

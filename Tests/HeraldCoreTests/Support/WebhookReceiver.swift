@@ -17,11 +17,14 @@ final class WebhookReceiver: @unchecked Sendable {
     let log: URL
     private let child: ChildProcess
 
-    /// - Parameter namespace: run inside this network namespace (made by the test), listening on
-    ///   all its addresses; on 127.0.0.1 of this one when nil.
-    init(folder: TemporaryFolder, namespace: String? = nil) async throws {
+    /// - Parameters:
+    ///   - namespace: run inside this network namespace (made by the test), listening on all its
+    ///     addresses; on 127.0.0.1 of this one when nil.
+    ///   - anyTimestamp: accept signed requests whatever their timestamp (senders on a test clock).
+    init(folder: TemporaryFolder, namespace: String? = nil, anyTimestamp: Bool = false) async throws {
         log = folder.file("received-\(UUID().uuidString.prefix(6)).ndjson")
         let script = [SupportPaths.servers.appendingPathComponent("webhook_receiver.py").path, "--secret", Self.secret, "--log", log.path]
+            + (anyTimestamp ? ["--any-timestamp"] : [])
         if let namespace {
             child = try ChildProcess("/usr/sbin/ip", ["netns", "exec", namespace, SupportPaths.python] + script + ["--host", "0.0.0.0"])
         } else {
