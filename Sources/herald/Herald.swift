@@ -7,5 +7,5 @@ struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "Delivers a CRM's lead-nurturing messages from a SQLite queue.",
         version: HeraldVersion.current,
-        subcommands: [Run.self, Enqueue.self, Enroll.self, Status.self, Preview.self, TemplatesCommand.self, SequencesCommand.self, LettersCommand.self, FailedCommand.self, SuppressCommand.self, EventsCommand.self, BouncesCommand.self, Prune.self, CopyCommand.self, ConfigCommand.self])
+        subcommands: [Run.self, Enqueue.self, Enroll.self, Status.self, Preview.self, TemplatesCommand.self, SequencesCommand.self, EnrollmentsCommand.self, LettersCommand.self, FailedCommand.self, SuppressCommand.self, EventsCommand.self, BouncesCommand.self, Prune.self, CopyCommand.self, ConfigCommand.self])
 }

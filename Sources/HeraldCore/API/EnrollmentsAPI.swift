@@ -44,10 +44,8 @@ extension HeraldAPI {
 
     /// A goal or exit reason: a plain name such as `booked` or `converted`.
     private static func name(_ object: [String: JSONValue], _ field: String) throws(APIError) -> String {
-        guard case .string(let text)? = object[field], (1...64).contains(text.count),
-              text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
-        else {
-            throw APIError.badRequest("\(field): required, a plain name such as booked or converted (letters, digits, _ and -, at most 64)")
+        guard case .string(let text)? = object[field], GoalName.isValid(text) else {
+            throw APIError.badRequest("\(field): required, \(GoalName.rule)")
         }
         return text
     }

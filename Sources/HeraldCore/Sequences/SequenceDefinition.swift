@@ -74,8 +74,8 @@ public struct SequenceDefinition: Sendable, Equatable {
             let exitFields = try exit.fields(allowed: ["goals", "max_age"])
             for item in try exitFields["goals"]?.items() ?? [] {
                 let goal = try item.nonEmptyString()
-                guard goal.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                    throw item.error("a goal is a plain name such as booked or converted, got \"\(goal.prefix(40))\"")
+                guard GoalName.isValid(goal) else {
+                    throw item.error("a goal is \(GoalName.rule), got \"\(goal.prefix(40))\"")
                 }
                 goals.insert(goal)
             }
