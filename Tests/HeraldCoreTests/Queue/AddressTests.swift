@@ -19,6 +19,13 @@ struct AddressTests {
         #expect(fromMessage == fromText)
     }
 
+    @Test("the trim is Foundation's CharacterSet.whitespaces trim, without NSString", arguments: [
+        "", " ", "\t", "a", " a ", "\ta b\t", "\u{00A0}x\u{2003}", "\u{3000}全角\u{3000}", "\nkept\n", " \u{1F600} ", "é\u{0301} ", "  \t  ",
+    ])
+    func trimMatchesFoundation(text: String) {
+        #expect(Address.trimmed(text) == text.trimmingCharacters(in: .whitespaces), "\(Array(text.unicodeScalars))")
+    }
+
     @Test("bad input is refused naming the field and the value")
     func refusals() {
         #expect(throws: IntakeRejection(field: "address", "not an email address (\"no-at-sign\")")) {

@@ -43,7 +43,6 @@ extension PostgresQueue {
     }
 
     public func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress] {
-        let decoder = JSONDecoder()
         return try await rows("""
             SELECT e.id, e.key, e.sequence, e.version, e.recipient, e.data, e.campaign, e.started_at, e.next_step, e.shift,
                    e.awaiting, e.awaiting_due, m.state AS awaiting_state, m.due_at AS awaiting_due_at,
@@ -54,7 +53,7 @@ extension PostgresQueue {
             """).map { row in
             EnrollmentProgress(
                 id: try row.get("id"), key: try row.get("key"), sequence: try row.get("sequence"), version: try row.get("version"),
-                recipient: try decoder.decode(Recipient.self, from: Data((try row.get("recipient", as: String.self)).utf8)),
+                recipient: try Recipient(stored: try row.get("recipient", as: String.self)),
                 dataJSON: try row.get("data"), campaign: try row.get("campaign"), startedAt: try row.get("started_at"),
                 nextStep: Int(try row.get("next_step", as: Int32.self)), shift: try row.get("shift"),
                 awaiting: try row.get("awaiting"), awaitingDue: try row.get("awaiting_due"),

@@ -41,25 +41,23 @@ extension SQLiteQueue {
 
     public func dueEnrollments(now: Int64, limit: Int) async throws -> [EnrollmentProgress] {
         try await read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            // Columns read by index: a pass reads every due enrollment, and GRDB's lookup by name
+            // lower-cases the name on every read.
+            let statement = try db.cachedStatement(sql: """
                 SELECT e.id, e.key, e.sequence, e.version, e.recipient, e.data, e.campaign, e.started_at, e.next_step, e.shift,
-                       e.awaiting, e.awaiting_due, m.state AS awaiting_state, m.due_at AS awaiting_due_at,
-                       (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent') AS awaiting_sent_at
+                       e.awaiting, e.awaiting_due, m.state, m.due_at,
+                       (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent')
                 FROM enrollments e INDEXED BY enrollments_due
                 LEFT JOIN messages m ON m.id = e.awaiting
                 WHERE e.state = 'active' AND e.next_due <= ?
                 ORDER BY e.next_due LIMIT ?
-                """, arguments: [now, limit])
-            let decoder = JSONDecoder()
-            return try rows.map { row in
-                let recipient: String = row["recipient"]
-                return EnrollmentProgress(
-                    id: row["id"], key: row["key"], sequence: row["sequence"], version: row["version"],
-                    recipient: try decoder.decode(Recipient.self, from: Data(recipient.utf8)), dataJSON: row["data"],
-                    campaign: row["campaign"], startedAt: row["started_at"], nextStep: row["next_step"], shift: row["shift"],
-                    awaiting: row["awaiting"], awaitingDue: row["awaiting_due"],
-                    awaitingState: (row["awaiting_state"] as String?).flatMap(MessageState.init(rawValue:)),
-                    awaitingDueAt: row["awaiting_due_at"], awaitingSentAt: row["awaiting_sent_at"])
+                """)
+            return try Row.fetchAll(statement, arguments: [now, limit]).map { row in
+                EnrollmentProgress(
+                    id: row[0], key: row[1], sequence: row[2], version: row[3], recipient: try Recipient(stored: row[4]),
+                    dataJSON: row[5], campaign: row[6], startedAt: row[7], nextStep: row[8], shift: row[9],
+                    awaiting: row[10], awaitingDue: row[11], awaitingState: (row[12] as String?).flatMap(MessageState.init(rawValue:)),
+                    awaitingDueAt: row[13], awaitingSentAt: row[14])
             }
         }
     }
@@ -104,37 +102,40 @@ extension SQLiteQueue {
         let applied = try await write { db -> [Int64] in
             var applied: [Int64] = []
             let guardSQL = "WHERE id = ? AND state = 'active' AND next_step = ?"
+            // Cached: a pass moves every due enrollment, and compiling each statement again cost
+            // more than running it.
+            func run(_ sql: String, _ arguments: StatementArguments) throws {
+                try db.cachedStatement(sql: sql).execute(arguments: arguments)
+            }
             for advance in advances {
                 let fence: StatementArguments = [advance.id, advance.expectedStep]
                 switch advance.action {
                 case .queue(let step, let message, let due, let recheck, let shift):
                     // Fenced first, so a step another process queued is not queued again.
-                    try db.execute(sql: "UPDATE enrollments SET next_step = ?, next_due = ?, shift = ?, awaiting_due = ?, updated_at = ? \(guardSQL)",
-                                   arguments: [step + 1, recheck, shift, due, now] + fence)
+                    try run("UPDATE enrollments SET next_step = ?, next_due = ?, shift = ?, awaiting_due = ?, updated_at = ? \(guardSQL)",
+                        [step + 1, recheck, shift, due, now] + fence)
                     guard db.changesCount > 0 else { continue }
                     let outcome = try Self.insert([message], now: now, db: db)
                     let messageID: Int64 = switch outcome.first {
                     case .queued(let id), .duplicate(let id): id
                     case nil: 0
                     }
-                    try db.execute(sql: "UPDATE enrollments SET awaiting = ? WHERE id = ?", arguments: [messageID, advance.id])
+                    try run("UPDATE enrollments SET awaiting = ? WHERE id = ?", [messageID, advance.id])
                 case .wait(let until, let shift):
-                    try db.execute(sql: "UPDATE enrollments SET next_due = ?, shift = ?, updated_at = ? \(guardSQL)",
-                                   arguments: [until, shift, now] + fence)
+                    try run("UPDATE enrollments SET next_due = ?, shift = ?, updated_at = ? \(guardSQL)", [until, shift, now] + fence)
                     guard db.changesCount > 0 else { continue }
                 case .complete:
-                    try db.execute(sql: "UPDATE enrollments SET state = 'completed', next_due = NULL, ended_at = ?, updated_at = ? \(guardSQL)",
-                                   arguments: [now, now] + fence)
+                    try run("UPDATE enrollments SET state = 'completed', next_due = NULL, ended_at = ?, updated_at = ? \(guardSQL)",
+                            [now, now] + fence)
                     guard db.changesCount > 0 else { continue }
                 case .exit(let reason):
-                    try db.execute(sql: """
-                        UPDATE enrollments SET state = 'exited', exit_reason = ?, next_due = NULL, ended_at = ?, updated_at = ? \(guardSQL)
-                        """, arguments: [reason, now, now] + fence)
+                    try run("UPDATE enrollments SET state = 'exited', exit_reason = ?, next_due = NULL, ended_at = ?, updated_at = ? \(guardSQL)",
+                            [reason, now, now] + fence)
                     guard db.changesCount > 0 else { continue }
-                    try db.execute(sql: """
+                    try run("""
                         UPDATE messages SET state = 'canceled', last_error_code = 'enrollment_exited', last_error = ?, updated_at = ?
                         WHERE id = (SELECT awaiting FROM enrollments WHERE id = ?) AND state = 'queued'
-                        """, arguments: ["enrollment exited: \(reason)", now, advance.id])
+                        """, ["enrollment exited: \(reason)", now, advance.id])
                 }
                 applied.append(advance.id)
             }
