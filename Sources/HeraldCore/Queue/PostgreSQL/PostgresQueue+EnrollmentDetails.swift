@@ -3,8 +3,7 @@ import PostgresNIO
 
 extension PostgresQueue {
     public func enrollments(_ filter: EnrollmentFilter, limit: Int) async throws -> [EnrollmentDetail] {
-        let decoder = JSONDecoder()
-        return try await rows("""
+        try await rows("""
             SELECT e.id, e.key, e.sequence, e.version, e.state, e.exit_reason, e.recipient, e.campaign, e.started_at, e.next_step,
                    e.next_due, e.ended_at, m.key AS awaiting_key, m.state AS awaiting_state
             FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
@@ -13,7 +12,7 @@ extension PostgresQueue {
               AND (\(filter.state?.rawValue)::text IS NULL OR e.state = \(filter.state?.rawValue))
               AND (\(filter.versionOtherThan)::text IS NULL OR e.version <> \(filter.versionOtherThan))
             ORDER BY e.id LIMIT \(Int64(limit))
-            """).map { try EnrollmentDetail($0, decoder: decoder) }
+            """).map { try EnrollmentDetail($0) }
     }
 
     public func enrollment(key: String) async throws -> EnrollmentDetail? {
@@ -21,7 +20,7 @@ extension PostgresQueue {
             SELECT e.id, e.key, e.sequence, e.version, e.state, e.exit_reason, e.recipient, e.campaign, e.started_at, e.next_step,
                    e.next_due, e.ended_at, m.key AS awaiting_key, m.state AS awaiting_state
             FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting WHERE e.key = \(key)
-            """).first.map { try EnrollmentDetail($0, decoder: JSONDecoder()) }
+            """).first.map { try EnrollmentDetail($0) }
     }
 
     public func migrate(_ moves: [EnrollmentMove], to version: SequenceVersion, now: Int64) async throws -> [Int64] {
@@ -56,10 +55,10 @@ extension PostgresQueue {
 }
 
 extension EnrollmentDetail {
-    init(_ row: PostgresRandomAccessRow, decoder: JSONDecoder) throws {
+    init(_ row: PostgresRandomAccessRow) throws {
         self.init(id: try row.get("id"), key: try row.get("key"), sequence: try row.get("sequence"), version: try row.get("version"),
                   state: EnrollmentProgress.State(rawValue: try row.get("state")) ?? .active, exitReason: try row.get("exit_reason"),
-                  recipient: try decoder.decode(Recipient.self, from: Data((try row.get("recipient", as: String.self)).utf8)),
+                  recipient: try Recipient(stored: try row.get("recipient", as: String.self)),
                   campaign: try row.get("campaign"), startedAt: try row.get("started_at"),
                   nextStep: Int(try row.get("next_step", as: Int32.self)), nextDue: try row.get("next_due"),
                   endedAt: try row.get("ended_at"), awaitingKey: try row.get("awaiting_key"),

@@ -24,11 +24,10 @@ extension SQLiteQueue {
                 arguments += [version]
             }
             arguments += [limit]
-            let decoder = JSONDecoder()
             return try Row.fetchAll(db, sql: """
                 SELECT \(Self.enrollmentColumns) FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY e.id LIMIT ?
-                """, arguments: arguments).map { try EnrollmentDetail(row: $0, decoder: decoder) }
+                """, arguments: arguments).map { try EnrollmentDetail(row: $0) }
         }
     }
 
@@ -36,7 +35,7 @@ extension SQLiteQueue {
         try await read { db in
             try Row.fetchOne(db, sql: """
                 SELECT \(Self.enrollmentColumns) FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting WHERE e.key = ?
-                """, arguments: [key]).map { try EnrollmentDetail(row: $0, decoder: JSONDecoder()) }
+                """, arguments: [key]).map { try EnrollmentDetail(row: $0) }
         }
     }
 
@@ -68,11 +67,11 @@ extension SQLiteQueue {
 }
 
 extension EnrollmentDetail {
-    init(row: Row, decoder: JSONDecoder) throws {
+    init(row: Row) throws {
         let recipient: String = row["recipient"]
         self.init(id: row["id"], key: row["key"], sequence: row["sequence"], version: row["version"],
                   state: EnrollmentProgress.State(rawValue: row["state"]) ?? .active, exitReason: row["exit_reason"],
-                  recipient: try decoder.decode(Recipient.self, from: Data(recipient.utf8)), campaign: row["campaign"],
+                  recipient: try Recipient(stored: recipient), campaign: row["campaign"],
                   startedAt: row["started_at"], nextStep: row["next_step"], nextDue: row["next_due"], endedAt: row["ended_at"],
                   awaitingKey: row["awaiting_key"],
                   awaitingState: (row["awaiting_state"] as String?).flatMap(MessageState.init(rawValue:)))
