@@ -11,6 +11,9 @@ It verifies every request's Standard Webhooks signature and logs one JSON line p
   /hang               never answers (until the server is stopped)
   /down-until/T       503 until unix time T (a float), then 200
   /down-while/NAME    503 while the file <log>.NAME exists, then 200
+  /hold/NAME          200; a request whose body contains the text of the file <log>.NAME is
+                      answered only once that file is gone (each one held adds its webhook-id as
+                      a line to <log>.NAME.held when it starts waiting)
 
 A bad or missing signature is answered 401 and logged with "verified": false.
 Prints "PORT <n>" on stdout once it listens.
@@ -92,6 +95,19 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/down-until/"):
             if time.time() < float(self.path[len("/down-until/"):]):
                 status = 503
+        elif self.path.startswith("/hold/"):
+            flag = args.log + "." + self.path[len("/hold/"):]
+            try:
+                with open(flag) as marker:
+                    held = marker.read().strip().encode() in body
+            except FileNotFoundError:
+                held = False
+            if held:
+                with LOCK:
+                    with open(flag + ".held", "a") as record:
+                        record.write(msg_id + "\n")
+                while os.path.exists(flag):
+                    time.sleep(0.01)
         elif self.path == "/hang":
             time.sleep(3600)
             return

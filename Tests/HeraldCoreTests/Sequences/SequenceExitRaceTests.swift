@@ -3,14 +3,17 @@ import GRDB
 import Testing
 @testable import HeraldCore
 
-/// The CRM's goal arriving while a step is being claimed and sent, with a real `herald run`,
-/// a real webhook receiver that takes half a second per request, and goals over the socket.
-@Suite("Sequence exit race", .disabled("once, under the full suite's load, every goal fell after step 2 was sent (48 of 48 before): its precondition is not made sure yet; passes alone and under stress-ng --cpu 3"))
+/// The CRM's goal arriving while a step is being claimed and sent, with a real `herald run`, a real
+/// webhook receiver that holds every step-2 request until the test lets go, and goals over the
+/// socket. The hold makes each case certain rather than a matter of timing: goals for leads whose
+/// step 2 is at the receiver (in flight), for leads whose step 2 waits in the queue behind the
+/// busy workers (canceled), and, once released, for a lead whose step 2 went out (before).
+@Suite("Sequence exit race")
 struct SequenceExitRaceTests {
     static let sequence = """
         steps:
           - {name: first, template: alert, after: 1s}
-          - {name: second, template: alert, after: 8s}
+          - {name: second, template: alert, after: 3s}
           - {name: third, template: alert, after: 30d}
         exit: {goals: [booked]}
         """
@@ -19,7 +22,16 @@ struct SequenceExitRaceTests {
     func goalWhileStepIsClaimed() async throws {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
-        let fixture = try HeraldFixture(endpoints: ["hooks": receiver.url("/slow/500")], workers: 6, folder: folder)
+        let workers = 6
+        // Held requests wait for the test, not for a timeout or a lease.
+        let fixture = try HeraldFixture(endpoints: ["hooks": receiver.url("/hold/second")], workers: workers,
+                                        timeout: "120s", lease: "300s", folder: folder)
+        let hold = URL(fileURLWithPath: receiver.log.path + ".second")
+        let heldRequests = URL(fileURLWithPath: hold.path + ".held")
+        try Data(#"/second""#.utf8).write(to: hold)
+        defer { try? FileManager.default.removeItem(at: hold) }
+        func held() -> Int { ((try? String(contentsOf: heldRequests, encoding: .utf8)) ?? "").split(separator: "\n").count }
+
         try folder.write("Sequences/race.yaml", Self.sequence)
         let run = try HeraldCommand.start(["run"], fixture: fixture)
         defer { run.signal(SIGKILL) }
@@ -38,31 +50,49 @@ struct SequenceExitRaceTests {
                 try String.fetchAll(db, sql: "SELECT key FROM messages WHERE key LIKE '%/second' AND state = ? ORDER BY id", arguments: [state])
             }
         }
-        let firstSent = try await waitUntil(timeout: .seconds(60)) {
-            try receiver.requests().count { $0.body.contains("/first\"") } == 48
-        }
-        try #require(firstSent, "step 1 reached every lead: \(run.output().stderr.suffix(1_000))")
-        try #require(try await waitUntil(timeout: .seconds(60)) { try !stepTwo("leased").isEmpty },
-                     "step 2 came due and is being claimed: \(run.output().stderr.suffix(1_000))")
-
         var answers: [String: JSONValue] = [:]
-        func goal(_ lead: String) async throws {
+        func goal(_ lead: String) async throws -> JSONValue {
             let answer = try await api.post("/v1/goals", json: #"{"goal": "booked", "to": {"email": "\#(lead)@example.com"}}"#)
             #expect(answer.status == 200, "\(answer.body)")
-            answers[lead] = answer.json?["exited"]?.array?.first ?? .null
+            let exited = answer.json?["exited"]?.array?.first ?? .null
+            answers[lead] = exited
+            return exited
         }
         func lead(of key: String) -> String { String(key.prefix { $0 != "/" }) }
-        // The race at its sharpest: goals for leads whose step 2 is leased at this moment.
-        for _ in 0..<6 {
-            guard let key = try stepTwo("leased").first(where: { answers[lead(of: $0)] == nil }) else { break }
-            try await goal(lead(of: key))
+
+        // Every worker is inside a step-2 request at the receiver; the rest of step 2 waits queued.
+        let busy = try await waitUntil(timeout: .seconds(90)) { held() == workers }
+        try #require(busy, "every worker holds a step 2 at the receiver (\(held()) held): \(run.output().stderr.suffix(1_000))")
+        try #require(try receiver.requests().count { $0.body.contains("/first\"") } == 48, "step 1 reached every lead first")
+        // The sequencer may still be turning later leads' step 2 into messages.
+        let queuedBehind = try await waitUntil(timeout: .seconds(30)) { try stepTwo("queued").count == 48 - workers }
+        let inFlight = try stepTwo("leased")
+        let waiting = try stepTwo("queued")
+        try #require(queuedBehind && inFlight.count == workers, "leased \(inFlight), queued \(waiting.count)")
+
+        // Goals for leads whose step 2 is being sent this moment: in flight, not canceled.
+        for key in inFlight {
+            let answer = try await goal(lead(of: key))
+            #expect(answer["step_in_flight"]?.string == key && (answer["canceled_step"] ?? .null) == .null, "\(key): \(answer)")
         }
-        // One lead whose step 2 has gone out already.
-        try #require(try await waitUntil(timeout: .seconds(30)) { try !stepTwo("sent").isEmpty })
-        if let key = try stepTwo("sent").first(where: { answers[lead(of: $0)] == nil }) { try await goal(lead(of: key)) }
+        // Goals for leads whose step 2 is queued behind them: canceled in the exit's transaction.
+        for key in waiting.prefix(6) {
+            let answer = try await goal(lead(of: key))
+            #expect(answer["canceled_step"]?.string == key, "\(key): \(answer)")
+        }
+        #expect(held() == workers, "nothing else reached the receiver while it held step 2")
+
+        // Let go: the held attempts succeed; a lead whose step 2 has gone out since exits afterwards.
+        try FileManager.default.removeItem(at: hold)
+        let sentFirst = try await waitUntil(timeout: .seconds(60)) { try stepTwo("sent").contains { answers[lead(of: $0)] == nil } }
+        try #require(sentFirst, "a step 2 of a lead without a goal went out: \(run.output().stderr.suffix(1_000))")
+        if let key = try stepTwo("sent").first(where: { answers[lead(of: $0)] == nil }) {
+            let answer = try await goal(lead(of: key))
+            #expect((answer["canceled_step"] ?? .null) == .null && (answer["step_in_flight"] ?? .null) == .null, "\(key) sent before its goal: \(answer)")
+        }
         // The rest, in an order of their own, while the dispatcher works through the queue.
         var generator = SeededGenerator(seed: 21)
-        for lead in leads.filter({ answers[$0] == nil }).shuffled(using: &generator) { try await goal(lead) }
+        for lead in leads.filter({ answers[$0] == nil }).shuffled(using: &generator) { _ = try await goal(lead) }
 
         let settled = try await waitUntil(timeout: .seconds(60)) { try stepTwo("leased").isEmpty && stepTwo("queued").isEmpty }
         try #require(settled, "every step 2 settled: \(run.output().stderr.suffix(1_000))")
@@ -103,8 +133,8 @@ struct SequenceExitRaceTests {
             }
         }
         // The race was run: each outcome happened at least once.
-        #expect(outcomes["canceled", default: 0] > 0 && outcomes["in flight", default: 0] > 0 && outcomes["before", default: 0] > 0,
-                "precondition: goals fell before, during and after step 2's sends: \(outcomes)")
+        #expect(outcomes["canceled", default: 0] >= 6 && outcomes["in flight", default: 0] >= workers && outcomes["before", default: 0] >= 1,
+                "goals fell before, during and after step 2's sends: \(outcomes)")
         let third = try fixture.queue.readNow { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM messages WHERE key LIKE '%/third'") }
         #expect(third == 0, "no step 3 queued after an exit")
         #expect(received.count { $0.hasSuffix("/second") } == (outcomes["in flight", default: 0] + outcomes["before", default: 0]))
