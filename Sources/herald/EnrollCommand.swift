@@ -29,7 +29,8 @@ struct Enroll: AsyncParsableCommand {
             let messages = MessageValidation(config: config, templates: templates)
             // Enrollments only: a message line here is a mistake, not something to send.
             let validation = IntakeValidation(messages: nil, enrollments: EnrollmentValidation(
-                messages: messages, sequences: config.sequenceStore(templates: templates), timeZone: config.timezone))
+                messages: messages, sequences: config.sequenceStore(templates: templates), timeZone: config.timezone,
+                events: config.eventLog))
             try await InputRun(command: "enroll", file: file, json: json, logger: logger).run(queue: queue, validation: validation)
         }
     }

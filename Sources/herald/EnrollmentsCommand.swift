@@ -62,7 +62,7 @@ struct EnrollmentsCommand: AsyncParsableCommand {
                 print("  sequence   \(enrollment.sequence), version \(enrollment.version)")
                 let state = enrollment.state == .exited ? "exited (\(enrollment.exitReason ?? "-"))" : enrollment.state.rawValue
                 print("  state      \(state)")
-                print("  enrolled   \(Timestamp.rfc3339(enrollment.startedAt))")
+                print("  enrolled   \(Timestamp.rfc3339(enrollment.startedAt))\(enrollment.round > 1 ? ", round \(enrollment.round)" : "")")
                 if let ended = enrollment.endedAt { print("  ended      \(Timestamp.rfc3339(ended))") }
                 if let due = enrollment.nextDue { print("  next look  \(Timestamp.rfc3339(due))") }
                 let definition: SequenceDefinition?
@@ -79,7 +79,7 @@ struct EnrollmentsCommand: AsyncParsableCommand {
                 }
                 print("  steps")
                 for (index, step) in definition.steps.enumerated() {
-                    let message = try await queue.message("\(enrollment.key)/\(step.name)")
+                    let message = try await queue.message(step.messageKey(enrollment: enrollment.key, round: enrollment.round))
                     let standing: String
                     if let message {
                         standing = "\(message.state.rawValue), due \(Timestamp.rfc3339(message.dueAt)), \(message.attemptCount) attempts"
@@ -109,7 +109,7 @@ struct EnrollmentsCommand: AsyncParsableCommand {
             _ = options.bootstrapLogging()
             let config = try options.loadConfig()
             let exits = try await options.withQueue(config) {
-                try await $0.exitEnrollments(.key(key), reason: reason, now: Timestamp.now())
+                try await $0.exitEnrollments(.key(key), reason: reason, reporting: config.eventLog, now: Timestamp.now())
             }
             guard let exit = exits.first else {
                 FileHandle.standardError.write(Data("enrollments: no active enrollment with key \"\(key)\"\n".utf8))
@@ -132,6 +132,7 @@ private struct EnrollmentLine: Encodable {
     let state: String
     let exit_reason: String?
     let started_at: String
+    let round: Int
     let next_step: Int
     let next_due: String?
     let ended_at: String?
@@ -146,6 +147,7 @@ private struct EnrollmentLine: Encodable {
         state = enrollment.state.rawValue
         exit_reason = enrollment.exitReason
         started_at = Timestamp.rfc3339(enrollment.startedAt)
+        round = enrollment.round
         next_step = enrollment.nextStep
         next_due = enrollment.nextDue.map(Timestamp.rfc3339)
         ended_at = enrollment.endedAt.map(Timestamp.rfc3339)

@@ -61,7 +61,7 @@ struct Run: AsyncParsableCommand {
                 await dropFolder.scan()
             }
             let sequencer = Sequencer(queue: queue, sequences: sequences, timeZone: config.timezone,
-                                      reload: config.templateReload, logger: logger)
+                                      reload: config.templateReload, events: config.eventLog, logger: logger)
             if once {
                 // --once: sequence steps due now are part of what is due.
                 do { try await sequencer.pass(now: Timestamp.now()) } catch {

@@ -9,7 +9,7 @@ extension HeraldAPI {
             let key = raw.removingPercentEncoding ?? raw
             let body = try await Self.object(request, limit: config.intake.maxBody)
             let reason = try Self.name(body, "reason")
-            guard let exit = try await queue.exitEnrollments(.key(key), reason: reason, now: Timestamp.now()).first else {
+            guard let exit = try await queue.exitEnrollments(.key(key), reason: reason, reporting: events, now: Timestamp.now()).first else {
                 throw APIError.notFound("no active enrollment with key \"\(key.prefix(200))\"")
             }
             return APIJSON.response(ExitBody(exit, reason: reason))
@@ -25,7 +25,7 @@ extension HeraldAPI {
             guard email != nil || phone != nil else { throw APIError.badRequest("to: needs email or phone") }
             let sequences = (sequences?.sequences ?? []).filter { $0.goals.contains(goal) }.map(\.name)
             let exits = try await queue.exitEnrollments(.recipient(email: email, phone: phone, sequences: sequences),
-                                                        reason: goal, now: Timestamp.now())
+                                                        reason: goal, reporting: events, now: Timestamp.now())
             return APIJSON.response(GoalBody(goal: goal, sequences: sequences, exited: exits.map { ExitBody($0, reason: goal) }))
         }
     }

@@ -28,7 +28,7 @@ enum ConsolePage {
         </style>
         </head>
         <body>
-        <header><strong>Herald</strong><a href="/console">Overview</a><a href="/console/failed">Failed</a><a href="/console/bounces">Bounces</a><a href="/console/templates">Templates</a>\(signedIn ? #"<form method="post" action="/console/logout" class="inline"><button>Log out</button></form>"# : "")</header>
+        <header><strong>Herald</strong><a href="/console">Overview</a><a href="/console/failed">Failed</a><a href="/console/bounces">Bounces</a><a href="/console/templates">Templates</a><a href="/console/sequences">Sequences</a>\(signedIn ? #"<form method="post" action="/console/logout" class="inline"><button>Log out</button></form>"# : "")</header>
         <main>
         \(body)
         </main>

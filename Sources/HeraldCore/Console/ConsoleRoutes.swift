@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 /// The web console under `/console`: queue overview, failed deliveries with a retry button,
-/// processed bounces, one message in full, and the template gallery. On TCP it needs the API token (a login form
+/// processed bounces, one message in full, the template gallery and the sequences. On TCP it needs the API token (a login form
 /// sets a session cookie); on the unix socket, file permissions are the access control.
 extension HeraldAPI {
     func addConsoleRoutes(to router: Router<HeraldRequestContext>, token: Secret?) {
@@ -84,6 +84,23 @@ extension HeraldAPI {
                 (template, template.sample.map { sample in Result { () throws(RenderError) in try renderer.render(template, input: sample) } })
             }
             return Self.html(ConsolePage.gallery(entries))
+        }
+        addSequencePages(to: router)
+    }
+
+    func addSequencePages(to router: Router<HeraldRequestContext>) {
+        router.get("/console/sequences") { _, _ in
+            guard let sequences else { throw APIError.notFound("sequences are not loaded in this process") }
+            return Self.html(ConsolePage.sequences(sequences.sequences, problems: sequences.problems.map { "\($0)" },
+                                                   counts: try await queue.enrollmentCounts()))
+        }
+        router.get("/console/sequences/{name}") { _, context in
+            let name = try context.parameters.require("name")
+            guard let definition = sequences?.sequence(named: name) else {
+                throw APIError.notFound("no sequence \"\(name.prefix(80))\"")
+            }
+            let report = try await queue.sequenceReport(name, steps: definition.steps.map(\.name), version: definition.version)
+            return Self.html(ConsolePage.sequence(definition, report))
         }
     }
 

@@ -24,6 +24,14 @@ public struct Event: Sendable, Equatable {
         self.messageID = messageID
         self.payload = payload
     }
+
+    /// This event naming the message `id`: for an event made before its message was queued
+    /// (`enrollment.step`), whose id only the queue's insert gives.
+    public func about(message id: Int64) -> Event {
+        guard case .object(var fields)? = try? JSONValue.parse(Data(payload.utf8)) else { return self }
+        fields["message_id"] = .integer(id)
+        return Event(id: self.id, type: type, occurredAt: occurredAt, messageID: id, payload: JSONValue.object(fields).jsonText)
+    }
 }
 
 /// Every kind of event, by the name the CRM sees.
@@ -43,6 +51,10 @@ public enum EventType: String, Sendable, CaseIterable, Codable, Comparable {
     case smsUndelivered = "sms.undelivered"
     case letterExported = "letter.exported"
     case letterUploaded = "letter.uploaded"
+    case enrollmentStarted = "enrollment.started"
+    case enrollmentStep = "enrollment.step"
+    case enrollmentCompleted = "enrollment.completed"
+    case enrollmentExited = "enrollment.exited"
 
     /// Recorded unless the config names the types: every one but `message.deferred`, which a
     /// busy rate limit would turn into a flood.

@@ -36,20 +36,27 @@ public struct EventLog: Sendable {
     public func event(_ type: EventType, about subject: EventSubject, at time: Int64,
                       _ fields: [String: JSONValue] = [:], identity: String? = nil) -> Event? {
         guard types.contains(type) else { return nil }
-        let id = "evt_" + (identity.map { Self.digest("\(type.rawValue)\n\($0)") }
-            ?? withUnsafeBytes(of: UUID().uuid) { Hex.encode($0) })
         var payload = fields
-        payload["id"] = .string(id)
-        payload["type"] = .string(type.rawValue)
-        payload["occurred_at"] = .string(Timestamp.rfc3339(time))
         payload["channel"] = .string(subject.channel.rawValue)
         payload["message_id"] = subject.messageID.map(JSONValue.integer) ?? .null
         payload["key"] = subject.key.map(JSONValue.string) ?? .null
         payload["campaign"] = subject.campaign.map(JSONValue.string) ?? .null
         payload["template"] = subject.template.map(JSONValue.string) ?? .null
         payload["recipient"] = subject.recipient.map(JSONValue.string) ?? .null
-        return Event(id: id, type: type, occurredAt: time, messageID: subject.messageID,
-                     payload: JSONValue.object(payload).jsonText)
+        return event(type, messageID: subject.messageID, at: time, payload, identity: identity)
+    }
+
+    /// The event with `fields` as its payload plus the fields every event has (`id`, `type`,
+    /// `occurred_at`); the caller has named its subject.
+    func event(_ type: EventType, messageID: Int64?, at time: Int64, _ fields: [String: JSONValue],
+               identity: String? = nil) -> Event {
+        let id = "evt_" + (identity.map { Self.digest("\(type.rawValue)\n\($0)") }
+            ?? withUnsafeBytes(of: UUID().uuid) { Hex.encode($0) })
+        var payload = fields
+        payload["id"] = .string(id)
+        payload["type"] = .string(type.rawValue)
+        payload["occurred_at"] = .string(Timestamp.rfc3339(time))
+        return Event(id: id, type: type, occurredAt: time, messageID: messageID, payload: JSONValue.object(payload).jsonText)
     }
 
     /// What a settlement tells the CRM: sent; failed (and bounced, or the recipient opted out,

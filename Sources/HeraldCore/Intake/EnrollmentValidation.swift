@@ -7,11 +7,14 @@ public struct EnrollmentValidation: Sendable {
     let sequences: SequenceStore
     /// The recipient's zone when `to.timezone` is not given.
     let timeZone: String
+    /// What an enrollment records when it starts.
+    let events: EventLog
 
-    public init(messages: MessageValidation, sequences: SequenceStore, timeZone: String) {
+    public init(messages: MessageValidation, sequences: SequenceStore, timeZone: String, events: EventLog) {
         self.messages = messages
         self.sequences = sequences
         self.timeZone = timeZone
+        self.events = events
     }
 
     static let fields: Set<String> = ["enroll", "key", "to", "data", "campaign"]
@@ -52,8 +55,11 @@ public struct EnrollmentValidation: Sendable {
         let campaign = try messages.campaign(object)
         let zone = TimeZone(identifier: recipient.timezone ?? timeZone) ?? TimeZone(identifier: "UTC")!
         let first = sequence.schedule(start: now, key: key, timeZone: zone)[0].due
-        return (NewEnrollment(key: key, sequence: name, version: sequence.version, recipient: recipient, dataJSON: dataJSON,
-                              campaign: campaign, startedAt: now, firstDue: first),
+        var enrollment = NewEnrollment(key: key, sequence: name, version: sequence.version, recipient: recipient, dataJSON: dataJSON,
+                                       campaign: campaign, startedAt: now, firstDue: first,
+                                       reenrollAfter: sequence.reenrollment.minimumAge)
+        enrollment.started = events.enrollmentStarted(EnrollmentSubject(enrollment), firstDue: first, at: now)
+        return (enrollment,
                 SequenceVersion(sequence: name, version: sequence.version, definition: sequence.source))
     }
 }

@@ -23,7 +23,8 @@ public struct IntakeValidation: Sendable {
     public init(config: HeraldConfig, templates: TemplateStore, sequences: SequenceStore) {
         let messages = MessageValidation(config: config, templates: templates)
         self.init(messages: messages,
-                  enrollments: EnrollmentValidation(messages: messages, sequences: sequences, timeZone: config.timezone))
+                  enrollments: EnrollmentValidation(messages: messages, sequences: sequences, timeZone: config.timezone,
+                                                 events: config.eventLog))
     }
 
     public func validate(_ value: JSONValue, now: Int64) -> Result<Item, IntakeRejection> {

@@ -12,9 +12,17 @@ public struct NewEnrollment: Sendable, Equatable {
     public var startedAt: Int64
     /// When the first step is due (unix ms).
     public var firstDue: Int64
+    /// `enrollment.started`, recorded with the enrollment if it is new (nil when not recorded).
+    public var started: Event?
+    /// The sequence's `reenroll` rule: nil, never (a second enrollment under the key is a
+    /// duplicate); else the key enrolls again once its enrollment has ended and began at least
+    /// this long ago (ms; 0: as soon as it ended).
+    public var reenrollAfter: Int64?
 
     public init(key: String, sequence: String, version: String, recipient: Recipient, dataJSON: String = "{}",
-                campaign: String? = nil, startedAt: Int64, firstDue: Int64) {
+                campaign: String? = nil, startedAt: Int64, firstDue: Int64, started: Event? = nil, reenrollAfter: Int64? = nil) {
+        self.started = started
+        self.reenrollAfter = reenrollAfter
         self.key = key
         self.sequence = sequence
         self.version = version
@@ -41,8 +49,9 @@ public struct SequenceVersion: Sendable, Equatable {
 }
 
 public enum EnrollOutcome: Sendable, Equatable {
+    /// A new enrollment, or a new round of an ended one its sequence's `reenroll` rule allowed.
     case enrolled(id: Int64)
-    /// An enrollment with this key exists already (in any state).
+    /// An enrollment with this key exists already (active, or ended and not to be enrolled again yet).
     case duplicate(id: Int64)
 }
 
@@ -60,6 +69,8 @@ public struct EnrollmentProgress: Sendable, Equatable {
     public var dataJSON: String
     public var campaign: String?
     public var startedAt: Int64
+    /// How many times this key has enrolled; a later round's step messages carry it in their keys.
+    public var round: Int = 1
     /// Index of the next step to queue.
     public var nextStep: Int
     /// How much later than planned the steps run, because policies deferred earlier ones (ms).
@@ -88,11 +99,14 @@ public struct EnrollmentAdvance: Sendable, Equatable {
     public var id: Int64
     public var expectedStep: Int
     public var action: Action
+    /// Recorded with the move when it applies; with `.queue`, each is given the step message's id.
+    public var events: [Event]
 
-    public init(id: Int64, expectedStep: Int, action: Action) {
+    public init(id: Int64, expectedStep: Int, action: Action, events: [Event] = []) {
         self.id = id
         self.expectedStep = expectedStep
         self.action = action
+        self.events = events
     }
 }
 
@@ -140,13 +154,16 @@ public struct EnrollmentDetail: Sendable, Equatable {
     /// When the sequencer looks at it again; nil once it ended.
     public var nextDue: Int64?
     public var endedAt: Int64?
+    /// How many times this key has enrolled (a sequence's `reenroll` rule allows more than once).
+    public var round: Int
     /// The step message queued last, and its state.
     public var awaitingKey: String?
     public var awaitingState: MessageState?
 
     public init(id: Int64, key: String, sequence: String, version: String, state: EnrollmentProgress.State, exitReason: String?,
                 recipient: Recipient, campaign: String?, startedAt: Int64, nextStep: Int, nextDue: Int64?, endedAt: Int64?,
-                awaitingKey: String?, awaitingState: MessageState?) {
+                round: Int = 1, awaitingKey: String?, awaitingState: MessageState?) {
+        self.round = round
         self.id = id
         self.key = key
         self.sequence = sequence

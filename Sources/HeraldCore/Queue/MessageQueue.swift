@@ -104,12 +104,21 @@ public protocol MessageQueue: Sendable {
     /// Ends the active enrollments `selection` names, with `reason`, in one transaction that also
     /// cancels each one's step message still queued. A step message leased at the exit is
     /// canceled whenever it would come back to the queue (the engine's rule, in its schema).
-    func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit]
+    /// Records `enrollment.exited` for each one ended, as `log` makes it, in that transaction.
+    func exitEnrollments(_ selection: EnrollmentSelection, reason: String, reporting log: EventLog, now: Int64) async throws -> [EnrollmentExit]
 
     /// Applies each advance whose enrollment is still active at its expected step, in one
     /// transaction: a step's message is queued with the enrollment's move, so a crash cannot send
-    /// a step twice or skip one. Returns the ids of the advances applied.
+    /// a step twice or skip one. Each applied advance's `events` are recorded with it. Returns the
+    /// ids of the advances applied.
     func advance(_ advances: [EnrollmentAdvance], now: Int64) async throws -> [Int64]
+
+    /// Enrollments by sequence and state, for the console's list of sequences.
+    func enrollmentCounts() async throws -> [String: [EnrollmentProgress.State: Int]]
+
+    /// `sequence` at a glance: its enrollments by state, exit reason and version, the messages
+    /// of the steps named `steps` by state, and where active enrollments on `version` stand.
+    func sequenceReport(_ sequence: String, steps: [String], version: String) async throws -> SequenceReport
 
     // MARK: Policy primitives
 

@@ -97,6 +97,7 @@ public struct EnrollmentRecord: Sendable, Equatable, Encodable {
     public var awaiting_due: Int64?
     public var updated_at: Int64
     public var ended_at: Int64?
+    public var round: Int
 }
 
 /// One kept version of a sequence, with when it was first enrolled under.

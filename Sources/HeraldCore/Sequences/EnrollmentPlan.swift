@@ -34,7 +34,7 @@ extension SequenceDefinition {
         let due = schedule[enrollment.nextStep].due + shift
         guard due <= now else { return .wait(until: due, shift: shift) }
         let step = steps[enrollment.nextStep]
-        let message = NewMessage(key: "\(enrollment.key)/\(step.name)", channel: step.channel, template: step.template,
+        let message = NewMessage(key: step.messageKey(enrollment: enrollment.key, round: enrollment.round), channel: step.channel, template: step.template,
                                  recipient: enrollment.recipient, dataJSON: enrollment.dataJSON, sendAt: due,
                                  category: step.category, campaign: enrollment.campaign ?? name)
         let recheck = enrollment.nextStep + 1 < steps.count ? max(schedule[enrollment.nextStep + 1].due + shift, due) : due

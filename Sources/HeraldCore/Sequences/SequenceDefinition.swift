@@ -20,8 +20,18 @@ public struct SequenceDefinition: Sendable, Equatable {
     public enum Reenrollment: Sendable, Equatable {
         case never
         case afterExit
-        /// Once this long has passed since the earlier enrollment began.
+        /// Once the earlier enrollment has ended and this long has passed since it began.
         case after(Duration)
+
+        /// The rule as the queue applies it (`NewEnrollment.reenrollAfter`): nil never; else how
+        /// long after the earlier enrollment began an ended one may start again (ms).
+        var minimumAge: Int64? {
+            switch self {
+            case .never: nil
+            case .afterExit: 0
+            case .after(let wait): wait.milliseconds
+            }
+        }
     }
 
     /// The file's name without `.yaml`.

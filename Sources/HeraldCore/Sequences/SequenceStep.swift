@@ -29,7 +29,14 @@ public struct SequenceStep: Sendable, Equatable {
     /// default; `templates` says which templates exist and the channel and category each serves.
     init(_ node: ConfigNode, index: Int, businessDays: Bool, templates: TemplateStore) throws(ConfigError) {
         let fields = try node.fields(allowed: Self.keys)
-        name = try fields["name"]?.nonEmptyString() ?? "step-\(index + 1)"
+        name = try fields["name"].map { node throws(ConfigError) in
+            let name = try node.nonEmptyString()
+            // The name ends its messages' keys (`<enrollment key>/<name>`, `…/<name>@<round>`):
+            // without `/` and `@` each key names one step of one enrollment's round.
+            guard name.utf8.count <= 50, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "._-".unicodeScalars.contains($0)) })
+            else { throw node.error("a step's name is 1 to 50 letters, digits, '.', '_' or '-' (got \"\(name.prefix(60))\")") }
+            return name
+        } ?? "step-\(index + 1)"
         guard let templateNode = fields["template"] else { throw node.error("template is required") }
         template = try templateNode.nonEmptyString()
         if let problem = templates.problem(named: template) {
@@ -79,5 +86,32 @@ public struct SequenceStep: Sendable, Equatable {
             throw node.error("the range \"\(text)\" runs backwards: the shorter delay comes first (e.g. 2-3d)")
         }
         return low...high
+    }
+}
+
+extension SequenceStep {
+    /// The key of this step's message for the enrollment `key` in its `round`: `<key>/<name>`
+    /// the first time, `<key>/<name>@<round>` when the key enrolled again, so a new round's
+    /// steps are new messages and the CRM can still tell them by key.
+    public func messageKey(enrollment key: String, round: Int) -> String {
+        round <= 1 ? "\(key)/\(name)" : "\(key)/\(name)@\(round)"
+    }
+
+    /// When the step comes due, in the sequence file's own words: `2d after enrollment`,
+    /// `2d-3d after the step before, business days, at 09:00-11:00`.
+    public var timing: String {
+        var text = switch delay {
+        case .afterEnrollment(let span): "\(span.configText) after enrollment"
+        case .afterPrevious(let range): "\(range.lowerBound.configText)-\(range.upperBound.configText) after the step before"
+        }
+        if businessDays { text += ", business days" }
+        if let window {
+            func clock(_ minutes: Int) -> String {
+                let hours = String(minutes / 60), rest = String(minutes % 60)
+                return String(repeating: "0", count: 2 - hours.count) + hours + ":" + String(repeating: "0", count: 2 - rest.count) + rest
+            }
+            text += ", at \(clock(window.start))-\(clock(window.end))"
+        }
+        return text
     }
 }

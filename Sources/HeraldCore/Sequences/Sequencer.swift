@@ -17,6 +17,8 @@ public struct Sequencer: Service, CustomStringConvertible {
     let interval: Duration
     /// How often the sequence files are read again (the templates' reload interval); nil: never.
     let reload: Duration?
+    /// What a move records: `enrollment.step`, `.completed`, `.exited`.
+    let events: EventLog
     let logger: Logger
     private let versions = DefinitionCache()
 
@@ -26,7 +28,8 @@ public struct Sequencer: Service, CustomStringConvertible {
     static let unavailableWait: Duration = .seconds(300)
 
     public init(queue: any MessageQueue, sequences: SequenceStore, timeZone: String, interval: Duration = .seconds(1),
-                reload: Duration? = .seconds(2), logger: Logger = Logger(label: "herald.sequences")) {
+                reload: Duration? = .seconds(2), events: EventLog = .off, logger: Logger = Logger(label: "herald.sequences")) {
+        self.events = events
         self.queue = queue
         self.sequences = sequences
         self.timeZone = timeZone
@@ -90,7 +93,8 @@ public struct Sequencer: Service, CustomStringConvertible {
                 let zone = TimeZone(identifier: enrollment.recipient.timezone ?? timeZone) ?? TimeZone(identifier: "UTC")!
                 let action = definition.nextMove(for: enrollment, now: now, timeZone: zone,
                                                  suppression: addresses[enrollment.id].flatMap { suppressions[$0] })
-                advances.append(EnrollmentAdvance(id: enrollment.id, expectedStep: enrollment.nextStep, action: action))
+                advances.append(EnrollmentAdvance(id: enrollment.id, expectedStep: enrollment.nextStep, action: action,
+                                                  events: events(of: action, for: enrollment, following: definition, now: now)))
             }
             let applied = try await queue.advance(advances, now: now)
             moved += applied.count
@@ -108,6 +112,33 @@ public struct Sequencer: Service, CustomStringConvertible {
             // asked for means nothing more is due.
             if due.count < Self.batch { return moved }
         }
+    }
+
+    /// The event a move records, if events are on.
+    private func events(of action: EnrollmentAdvance.Action, for enrollment: EnrollmentProgress,
+                        following definition: SequenceDefinition, now: Int64) -> [Event] {
+        guard events.isOn else { return [] }
+        let subject = EnrollmentSubject(enrollment)
+        let event: Event?
+        switch action {
+        case .queue(let step, let message, let due, _, _):
+            event = events.enrollmentStep(subject, step: definition.steps[step].name, number: step + 1,
+                                          of: definition.steps.count, message: message, due: due, at: now)
+        case .complete:
+            event = events.enrollmentCompleted(subject, steps: definition.steps.count, at: now)
+        case .exit(let reason):
+            // The step message queued last, as the engine's exit finds it: canceled if still
+            // queued, in flight if being sent.
+            let sentLast = min(enrollment.nextStep, definition.steps.count) - 1
+            let last = enrollment.awaiting != nil && sentLast >= 0
+                ? definition.steps[sentLast].messageKey(enrollment: enrollment.key, round: enrollment.round) : nil
+            event = events.enrollmentExited(subject, reason: reason,
+                                            canceledStep: enrollment.awaitingState == .queued ? last : nil,
+                                            stepInFlight: enrollment.awaitingState == .leased ? last : nil, at: now)
+        case .wait:
+            event = nil
+        }
+        return [event].compactMap { $0 }
     }
 
     /// The definition an enrollment follows: the file's when it is still that version, else

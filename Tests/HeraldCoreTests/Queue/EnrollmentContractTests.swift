@@ -144,7 +144,7 @@ struct EnrollmentContractTests {
             try #require(claimed.messages.count == 4, "precondition: every step is leased at the exit")
             var exits: [String: EnrollmentExit] = [:]
             for lead in leads {
-                exits[lead] = try await queue.exitEnrollments(.key(lead), reason: "booked", now: now + 2_000).first
+                exits[lead] = try await queue.exitEnrollments(.key(lead), reason: "booked", reporting: .off, now: now + 2_000).first
             }
             #expect(leads.allSatisfy { exits[$0]?.stepInFlight == "\($0)/day-2" && exits[$0]?.canceledStep == nil }, "\(exits)")
 
@@ -195,20 +195,115 @@ struct EnrollmentContractTests {
                 _ = try await queue.settle([.release(messageID: message.id)], owner: QueueContractTests.owner, now: now + 1_000)
             }
 
-            let byKey = try await queue.exitEnrollments(.key("a"), reason: "converted", now: now + 2_000)
+            let byKey = try await queue.exitEnrollments(.key("a"), reason: "converted", reporting: .off, now: now + 2_000)
             #expect(byKey == [EnrollmentExit(key: "a", sequence: "drip", canceledStep: "a/day-2", stepInFlight: nil)])
             #expect(try await queue.message("a/day-2")?.state == .canceled)
-            #expect(try await queue.exitEnrollments(.key("a"), reason: "converted", now: now + 2_000).isEmpty, "an ended enrollment is not ended again")
+            #expect(try await queue.exitEnrollments(.key("a"), reason: "converted", reporting: .off, now: now + 2_000).isEmpty,
+                    "an ended enrollment is not ended again")
 
             let other = try await queue.exitEnrollments(.recipient(email: try Address("C@Example.com", channel: .email), phone: nil,
-                                                                   sequences: ["another"]), reason: "booked", now: now + 2_000)
+                                                                   sequences: ["another"]), reason: "booked", reporting: .off, now: now + 2_000)
             #expect(other.isEmpty, "a goal another sequence names leaves this one be")
             let byRecipient = try await queue.exitEnrollments(.recipient(email: try Address("B@Example.com ", channel: .email), phone: nil,
-                                                                         sequences: ["drip"]), reason: "booked", now: now + 2_000)
+                                                                         sequences: ["drip"]), reason: "booked", reporting: .off, now: now + 2_000)
             #expect(byRecipient == [EnrollmentExit(key: "b", sequence: "drip", canceledStep: nil, stepInFlight: "b/day-2")])
             #expect(try await queue.message("b/day-2")?.state == .leased, "a step being sent is not taken from its worker")
             #expect(try await queue.message("c/day-2")?.state == .queued)
             #expect(try await queue.dueEnrollments(now: now + 60_000, limit: 10).map(\.key) == ["c"])
+        }
+    }
+
+    @Test("each change of an enrollment records its event in the change's transaction: started only for a new enrollment, a step with the id of the message it queued, exited with what it canceled, completed; all fit the published schema",
+          arguments: QueueEngine.allCases)
+    func enrollmentEvents(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let log = EventLog(types: Set(EventType.allCases))
+            let now = Timestamp.now()
+            func enrollment(_ key: String) -> NewEnrollment {
+                var enrollment = Self.enrollment(key, at: now)
+                enrollment.started = log.enrollmentStarted(EnrollmentSubject(enrollment), firstDue: enrollment.firstDue, at: now)
+                return enrollment
+            }
+            _ = try await queue.enroll([enrollment("a"), enrollment("b")], versions: [], now: now)
+            _ = try await queue.enroll([enrollment("a")], versions: [], now: now)
+            let due = try await queue.dueEnrollments(now: now + 1_000, limit: 10)
+            try #require(due.count == 2)
+            let moves = due.map { progress in
+                let message = Self.step(progress.key, "day-2", at: now + 1_000)
+                let event = log.enrollmentStep(EnrollmentSubject(progress), step: "day-2", number: 1, of: 1, message: message,
+                                               due: now + 1_000, at: now + 1_000)
+                return EnrollmentAdvance(id: progress.id, expectedStep: 0,
+                                         action: .queue(step: 0, message: message, due: now + 1_000, recheck: now + 9_000, shift: 0),
+                                         events: [event].compactMap { $0 })
+            }
+            #expect(try await queue.advance(moves, now: now + 1_000).count == 2)
+            #expect(try await queue.advance(moves, now: now + 1_000).isEmpty, "a move already made records nothing again")
+            _ = try await queue.exitEnrollments(.key("a"), reason: "converted", reporting: log, now: now + 2_000)
+            let b = try #require(try await queue.dueEnrollments(now: now + 9_000, limit: 10).first)
+            let completed = log.enrollmentCompleted(EnrollmentSubject(b), steps: 1, at: now + 9_000)
+            #expect(try await queue.advance([EnrollmentAdvance(id: b.id, expectedStep: 1, action: .complete,
+                                                               events: [completed].compactMap { $0 })], now: now + 9_000).count == 1)
+
+            let events = try await queue.events(after: .start, matching: EventFilter(), limit: 100).map(\.event)
+            #expect(events.map(\.type) == [.enrollmentStarted, .enrollmentStarted, .enrollmentStep, .enrollmentStep,
+                                           .enrollmentExited, .enrollmentCompleted], "\(events.map(\.type))")
+            let payloads = try events.map { try JSONValue.parse(Data($0.payload.utf8)) }
+            let stepA = try #require(try await queue.message("a/day-2"))
+            let step = try #require(payloads.first { $0["type"]?.string == "enrollment.step" && $0["key"]?.string == "a/day-2" })
+            #expect(step["message_id"] == .integer(stepA.id) && events.contains { $0.type == .enrollmentStep && $0.messageID == stepA.id },
+                    "the step names the message it queued: \(step)")
+            #expect(step["enrollment"]?.string == "a" && step["step"]?.string == "day-2" && step["channel"]?.string == "email")
+            let exited = try #require(payloads.first { $0["type"]?.string == "enrollment.exited" })
+            #expect(exited["enrollment"]?.string == "a" && exited["reason"]?.string == "converted"
+                    && exited["canceled_step"]?.string == "a/day-2" && exited["recipient"]?.string == "a@example.com", "\(exited)")
+            #expect(payloads.first?["sequence"]?.string == "drip" && payloads.first?["version"]?.string == "v1"
+                    && payloads.first?["campaign"]?.string == "c")
+            #expect(try await EventSchema.problems(events.map(\.payload)).isEmpty)
+        }
+    }
+
+    @Test("a key enrolls again only as its sequence's reenroll rule allows: never; once it ended; once it ended and began long enough ago; never while a step of the earlier round is still queued or being sent",
+          arguments: QueueEngine.allCases)
+    func reenrollment(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            func enroll(_ key: String, after rule: Int64?, at time: Int64) async throws -> EnrollOutcome? {
+                var enrollment = Self.enrollment(key, at: time)
+                enrollment.reenrollAfter = rule
+                return try await queue.enroll([enrollment], versions: [], now: time).first
+            }
+            func isEnrolled(_ outcome: EnrollOutcome?) -> Bool { if case .enrolled? = outcome { true } else { false } }
+            for key in ["never", "ended", "aged", "busy"] {
+                #expect(isEnrolled(try await enroll(key, after: key == "never" ? nil : key == "aged" ? 10_000 : 0, at: now)))
+            }
+            #expect(!isEnrolled(try await enroll("ended", after: 0, at: now + 100)), "an active enrollment is not started again")
+            // "busy" has its step being sent when it exits.
+            let busy = try #require(try await queue.dueEnrollments(now: now + 1_000, limit: 10).first { $0.key == "busy" })
+            #expect(try await queue.advance([EnrollmentAdvance(id: busy.id, expectedStep: 0, action: .queue(
+                step: 0, message: Self.step("busy", "day-2", at: now + 1_000), due: now + 1_000, recheck: now + 9_000, shift: 0))],
+                now: now + 1_000).count == 1)
+            let claimed = try await queue.claim(limit: 1, owner: QueueContractTests.owner, lease: .seconds(60), channels: [.email], now: now + 1_000)
+            try #require(claimed.messages.map(\.key) == ["busy/day-2"], "precondition: busy's step is leased")
+            for key in ["never", "ended", "aged", "busy"] {
+                #expect(try await queue.exitEnrollments(.key(key), reason: "converted", reporting: .off, now: now + 2_000).count == 1)
+            }
+            #expect(!isEnrolled(try await enroll("never", after: nil, at: now + 3_000)), "reenroll: never")
+            #expect(!isEnrolled(try await enroll("aged", after: 10_000, at: now + 3_000)), "began less than 10 s ago")
+            #expect(!isEnrolled(try await enroll("busy", after: 0, at: now + 3_000)), "its step is still being sent")
+
+            #expect(isEnrolled(try await enroll("ended", after: 0, at: now + 3_000)), "after_exit: once it ended")
+            #expect(isEnrolled(try await enroll("aged", after: 10_000, at: now + 10_000)), "10 s after it began")
+            let attempt = DeliveryAttempt(messageID: claimed.messages[0].id, number: 1, startedAt: now + 3_500, durationMicroseconds: 5,
+                                          worker: "w", outcome: .sent, errorCode: nil, remoteCode: "250", remoteText: nil, retryAt: nil)
+            _ = try await queue.settle([.sent(attempt)], events: [], owner: QueueContractTests.owner, now: now + 4_000)
+            #expect(isEnrolled(try await enroll("busy", after: 0, at: now + 10_000)), "once its step settled")
+
+            let rounds = try await queue.dueEnrollments(now: now + 20_000, limit: 10)
+            #expect(rounds.map(\.key).sorted() == ["aged", "busy", "ended"] && rounds.allSatisfy { $0.round == 2 && $0.nextStep == 0 && $0.awaiting == nil },
+                    "\(rounds.map { ($0.key, $0.round, $0.nextStep) })")
+            let busyAgain = try await queue.enrollment(key: "busy")
+            let never = try await queue.enrollment(key: "never")
+            #expect(busyAgain?.state == .active && busyAgain?.round == 2 && never?.round == 1 && never?.state == .exited)
         }
     }
 }

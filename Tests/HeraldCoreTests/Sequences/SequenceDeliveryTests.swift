@@ -59,6 +59,14 @@ struct SequenceDeliveryTests {
         }
     }
 
+    /// The numbers in the right-aligned cells of the table row that starts with `row`.
+    static func cells(_ html: String, row: String) -> [Int] {
+        guard let start = html.range(of: row) else { return [] }
+        let rest = html[start.lowerBound...]
+        let end = rest.range(of: "</tr>").map { rest[..<$0.lowerBound] } ?? rest
+        return end.components(separatedBy: "<td class=\"n\">").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+    }
+
     @Test("enrolled on a Friday 16:30 in New York: the queued due times are the preview's (weekends, a holiday and the end of DST skipped), and Day 2, Day 5, Day 9 reach aiosmtpd in order, none early")
     func seedsDrip() async throws {
         let drip = try await Drip(intake: "intake: {drop_folder: off, socket: off}")
@@ -127,7 +135,8 @@ struct SequenceDeliveryTests {
 
     @Test("a lead who unsubscribes by one-click after step 1, one whose booked goal the CRM posts between steps and one whose step 1 hard-bounced get no more steps; a fourth lead gets all three")
     func exits() async throws {
-        let drip = try await Drip(intake: "intake: {drop_folder: off}")
+        // Events on (read, not pushed): each lead's way through the drip is reported.
+        let drip = try await Drip(intake: "intake: {drop_folder: off}\nevents: {types: [enrollment.started, enrollment.step, enrollment.completed, enrollment.exited]}")
         let (folder, smtp, fixture, clock) = (drip.folder, drip.smtp, drip.fixture, drip.clock)
         // The test server refuses nosuchuser-* with 550 5.1.1: a hard bounce, suppressed at once.
         let leads = ["sarah", "tom", "ana", "nosuchuser-1"]
@@ -168,6 +177,19 @@ struct SequenceDeliveryTests {
         #expect(unknown.status == 404, "\(unknown.body)")
         let badReason = try await api.post("/v1/enrollments/ana%2Fdrip/exit", json: #"{"reason": "a b"}"#)
         #expect(badReason.status == 400 && badReason.body.contains("reason"), "\(badReason.body)")
+
+        // The console's page for the drip: four enrolled, Tom's exit, step 1 sent to three and
+        // failed for one, three leads still to reach step 2 (Sarah's exit comes when it is due).
+        let list = try await api.get("/console/sequences")
+        #expect(list.status == 200 && Self.cells(list.body, row: #"<a href="/console/sequences/drip">drip</a>"#) == [3, 4, 3, 0, 1],
+                "\(list.body)")
+        let page = try await api.get("/console/sequences/drip")
+        #expect(page.status == 200 && page.body.contains("Enrolled: <strong>4</strong> · active 3 · completed 0 · exited 1"), "\(page.body)")
+        // to come, pending, sent, failed, suppressed, canceled
+        #expect(Self.cells(page.body, row: #"<tr id="step-day-2">"#) == [1, 0, 0, 3, 1, 0, 0], "\(page.body)")
+        #expect(Self.cells(page.body, row: #"<tr id="step-day-5">"#) == [2, 3, 0, 0, 0, 0, 0])
+        #expect(page.body.contains("<tr><td>booked</td><td class=\"n\">1</td></tr>"))
+        #expect(try await api.get("/console/sequences/nothing").status == 404)
         run.signal(SIGTERM)
         let stopped = await run.wait(timeout: .seconds(20))
         #expect(stopped == 0, "exit \(stopped): \(run.output().stderr.suffix(2_000))")
@@ -190,5 +212,28 @@ struct SequenceDeliveryTests {
         #expect(states == ["ana/drip completed -", "nosuchuser-1/drip exited bounced", "sarah/drip exited unsubscribed",
                            "tom/drip exited booked"], "\(states)")
         #expect(try fixture.state(ofKey: "nosuchuser-1/drip/day-5") == nil, "no step after the bounce was queued")
+
+        // What the CRM was told, per lead, in the order it happened.
+        let payloads = try fixture.queue.readNow { db in try String.fetchAll(db, sql: "SELECT payload FROM events ORDER BY position") }
+        var told: [String: [String]] = [:]
+        for payload in payloads {
+            let event = try JSONValue.parse(Data(payload.utf8))
+            let lead = try #require(event["enrollment"]?.string, "\(payload)")
+            let type = try #require(event["type"]?.string)
+            told[lead, default: []].append(type == "enrollment.step" ? "step \(event["step"]?.string ?? "?")"
+                : type == "enrollment.exited" ? "exited \(event["reason"]?.string ?? "?")" : type)
+            if type == "enrollment.step" {
+                let key = try #require(event["key"]?.string)
+                let id = try fixture.queue.readNow { db in try Int64.fetchOne(db, sql: "SELECT id FROM messages WHERE key = ?", arguments: [key]) }
+                #expect(event["message_id"]?.int == id && id != nil, "\(key)'s step event names its message: \(payload)")
+            }
+        }
+        #expect(told == [
+            "ana/drip": ["enrollment.started", "step day-2", "step day-5", "step day-9", "enrollment.completed"],
+            "sarah/drip": ["enrollment.started", "step day-2", "exited unsubscribed"],
+            "tom/drip": ["enrollment.started", "step day-2", "exited booked"],
+            "nosuchuser-1/drip": ["enrollment.started", "step day-2", "exited bounced"],
+        ], "\(told)")
+        #expect(try await EventSchema.problems(payloads).isEmpty)
     }
 }

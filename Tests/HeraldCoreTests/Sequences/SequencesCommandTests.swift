@@ -47,15 +47,21 @@ struct SequencesCommandTests {
             steps:
               - {template: retirement-nurture-2, after: 2d}
             """)
+        try fixture.folder.write("Sequences/slash-step.yaml", """
+            steps:
+              - {name: day/2, template: retirement-nurture-2, after: 2d}
+            """)
         let result = try await HeraldCommand.run(["sequences", "check"], fixture: fixture)
         #expect(result.status == 1, "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("Sequences/slash-step.yaml:2: steps[0].name: a step's name is 1 to 50 letters, digits, '.', '_' or '-' (got \"day/2\")"),
+                "\(result.stdout)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("Sequences/unknown-template.yaml:4: steps[1].template: no template \"retirement-nurture-7\"") }, "\(lines)")
         #expect(lines.contains("Sequences/wrong-channel.yaml:3: steps[0].channel: template \"retirement-nurture-2\" serves email, not sms"), "\(lines)")
         #expect(lines.contains { $0.hasPrefix("Sequences/backwards.yaml:4: steps[0].after_previous: the range \"3-2d\" runs backwards") }, "\(lines)")
         #expect(lines.contains("Sequences/bad-holiday.yaml:4: holidays[1]: expected a date such as 2026-12-25, got \"2026-13-01\""), "\(lines)")
         #expect(lines.contains { $0.hasPrefix("good: 1 steps, version ") }, "the good file loads beside the bad ones: \(lines)")
-        #expect(lines.last == "Sequences: 1 sequences, 4 with problems")
+        #expect(lines.last == "Sequences: 1 sequences, 5 with problems")
     }
 
     @Test("preview prints the calendar the schedule computes, in the lead's zone; an unknown sequence or zone is refused by name")

@@ -282,6 +282,11 @@ enum PostgresMigrations {
             EXECUTE FUNCTION herald_cancel_exited_step()
             """,
         ]),
+        ("v8-enrollment-rounds", [
+            // A sequence's reenroll rule lets a key enroll again once its enrollment ended: each
+            // time is a round, and a later round's step messages carry it in their keys.
+            "ALTER TABLE enrollments ADD COLUMN round integer NOT NULL DEFAULT 1",
+        ]),
     ]
 
     static func apply(_ client: PostgresClient, logger: Logger, queryLogger: Logger) async throws {

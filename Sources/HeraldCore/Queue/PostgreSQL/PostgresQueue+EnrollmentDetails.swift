@@ -5,7 +5,7 @@ extension PostgresQueue {
     public func enrollments(_ filter: EnrollmentFilter, limit: Int) async throws -> [EnrollmentDetail] {
         try await rows("""
             SELECT e.id, e.key, e.sequence, e.version, e.state, e.exit_reason, e.recipient, e.campaign, e.started_at, e.next_step,
-                   e.next_due, e.ended_at, m.key AS awaiting_key, m.state AS awaiting_state
+                   e.next_due, e.ended_at, e.round, m.key AS awaiting_key, m.state AS awaiting_state
             FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
             WHERE e.id > \(filter.after)
               AND (\(filter.sequence)::text IS NULL OR e.sequence = \(filter.sequence))
@@ -18,7 +18,7 @@ extension PostgresQueue {
     public func enrollment(key: String) async throws -> EnrollmentDetail? {
         try await rows("""
             SELECT e.id, e.key, e.sequence, e.version, e.state, e.exit_reason, e.recipient, e.campaign, e.started_at, e.next_step,
-                   e.next_due, e.ended_at, m.key AS awaiting_key, m.state AS awaiting_state
+                   e.next_due, e.ended_at, e.round, m.key AS awaiting_key, m.state AS awaiting_state
             FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting WHERE e.key = \(key)
             """).first.map { try EnrollmentDetail($0) }
     }
@@ -61,7 +61,8 @@ extension EnrollmentDetail {
                   recipient: try Recipient(stored: try row.get("recipient", as: String.self)),
                   campaign: try row.get("campaign"), startedAt: try row.get("started_at"),
                   nextStep: Int(try row.get("next_step", as: Int32.self)), nextDue: try row.get("next_due"),
-                  endedAt: try row.get("ended_at"), awaitingKey: try row.get("awaiting_key"),
+                  endedAt: try row.get("ended_at"), round: Int(try row.get("round", as: Int32.self)),
+                  awaitingKey: try row.get("awaiting_key"),
                   awaitingState: (try row.get("awaiting_state", as: String?.self)).flatMap(MessageState.init(rawValue:)))
     }
 }

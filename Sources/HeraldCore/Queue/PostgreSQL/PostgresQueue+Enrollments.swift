@@ -16,7 +16,11 @@ extension PostgresQueue {
                 ON CONFLICT DO NOTHING
                 """, on: connection)
         }
+        // A key that enrolled before starts a new round only if the sequence's reenroll rule
+        // allows it (nil: never, else how long after the earlier start), the earlier one has
+        // ended, and no step of it is still queued or being sent.
         var outcomes: [EnrollOutcome] = []
+        var started: [Event] = []
         for enrollment in enrollments {
             let (email, phone) = enrollment.addresses
             let inserted = try await value("""
@@ -25,16 +29,26 @@ extension PostgresQueue {
                 VALUES (\(enrollment.key), \(enrollment.sequence), \(enrollment.version), \(enrollment.recipient.jsonText),
                         \(email), \(phone), \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
                         \(enrollment.firstDue), \(now))
-                ON CONFLICT (key) DO NOTHING
+                ON CONFLICT (key) DO UPDATE SET
+                    sequence = excluded.sequence, version = excluded.version, recipient = excluded.recipient,
+                    email = excluded.email, phone = excluded.phone, data = excluded.data, campaign = excluded.campaign,
+                    state = 'active', exit_reason = NULL, started_at = excluded.started_at, next_step = 0,
+                    next_due = excluded.next_due, shift = 0, awaiting = NULL, awaiting_due = NULL, ended_at = NULL,
+                    updated_at = excluded.updated_at, round = enrollments.round + 1
+                WHERE \(enrollment.reenrollAfter)::bigint IS NOT NULL AND enrollments.state <> 'active'
+                  AND enrollments.started_at <= \(enrollment.startedAt) - \(enrollment.reenrollAfter)::bigint
+                  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = enrollments.awaiting AND m.state IN ('queued', 'leased'))
                 RETURNING id
                 """, as: Int64.self, on: connection)
             if let inserted {
                 outcomes.append(.enrolled(id: inserted))
+                if let event = enrollment.started { started.append(event) }
             } else {
                 let id = try await value("SELECT id FROM enrollments WHERE key = \(enrollment.key)", as: Int64.self, on: connection)
                 outcomes.append(.duplicate(id: id ?? 0))
             }
         }
+        try await record(started, on: connection)
         return outcomes
     }
 
@@ -46,7 +60,8 @@ extension PostgresQueue {
         return try await rows("""
             SELECT e.id, e.key, e.sequence, e.version, e.recipient, e.data, e.campaign, e.started_at, e.next_step, e.shift,
                    e.awaiting, e.awaiting_due, m.state AS awaiting_state, m.due_at AS awaiting_due_at,
-                   (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent') AS awaiting_sent_at
+                   (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent') AS awaiting_sent_at,
+                   e.round
             FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
             WHERE e.state = 'active' AND e.next_due <= \(now)
             ORDER BY e.next_due LIMIT \(Int64(limit))
@@ -55,6 +70,7 @@ extension PostgresQueue {
                 id: try row.get("id"), key: try row.get("key"), sequence: try row.get("sequence"), version: try row.get("version"),
                 recipient: try Recipient(stored: try row.get("recipient", as: String.self)),
                 dataJSON: try row.get("data"), campaign: try row.get("campaign"), startedAt: try row.get("started_at"),
+                round: Int(try row.get("round", as: Int32.self)),
                 nextStep: Int(try row.get("next_step", as: Int32.self)), shift: try row.get("shift"),
                 awaiting: try row.get("awaiting"), awaitingDue: try row.get("awaiting_due"),
                 awaitingState: (try row.get("awaiting_state", as: String?.self)).flatMap(MessageState.init(rawValue:)),
@@ -62,26 +78,28 @@ extension PostgresQueue {
         }
     }
 
-    public func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit] {
+    public func exitEnrollments(_ selection: EnrollmentSelection, reason: String, reporting log: EventLog,
+                                now: Int64) async throws -> [EnrollmentExit] {
         try await transaction { connection in
             let found: [PostgresRandomAccessRow]
             switch selection {
             case .key(let key):
                 found = try await rows("""
-                    SELECT e.id, e.key, e.sequence, m.key AS step_key, m.state AS step_state
+                    SELECT e.id, e.key, e.sequence, e.version, e.campaign, e.recipient, m.key AS step_key, m.state AS step_state
                     FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
                     WHERE e.key = \(key) AND e.state = 'active' FOR UPDATE OF e
                     """, on: connection)
             case .recipient(let email, let phone, let sequences):
                 guard !sequences.isEmpty, email != nil || phone != nil else { return [] }
                 found = try await rows("""
-                    SELECT e.id, e.key, e.sequence, m.key AS step_key, m.state AS step_state
+                    SELECT e.id, e.key, e.sequence, e.version, e.campaign, e.recipient, m.key AS step_key, m.state AS step_state
                     FROM enrollments e LEFT JOIN messages m ON m.id = e.awaiting
                     WHERE e.state = 'active' AND (e.email = \(email?.value) OR e.phone = \(phone?.value))
                       AND e.sequence = ANY(\(sequences)) FOR UPDATE OF e
                     """, on: connection)
             }
             var exits: [EnrollmentExit] = []
+            var events: [Event] = []
             for row in found {
                 let id: Int64 = try row.get("id")
                 try await execute("""
@@ -101,9 +119,18 @@ extension PostgresQueue {
                 let inFlight = canceled == nil && stepKey != nil
                     ? try await value("SELECT state FROM messages WHERE key = \(stepKey)", as: String.self, on: connection) == "leased"
                     : false
-                exits.append(EnrollmentExit(key: try row.get("key"), sequence: try row.get("sequence"),
-                                            canceledStep: canceled ?? nil, stepInFlight: inFlight ? stepKey : nil))
+                let exit = EnrollmentExit(key: try row.get("key"), sequence: try row.get("sequence"),
+                                          canceledStep: canceled ?? nil, stepInFlight: inFlight ? stepKey : nil)
+                exits.append(exit)
+                let subject = EnrollmentSubject(key: exit.key, sequence: exit.sequence, version: try row.get("version"),
+                                                campaign: try row.get("campaign"),
+                                                recipient: try Recipient(stored: try row.get("recipient", as: String.self)))
+                if let event = log.enrollmentExited(subject, reason: reason, canceledStep: exit.canceledStep,
+                                                    stepInFlight: exit.stepInFlight, at: now) {
+                    events.append(event)
+                }
             }
+            try await record(events, on: connection)
             return exits
         }
     }
@@ -111,6 +138,7 @@ extension PostgresQueue {
     public func advance(_ advances: [EnrollmentAdvance], now: Int64) async throws -> [Int64] {
         let applied = try await transaction { connection -> [Int64] in
             var applied: [Int64] = []
+            var events: [Event] = []
             for advance in advances {
                 let (id, expected) = (advance.id, Int32(advance.expectedStep))
                 let moved: Int64?
@@ -130,6 +158,7 @@ extension PostgresQueue {
                     case nil: 0
                     }
                     try await execute("UPDATE enrollments SET awaiting = \(messageID) WHERE id = \(id)", on: connection)
+                    events += advance.events.map { $0.about(message: messageID) }
                 case .wait(let until, let shift):
                     moved = try await value("""
                         UPDATE enrollments SET next_due = \(until), shift = \(shift), updated_at = \(now)
@@ -154,8 +183,12 @@ extension PostgresQueue {
                             """, on: connection)
                     }
                 }
-                if moved != nil { applied.append(id) }
+                if moved != nil {
+                    applied.append(id)
+                    if case .queue = advance.action {} else { events += advance.events }
+                }
             }
+            try await record(events, on: connection)
             return applied
         }
         if advances.contains(where: { if case .queue = $0.action { true } else { false } }) { announceArrival() }

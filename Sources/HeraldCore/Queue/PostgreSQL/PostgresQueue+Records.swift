@@ -138,7 +138,7 @@ extension PostgresQueue: QueueTarget {
                 + "feedback_type, decision, reason, raw")
         case .enrollments(let rows):
             try await insert("enrollments", rows, columns: "id, key, sequence, version, recipient, email, phone, data, campaign, state, "
-                + "exit_reason, started_at, next_step, next_due, shift, awaiting, awaiting_due, updated_at, ended_at")
+                + "exit_reason, started_at, next_step, next_due, shift, awaiting, awaiting_due, updated_at, ended_at, round")
         case .sequenceVersions(let rows):
             try await insert("sequence_versions", rows, columns: "sequence, version, definition, created_at")
         }

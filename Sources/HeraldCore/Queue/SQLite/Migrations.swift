@@ -280,6 +280,11 @@ enum Migrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v13-enrollment-rounds") { db in
+            // A sequence's reenroll rule lets a key enroll again once its enrollment ended: each
+            // time is a round, and a later round's step messages carry it in their keys.
+            try db.execute(sql: "ALTER TABLE enrollments ADD COLUMN round INTEGER NOT NULL DEFAULT 1")
+        }
         return migrator
     }
 }

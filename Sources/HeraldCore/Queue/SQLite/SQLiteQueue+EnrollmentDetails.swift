@@ -4,7 +4,7 @@ import GRDB
 extension SQLiteQueue {
     static let enrollmentColumns = """
         e.id, e.key, e.sequence, e.version, e.state, e.exit_reason, e.recipient, e.campaign, e.started_at, e.next_step,
-        e.next_due, e.ended_at, m.key AS awaiting_key, m.state AS awaiting_state
+        e.next_due, e.ended_at, e.round, m.key AS awaiting_key, m.state AS awaiting_state
         """
 
     public func enrollments(_ filter: EnrollmentFilter, limit: Int) async throws -> [EnrollmentDetail] {
@@ -73,7 +73,7 @@ extension EnrollmentDetail {
                   state: EnrollmentProgress.State(rawValue: row["state"]) ?? .active, exitReason: row["exit_reason"],
                   recipient: try Recipient(stored: recipient), campaign: row["campaign"],
                   startedAt: row["started_at"], nextStep: row["next_step"], nextDue: row["next_due"], endedAt: row["ended_at"],
-                  awaitingKey: row["awaiting_key"],
+                  round: row["round"], awaitingKey: row["awaiting_key"],
                   awaitingState: (row["awaiting_state"] as String?).flatMap(MessageState.init(rawValue:)))
     }
 }

@@ -14,21 +14,34 @@ extension SQLiteQueue {
                 ON CONFLICT DO NOTHING
                 """, arguments: [version.sequence, version.version, version.definition, now])
         }
+        // A key that enrolled before starts a new round only if the sequence's reenroll rule
+        // allows it (?12: nil never, else how long after the earlier start), the earlier one has
+        // ended, and no step of it is still queued or being sent.
         let insert = try db.cachedStatement(sql: """
             INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
                                      next_step, next_due, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
-            ON CONFLICT(key) DO NOTHING
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', ?9, 0, ?10, ?11)
+            ON CONFLICT(key) DO UPDATE SET
+                sequence = excluded.sequence, version = excluded.version, recipient = excluded.recipient,
+                email = excluded.email, phone = excluded.phone, data = excluded.data, campaign = excluded.campaign,
+                state = 'active', exit_reason = NULL, started_at = excluded.started_at, next_step = 0,
+                next_due = excluded.next_due, shift = 0, awaiting = NULL, awaiting_due = NULL, ended_at = NULL,
+                updated_at = excluded.updated_at, round = enrollments.round + 1
+            WHERE ?12 IS NOT NULL AND enrollments.state <> 'active' AND enrollments.started_at <= ?9 - ?12
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = enrollments.awaiting AND m.state IN ('queued', 'leased'))
             """)
         let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
         return try enrollments.map { enrollment in
             let (email, phone) = enrollment.addresses
             try insert.execute(arguments: [
                 enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone,
-                enrollment.dataJSON, enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now,
+                enrollment.dataJSON, enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now, enrollment.reenrollAfter,
             ])
-            if db.changesCount > 0 { return .enrolled(id: db.lastInsertedRowID) }
-            return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0)
+            let enrolled = db.changesCount > 0
+            let id = try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0
+            guard enrolled else { return .duplicate(id: id) }
+            if let started = enrollment.started { try Self.insert([started], db: db) }
+            return .enrolled(id: id)
         }
     }
 
@@ -46,7 +59,7 @@ extension SQLiteQueue {
             let statement = try db.cachedStatement(sql: """
                 SELECT e.id, e.key, e.sequence, e.version, e.recipient, e.data, e.campaign, e.started_at, e.next_step, e.shift,
                        e.awaiting, e.awaiting_due, m.state, m.due_at,
-                       (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent')
+                       (SELECT max(a.started_at) FROM attempts a WHERE a.message_id = m.id AND a.outcome = 'sent'), e.round
                 FROM enrollments e INDEXED BY enrollments_due
                 LEFT JOIN messages m ON m.id = e.awaiting
                 WHERE e.state = 'active' AND e.next_due <= ?
@@ -55,17 +68,18 @@ extension SQLiteQueue {
             return try Row.fetchAll(statement, arguments: [now, limit]).map { row in
                 EnrollmentProgress(
                     id: row[0], key: row[1], sequence: row[2], version: row[3], recipient: try Recipient(stored: row[4]),
-                    dataJSON: row[5], campaign: row[6], startedAt: row[7], nextStep: row[8], shift: row[9],
+                    dataJSON: row[5], campaign: row[6], startedAt: row[7], round: row[15], nextStep: row[8], shift: row[9],
                     awaiting: row[10], awaitingDue: row[11], awaitingState: (row[12] as String?).flatMap(MessageState.init(rawValue:)),
                     awaitingDueAt: row[13], awaitingSentAt: row[14])
             }
         }
     }
 
-    public func exitEnrollments(_ selection: EnrollmentSelection, reason: String, now: Int64) async throws -> [EnrollmentExit] {
+    public func exitEnrollments(_ selection: EnrollmentSelection, reason: String, reporting log: EventLog,
+                                now: Int64) async throws -> [EnrollmentExit] {
         try await write { db in
             let rows: [Row]
-            let columns = "e.id, e.key, e.sequence, m.key AS step_key, m.state AS step_state"
+            let columns = "e.id, e.key, e.sequence, e.version, e.campaign, e.recipient, m.key AS step_key, m.state AS step_state"
             switch selection {
             case .key(let key):
                 rows = try Row.fetchAll(db, sql: """
@@ -91,9 +105,16 @@ extension SQLiteQueue {
                     WHERE id = (SELECT awaiting FROM enrollments WHERE id = ?) AND state = 'queued'
                     """, arguments: ["enrollment exited: \(reason)", now, id])
                 let state = (row["step_state"] as String?).flatMap(MessageState.init(rawValue:))
-                return EnrollmentExit(key: row["key"], sequence: row["sequence"],
-                                      canceledStep: state == .queued ? row["step_key"] : nil,
-                                      stepInFlight: state == .leased ? row["step_key"] : nil)
+                let exit = EnrollmentExit(key: row["key"], sequence: row["sequence"],
+                                          canceledStep: state == .queued ? row["step_key"] : nil,
+                                          stepInFlight: state == .leased ? row["step_key"] : nil)
+                let subject = EnrollmentSubject(key: exit.key, sequence: exit.sequence, version: row["version"],
+                                                campaign: row["campaign"], recipient: try Recipient(stored: row["recipient"]))
+                if let event = log.enrollmentExited(subject, reason: reason, canceledStep: exit.canceledStep,
+                                                    stepInFlight: exit.stepInFlight, at: now) {
+                    try Self.insert([event], db: db)
+                }
+                return exit
             }
         }
     }
@@ -121,6 +142,7 @@ extension SQLiteQueue {
                     case nil: 0
                     }
                     try run("UPDATE enrollments SET awaiting = ? WHERE id = ?", [messageID, advance.id])
+                    try Self.insert(advance.events.map { $0.about(message: messageID) }, db: db)
                 case .wait(let until, let shift):
                     try run("UPDATE enrollments SET next_due = ?, shift = ?, updated_at = ? \(guardSQL)", [until, shift, now] + fence)
                     guard db.changesCount > 0 else { continue }
@@ -137,6 +159,7 @@ extension SQLiteQueue {
                         WHERE id = (SELECT awaiting FROM enrollments WHERE id = ?) AND state = 'queued'
                         """, ["enrollment exited: \(reason)", now, advance.id])
                 }
+                if case .queue = advance.action {} else { try Self.insert(advance.events, db: db) }
                 applied.append(advance.id)
             }
             return applied

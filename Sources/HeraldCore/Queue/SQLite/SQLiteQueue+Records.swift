@@ -90,7 +90,7 @@ public final class SQLiteSnapshot: QueueSource {
                     email: row["email"], phone: row["phone"], data: row["data"], campaign: row["campaign"], state: row["state"],
                     exit_reason: row["exit_reason"], started_at: row["started_at"], next_step: row["next_step"], next_due: row["next_due"],
                     shift: row["shift"], awaiting: row["awaiting"], awaiting_due: row["awaiting_due"], updated_at: row["updated_at"],
-                    ended_at: row["ended_at"])
+                    ended_at: row["ended_at"], round: row["round"])
             })
         case .sequenceVersions:
             return .sequenceVersions(try Row.fetchAll(db, sql: "SELECT * FROM sequence_versions ORDER BY sequence, version LIMIT ? OFFSET ?",
