@@ -244,7 +244,14 @@ struct EnrollmentContractTests {
             #expect(try await queue.advance([EnrollmentAdvance(id: b.id, expectedStep: 1, action: .complete,
                                                                events: [completed].compactMap { $0 })], now: now + 9_000).count == 1)
 
-            let events = try await queue.events(after: .start, matching: EventFilter(), limit: 100).map(\.event)
+            // On PostgreSQL an event is read once every older transaction on the server has
+            // ended, and other tests share the server.
+            var events: [Event] = []
+            let readAll = try await waitUntil(timeout: .seconds(20)) {
+                events = try await queue.events(after: .start, matching: EventFilter(), limit: 100).map(\.event)
+                return events.count >= 6
+            }
+            #expect(readAll, "every event became readable: \(events.map(\.type))")
             #expect(events.map(\.type) == [.enrollmentStarted, .enrollmentStarted, .enrollmentStep, .enrollmentStep,
                                            .enrollmentExited, .enrollmentCompleted], "\(events.map(\.type))")
             let payloads = try events.map { try JSONValue.parse(Data($0.payload.utf8)) }

@@ -29,17 +29,18 @@ extension SQLiteQueue {
                 updated_at = excluded.updated_at, round = enrollments.round + 1
             WHERE ?12 IS NOT NULL AND enrollments.state <> 'active' AND enrollments.started_at <= ?9 - ?12
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = enrollments.awaiting AND m.state IN ('queued', 'leased'))
+            RETURNING id
             """)
         let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
         return try enrollments.map { enrollment in
             let (email, phone) = enrollment.addresses
-            try insert.execute(arguments: [
+            // The id of the row inserted or started again; none when the key stays a duplicate.
+            guard let id = try Int64.fetchOne(insert, arguments: [
                 enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone,
                 enrollment.dataJSON, enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now, enrollment.reenrollAfter,
-            ])
-            let enrolled = db.changesCount > 0
-            let id = try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0
-            guard enrolled else { return .duplicate(id: id) }
+            ]) else {
+                return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0)
+            }
             if let started = enrollment.started { try Self.insert([started], db: db) }
             return .enrolled(id: id)
         }
