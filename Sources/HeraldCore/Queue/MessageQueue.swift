@@ -113,6 +113,11 @@ public protocol MessageQueue: Sendable {
     /// ids of the advances applied.
     func advance(_ advances: [EnrollmentAdvance], now: Int64) async throws -> [Int64]
 
+    /// Removes (or counts) up to `limit` enrollments that ended (completed or exited) before
+    /// `cutoff`, oldest first. Their key is then free to enroll again, as a message's key is
+    /// once its message is pruned.
+    func pruneEnrollments(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int
+
     /// Enrollments by sequence and state, for the console's list of sequences.
     func enrollmentCounts() async throws -> [String: [EnrollmentProgress.State: Int]]
 

@@ -13,17 +13,22 @@ public struct PrunedHistory: Sendable, Equatable, Codable {
     public var events = 0
     /// Processed bounces, complaints and auto-replies.
     public var bounces = 0
+    /// Enrollments that completed or exited.
+    public var enrollments = 0
 
     public init() {}
 
     public var messageCount: Int { messages.values.reduce(0, +) }
-    public var isEmpty: Bool { messageCount == 0 && attempts == 0 && letters == 0 && intakeFiles == 0 && events == 0 && bounces == 0 }
+    public var isEmpty: Bool {
+        messageCount == 0 && attempts == 0 && letters == 0 && intakeFiles == 0 && events == 0 && bounces == 0 && enrollments == 0
+    }
 
-    /// `1200 messages (sent 1100, failed 100), 1300 attempts, 0 letters, 2 drop-folder files, 2400 events, 3 bounces`
+    /// `1200 messages (sent 1100, failed 100), 1300 attempts, 0 letters, 2 drop-folder files, 2400 events, 3 bounces, 5 enrollments`
     public var summary: String {
         let states = messages.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         return "\(messageCount) messages" + (states.isEmpty ? "" : " (\(states.joined(separator: ", ")))")
             + ", \(attempts) attempts, \(letters) letters, \(intakeFiles) drop-folder files, \(events) events, \(bounces) bounces"
+            + ", \(enrollments) enrollments"
     }
 }
 
@@ -74,6 +79,10 @@ extension MessageQueue {
             let removed = try await pruneLettersAndIntake(before: now - period.milliseconds, dryRun: dryRun, pause: pause)
             pruned.letters = removed.letters
             pruned.intakeFiles = removed.intakeFiles
+            // An ended enrollment's step messages follow the same retention.
+            pruned.enrollments = try await pruneInBatches(dryRun: dryRun, pause: pause, progress: { pruned.enrollments = $0; progress(pruned) }) {
+                try await pruneEnrollments(before: now - period.milliseconds, limit: $0, dryRun: $1)
+            }
         }
         if let period = retention.events {
             pruned.events = try await pruneInBatches(dryRun: dryRun, pause: pause, progress: { pruned.events = $0; progress(pruned) }) {

@@ -313,4 +313,27 @@ struct EnrollmentContractTests {
             #expect(busyAgain?.state == .active && busyAgain?.round == 2 && never?.round == 1 && never?.state == .exited)
         }
     }
+
+    @Test("retention removes enrollments that ended longer ago than retention.sent, never an active one; a pruned key may enroll again",
+          arguments: QueueEngine.allCases)
+    func retention(engine: QueueEngine) async throws {
+        try await engine.withQueue { queue in
+            let now = Timestamp.now()
+            _ = try await queue.enroll(["old", "recent", "active"].map { Self.enrollment($0, at: now) }, versions: [], now: now)
+            #expect(try await queue.exitEnrollments(.key("old"), reason: "converted", reporting: .off, now: now + 1_000).count == 1)
+            #expect(try await queue.exitEnrollments(.key("recent"), reason: "converted", reporting: .off, now: now + 3_000_000).count == 1)
+            let retention = Retention(sent: .seconds(3_600))
+            let later = now + 3_700_000  // an hour after "old" ended, not after "recent" did
+            let counted = try await queue.prune(retention, now: later, dryRun: true)
+            let kept = try await queue.enrollment(key: "old")
+            #expect(counted.enrollments == 1 && kept != nil, "a dry run counts and keeps")
+            #expect(try await queue.prune(retention, now: later).enrollments == 1)
+            #expect(try await queue.enrollment(key: "old") == nil)
+            #expect(try await queue.enrollment(key: "recent")?.state == .exited)
+            #expect(try await queue.prune(retention, now: now + 100 * 86_400_000).enrollments == 1, "only the ended one, however old the active one is")
+            #expect(try await queue.enrollment(key: "active")?.state == .active)
+            let again = try await queue.enroll([Self.enrollment("old", at: later)], versions: [], now: later)
+            #expect({ if case .enrolled? = again.first { true } else { false } }(), "the pruned key enrolls anew")
+        }
+    }
 }

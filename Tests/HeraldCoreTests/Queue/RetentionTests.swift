@@ -213,7 +213,7 @@ extension RetentionTests {
 
         let real = try await HeraldCommand.run(["prune"], fixture: fixture)
         #expect(real.status == 0, "\(real.stderr)")
-        #expect(real.stdout == "removed 10 messages (canceled 10), 0 attempts, 0 letters, 0 drop-folder files, 0 events, 0 bounces (retention: sent 1h, failed 2h, events 90d, bounces 180d)\n")
+        #expect(real.stdout == "removed 10 messages (canceled 10), 0 attempts, 0 letters, 0 drop-folder files, 0 events, 0 bounces, 0 enrollments (retention: sent 1h, failed 2h, events 90d, bounces 180d)\n")
         #expect(try count(fixture.queue, "SELECT count(*) FROM messages") == 1)
     }
 }

@@ -1,6 +1,19 @@
 import PostgresNIO
 
 extension PostgresQueue {
+    public func pruneEnrollments(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {
+        if dryRun {
+            return try await value("""
+                SELECT count(*)::bigint FROM (SELECT id FROM enrollments WHERE state <> 'active' AND ended_at < \(cutoff)
+                                              ORDER BY id LIMIT \(limit)) x
+                """, as: Int.self) ?? 0
+        }
+        return try await rows("""
+            DELETE FROM enrollments WHERE id IN (SELECT id FROM enrollments WHERE state <> 'active' AND ended_at < \(cutoff)
+                                                 ORDER BY id LIMIT \(limit)) RETURNING id
+            """).count
+    }
+
     public func enrollmentCounts() async throws -> [String: [EnrollmentProgress.State: Int]] {
         var counts: [String: [EnrollmentProgress.State: Int]] = [:]
         for row in try await rows("SELECT sequence, state, count(*) AS n FROM enrollments GROUP BY sequence, state") {

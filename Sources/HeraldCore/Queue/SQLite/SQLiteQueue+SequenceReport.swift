@@ -1,6 +1,17 @@
 import GRDB
 
 extension SQLiteQueue {
+    public func pruneEnrollments(before cutoff: Int64, limit: Int, dryRun: Bool) async throws -> Int {
+        let select = "SELECT id FROM enrollments WHERE state <> 'active' AND ended_at < ? ORDER BY id LIMIT ?"
+        if dryRun {
+            return try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(select))", arguments: [cutoff, limit]) ?? 0 }
+        }
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM enrollments WHERE id IN (\(select))", arguments: [cutoff, limit])
+            return db.changesCount
+        }
+    }
+
     public func enrollmentCounts() async throws -> [String: [EnrollmentProgress.State: Int]] {
         try await read { db in
             var counts: [String: [EnrollmentProgress.State: Int]] = [:]
