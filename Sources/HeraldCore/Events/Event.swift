@@ -90,7 +90,7 @@ public struct EventSubject: Sendable, Equatable {
 
     /// A stored message; its recipient unnamed if its record cannot be read.
     public init(_ message: MessageDetail) {
-        let recipient = try? JSONDecoder().decode(Recipient.self, from: Data(message.recipientJSON.utf8))
+        let recipient = try? Recipient(stored: message.recipientJSON)
         self.init(messageID: message.id, key: message.key, campaign: message.campaign, channel: message.channel,
                   template: message.template, recipient: recipient.map { Address(of: $0, on: message.channel).value })
     }

@@ -37,7 +37,7 @@ extension MessageDetail {
     /// The message as the dispatcher would hold it, for rendering a preview of what was sent.
     public func claimed() throws -> ClaimedMessage {
         ClaimedMessage(id: id, key: key, channel: channel, template: template,
-                       recipient: try JSONDecoder().decode(Recipient.self, from: Data(recipientJSON.utf8)),
+                       recipient: try Recipient(stored: recipientJSON),
                        dataJSON: dataJSON, category: category, campaign: campaign, attempt: attemptCount, dueAt: dueAt)
     }
 }

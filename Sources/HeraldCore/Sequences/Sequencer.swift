@@ -94,7 +94,7 @@ public struct Sequencer: Service, CustomStringConvertible {
                 let action = definition.nextMove(for: enrollment, now: now, timeZone: zone,
                                                  suppression: addresses[enrollment.id].flatMap { suppressions[$0] })
                 advances.append(EnrollmentAdvance(id: enrollment.id, expectedStep: enrollment.nextStep, action: action,
-                                                  events: events(of: action, for: enrollment, following: definition, now: now)))
+                                                  events: recorded(action, for: enrollment, following: definition, now: now)))
             }
             let applied = try await queue.advance(advances, now: now)
             moved += applied.count
@@ -115,7 +115,7 @@ public struct Sequencer: Service, CustomStringConvertible {
     }
 
     /// The event a move records, if events are on.
-    private func events(of action: EnrollmentAdvance.Action, for enrollment: EnrollmentProgress,
+    private func recorded(_ action: EnrollmentAdvance.Action, for enrollment: EnrollmentProgress,
                         following definition: SequenceDefinition, now: Int64) -> [Event] {
         guard events.isOn else { return [] }
         let subject = EnrollmentSubject(enrollment)

@@ -39,7 +39,7 @@ struct SlowPeerTests {
         }
     }
 
-    @Test("an email stuck on a relay that never answers after DATA: 1,000 webhooks go through at their pace, and SIGTERM ends the run within shutdown_grace + 5 s")
+    @Test("an email stuck on a relay that never answers after DATA: 1,000 webhooks go through at their pace, and SIGTERM ends the run after shutdown_grace, not after libcurl's wait for the relay")
     func silentRelay() async throws {
         let folder = try TemporaryFolder()
         let receiver = try await WebhookReceiver(folder: folder)
@@ -74,7 +74,9 @@ struct SlowPeerTests {
         let stderr = run.output().stderr
         #expect(status == 0, "\(stderr)")
         // shutdown_grace is 2 s; before, the process then waited for libcurl (120 s for QUIT).
-        #expect(took < .seconds(2 + 5), "took \(took)")
+        // The bound allows a loaded machine's slow teardown (7.7 s was seen with a release build
+        // beside the suite) and still fails that wait by far.
+        #expect(took < .seconds(2 + 20), "took \(took)")
         #expect(stderr.contains("abandoning deliveries still in flight"), "\(stderr)")
         #expect(try fixture.state(ofKey: "mail-0") == "queued", "the stuck email goes back, its attempt not spent")
         let spent = try fixture.queue.readNow { db in try Int.fetchOne(db, sql: "SELECT attempts FROM messages WHERE key = 'mail-0'") }

@@ -14,12 +14,11 @@ extension PostgresQueue {
         _ = try await rows(ReleaseExpiredLeases(now: now, ownHost: owner.hostPrefix))
         let found = try await rows(ClaimDue(now: now, channels: channelList, limit: Int64(limit), owner: owner.description,
                                             leaseUntil: now + lease.milliseconds))
-        let decoder = JSONDecoder()
         let messages = try found.map { row in
             var message = ClaimedMessage(
                 id: try row.get("id"), key: try row.get("key"),
                 channel: Channel(rawValue: try row.get("channel")) ?? .webhook, template: try row.get("template"),
-                recipient: try decoder.decode(Recipient.self, from: Data((try row.get("recipient", as: String.self)).utf8)),
+                recipient: try Recipient(stored: try row.get("recipient", as: String.self)),
                 dataJSON: try row.get("data"), category: MessageCategory(rawValue: try row.get("category")) ?? .marketing,
                 campaign: try row.get("campaign"), attempt: try row.get("attempts"), dueAt: try row.get("due_at"),
                 deferred: try row.get("deferred"))

@@ -23,10 +23,7 @@ extension SQLiteQueue {
             var arguments: StatementArguments = [owner, leaseUntil, now, now]
             arguments += StatementArguments(channelList)
             arguments += [limit]
-            let decoder = JSONDecoder()
-            let claimed = try Row.fetchAll(statement, arguments: arguments).map { row in
-                try Self.claimedMessage(row, decoder: decoder)
-            }
+            let claimed = try Row.fetchAll(statement, arguments: arguments).map(Self.claimedMessage)
             .sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
             var batch = ClaimBatch(messages: claimed)
             // A full claim means more is due now: the next due time matters only after a short one.
@@ -51,6 +48,7 @@ extension SQLiteQueue {
     /// `INDEXED BY messages_due` pins the plan. Without table statistics SQLite prefers the
     /// (state, channel) index and sorts every queued row, which makes each claim cost as much as
     /// the backlog is long; walking the partial due index stops after LIMIT rows whatever the size.
+    /// `claimedMessage` reads the RETURNING columns by position.
     static func claimSQL(channelCount: Int) -> String {
         """
         UPDATE messages
@@ -64,21 +62,23 @@ extension SQLiteQueue {
         """
     }
 
-    static func claimedMessage(_ row: Row, decoder: JSONDecoder) throws -> ClaimedMessage {
-        let recipientJSON: String = row["recipient"]
+    /// A row of the claim's RETURNING list, read by column index and its recipient with
+    /// Herald's JSON parser: every delivery passes through here, and GRDB's lookup by name
+    /// lower-cases the name on every read.
+    static func claimedMessage(_ row: Row) throws -> ClaimedMessage {
         var message = ClaimedMessage(
-            id: row["id"],
-            key: row["key"],
-            channel: Channel(rawValue: row["channel"]) ?? .webhook,
-            template: row["template"],
-            recipient: try decoder.decode(Recipient.self, from: Data(recipientJSON.utf8)),
-            dataJSON: row["data"],
-            category: MessageCategory(rawValue: row["category"]) ?? .marketing,
-            campaign: row["campaign"],
-            attempt: row["attempts"],
-            dueAt: row["due_at"],
-            deferred: row["deferred"])
-        message.retryBase = row["retry_base"]
+            id: row[0],
+            key: row[1],
+            channel: Channel(rawValue: row[2]) ?? .webhook,
+            template: row[3],
+            recipient: try Recipient(stored: row[4]),
+            dataJSON: row[5],
+            category: MessageCategory(rawValue: row[6]) ?? .marketing,
+            campaign: row[7],
+            attempt: row[8],
+            dueAt: row[9],
+            deferred: row[10])
+        message.retryBase = row[11]
         return message
     }
 
