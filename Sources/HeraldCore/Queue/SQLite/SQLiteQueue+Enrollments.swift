@@ -14,33 +14,41 @@ extension SQLiteQueue {
                 ON CONFLICT DO NOTHING
                 """, arguments: [version.sequence, version.version, version.definition, now])
         }
-        // A key that enrolled before starts a new round only if the sequence's reenroll rule
-        // allows it (?12: nil never, else how long after the earlier start), the earlier one has
-        // ended, and no step of it is still queued or being sent.
         let insert = try db.cachedStatement(sql: """
             INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
                                      next_step, next_due, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', ?9, 0, ?10, ?11)
-            ON CONFLICT(key) DO UPDATE SET
-                sequence = excluded.sequence, version = excluded.version, recipient = excluded.recipient,
-                email = excluded.email, phone = excluded.phone, data = excluded.data, campaign = excluded.campaign,
-                state = 'active', exit_reason = NULL, started_at = excluded.started_at, next_step = 0,
-                next_due = excluded.next_due, shift = 0, awaiting = NULL, awaiting_due = NULL, ended_at = NULL,
-                updated_at = excluded.updated_at, round = enrollments.round + 1
-            WHERE ?12 IS NOT NULL AND enrollments.state <> 'active' AND enrollments.started_at <= ?9 - ?12
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?)
+            ON CONFLICT(key) DO NOTHING
+            """)
+        // A key that enrolled before starts a new round only if the sequence's reenroll rule
+        // allows it (how long after the earlier start), the earlier one has ended, and no step of
+        // it is still queued or being sent. A statement of its own rather than an upsert: a new
+        // lead, the common case, then costs a plain insert (an upsert returning its id ran at
+        // 0.4 of one here, 100,000 leads).
+        let restart = try db.cachedStatement(sql: """
+            UPDATE enrollments SET
+                sequence = ?, version = ?, recipient = ?, email = ?, phone = ?, data = ?, campaign = ?, state = 'active',
+                exit_reason = NULL, started_at = ?, next_step = 0, next_due = ?, shift = 0, awaiting = NULL, awaiting_due = NULL,
+                ended_at = NULL, updated_at = ?, round = round + 1
+            WHERE key = ? AND state <> 'active' AND started_at <= ? - ?
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = enrollments.awaiting AND m.state IN ('queued', 'leased'))
             RETURNING id
             """)
         let existing = try db.cachedStatement(sql: "SELECT id FROM enrollments WHERE key = ?")
         return try enrollments.map { enrollment in
             let (email, phone) = enrollment.addresses
-            // The id of the row inserted or started again; none when the key stays a duplicate.
-            guard let id = try Int64.fetchOne(insert, arguments: [
+            try insert.execute(arguments: [
                 enrollment.key, enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone,
-                enrollment.dataJSON, enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now, enrollment.reenrollAfter,
-            ]) else {
-                return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0)
+                enrollment.dataJSON, enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now,
+            ])
+            var id: Int64? = db.changesCount > 0 ? db.lastInsertedRowID : nil
+            if id == nil, let wait = enrollment.reenrollAfter {
+                id = try Int64.fetchOne(restart, arguments: [
+                    enrollment.sequence, enrollment.version, enrollment.recipient.jsonText, email, phone, enrollment.dataJSON,
+                    enrollment.campaign, enrollment.startedAt, enrollment.firstDue, now, enrollment.key, enrollment.startedAt, wait,
+                ])
             }
+            guard let id else { return .duplicate(id: try Int64.fetchOne(existing, arguments: [enrollment.key]) ?? 0) }
             if let started = enrollment.started { try Self.insert([started], db: db) }
             return .enrolled(id: id)
         }
