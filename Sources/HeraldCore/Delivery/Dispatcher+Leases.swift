@@ -5,8 +5,8 @@ import Logging
 extension Dispatcher {
     /// Returns a message whose lease is nearly over to the queue unsent: its renewals failed (the
     /// database is out of reach, or another host took it), and sending it now could send it twice.
-    func giveBack(_ message: ClaimedMessage, journal: SettlementJournal, logger: Logger) async {
-        logger.warning("lease nearly over and not renewed; message returned to the queue unsent")
+    func giveBack(_ message: ClaimedMessage, journal: SettlementJournal, log: MessageLog) async {
+        log.log(.warning, "lease nearly over and not renewed; message returned to the queue unsent")
         try? await journal.record(.release(messageID: message.id), of: message)
     }
 

@@ -26,14 +26,13 @@ extension Dispatcher {
     }
 
     /// Returns a message the rate limits did not admit to the queue, due when they would.
-    func putOff(_ message: ClaimedMessage, until: Int64, journal: SettlementJournal, logger: Logger) async {
+    func putOff(_ message: ClaimedMessage, until: Int64, journal: SettlementJournal, log: MessageLog) async {
         do {
             try await journal.record(.deferred(messageID: message.id, Deferral(reason: .rateLimit, until: until)), of: message)
-            logger.debug("deferred by the rate limit at sending", metadata: ["until": "\(Timestamp.rfc3339(until))"])
+            log.log(.debug, "deferred by the rate limit at sending", ["until": "\(Timestamp.rfc3339(until))"])
             metrics?.recordDeferral(reason: Deferral.Reason.rateLimit.rawValue, channel: message.channel)
         } catch {
-            logger.error("could not defer the message; it returns to the queue when its lease expires",
-                         metadata: ["error": "\(error)"])
+            log.log(.error, "could not defer the message; it returns to the queue when its lease expires", ["error": "\(error)"])
         }
     }
 }

@@ -234,11 +234,7 @@ public struct Dispatcher: Service, CustomStringConvertible {
     }
 
     private func deliver(_ message: ClaimedMessage, journal: SettlementJournal, held: HeldLeases) async {
-        var logger = logger
-        logger[metadataKey: "message_id"] = "\(message.id)"
-        logger[metadataKey: "channel"] = "\(message.channel.rawValue)"
-        logger[metadataKey: "attempt"] = "\(message.attempt)"
-        if let key = message.key { logger[metadataKey: "key"] = "\(key)" }
+        let log = MessageLog(logger: logger, message: message)
 
         var startedAt = Timestamp.now()
         var start = ContinuousClock.now
@@ -254,12 +250,12 @@ public struct Dispatcher: Service, CustomStringConvertible {
                         startedAt = at
                         start = .now
                     case .wait(let until):
-                        await putOff(message, until: until, journal: journal, logger: logger)
+                        await putOff(message, until: until, journal: journal, log: log)
                         return
                     }
                 }
                 guard held.holds(message.id, for: settings.lease.milliseconds / 4, after: Timestamp.now()) else {
-                    await giveBack(message, journal: journal, logger: logger)
+                    await giveBack(message, journal: journal, log: log)
                     return
                 }
                 outcome = try await adapter.deliver(message, content: content)
@@ -276,10 +272,9 @@ public struct Dispatcher: Service, CustomStringConvertible {
             // Cancelled at the end of the shutdown grace period: the attempt is not spent.
             do {
                 try await journal.record(.release(messageID: message.id), of: message)
-                logger.notice("delivery abandoned; message returned to the queue")
+                log.log(.notice, "delivery abandoned; message returned to the queue")
             } catch {
-                logger.error("could not release the message; it returns to the queue when its lease expires",
-                             metadata: ["error": "\(error)"])
+                log.log(.error, "could not release the message; it returns to the queue when its lease expires", ["error": "\(error)"])
             }
             return
         }
@@ -291,23 +286,23 @@ public struct Dispatcher: Service, CustomStringConvertible {
             // Only at the end of the shutdown grace period (the journal logged it).
             return
         }
-        log(settlement, logger: logger)
+        record(settlement, in: log)
         if let metrics, let attempt = settlement.attempt {
             metrics.recordAttempt(channel: message.channel, outcome: attempt.outcome, duration: .now - start)
             if case .retry = settlement { metrics.recordDeferral(reason: "retry", channel: message.channel) }
         }
     }
 
-    private func log(_ settlement: Settlement, logger: Logger) {
+    private func record(_ settlement: Settlement, in log: MessageLog) {
         switch settlement {
         case .sent(let attempt):
-            logger.debug("sent", metadata: ["remote_code": "\(attempt.remoteCode ?? "")"])
+            log.log(.debug, "sent", ["remote_code": "\(attempt.remoteCode ?? "")"])
         case .retry(let attempt, let lastError):
-            logger.info("delivery failed, will retry", metadata: [
+            log.log(.info, "delivery failed, will retry", [
                 "error": "\(lastError)", "retry_at": "\(Timestamp.rfc3339(attempt.retryAt ?? 0))",
             ])
         case .failed(_, let lastError, _):
-            logger.warning("delivery failed permanently", metadata: ["error": "\(lastError)"])
+            log.log(.warning, "delivery failed permanently", ["error": "\(lastError)"])
         case .release, .deferred, .suppressed:
             break
         }
