@@ -16,32 +16,39 @@ extension PostgresQueue {
                 ON CONFLICT DO NOTHING
                 """, on: connection)
         }
-        // A key that enrolled before starts a new round only if the sequence's reenroll rule
-        // allows it (nil: never, else how long after the earlier start), the earlier one has
-        // ended, and no step of it is still queued or being sent.
         var outcomes: [EnrollOutcome] = []
         var started: [Event] = []
         for enrollment in enrollments {
             let (email, phone) = enrollment.addresses
-            let inserted = try await value("""
+            var id = try await value("""
                 INSERT INTO enrollments (key, sequence, version, recipient, email, phone, data, campaign, state, started_at,
                                          next_step, next_due, updated_at)
                 VALUES (\(enrollment.key), \(enrollment.sequence), \(enrollment.version), \(enrollment.recipient.jsonText),
                         \(email), \(phone), \(enrollment.dataJSON), \(enrollment.campaign), 'active', \(enrollment.startedAt), 0,
                         \(enrollment.firstDue), \(now))
-                ON CONFLICT (key) DO UPDATE SET
-                    sequence = excluded.sequence, version = excluded.version, recipient = excluded.recipient,
-                    email = excluded.email, phone = excluded.phone, data = excluded.data, campaign = excluded.campaign,
-                    state = 'active', exit_reason = NULL, started_at = excluded.started_at, next_step = 0,
-                    next_due = excluded.next_due, shift = 0, awaiting = NULL, awaiting_due = NULL, ended_at = NULL,
-                    updated_at = excluded.updated_at, round = enrollments.round + 1
-                WHERE \(enrollment.reenrollAfter)::bigint IS NOT NULL AND enrollments.state <> 'active'
-                  AND enrollments.started_at <= \(enrollment.startedAt) - \(enrollment.reenrollAfter)::bigint
-                  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = enrollments.awaiting AND m.state IN ('queued', 'leased'))
+                ON CONFLICT (key) DO NOTHING
                 RETURNING id
                 """, as: Int64.self, on: connection)
-            if let inserted {
-                outcomes.append(.enrolled(id: inserted))
+            // A key that enrolled before starts a new round only if the sequence's reenroll rule
+            // allows it (how long after the earlier start), the earlier one has ended, and no step
+            // of it is still queued or being sent. An update of its own rather than an upsert: an
+            // upsert locks the existing row even when it changes nothing, and a duplicate of an
+            // active enrollment would then wait on (or deadlock with) the sequencer moving it.
+            if id == nil, let wait = enrollment.reenrollAfter {
+                id = try await value("""
+                    UPDATE enrollments SET
+                        sequence = \(enrollment.sequence), version = \(enrollment.version), recipient = \(enrollment.recipient.jsonText),
+                        email = \(email), phone = \(phone), data = \(enrollment.dataJSON), campaign = \(enrollment.campaign),
+                        state = 'active', exit_reason = NULL, started_at = \(enrollment.startedAt), next_step = 0,
+                        next_due = \(enrollment.firstDue), shift = 0, awaiting = NULL, awaiting_due = NULL, ended_at = NULL,
+                        updated_at = \(now), round = round + 1
+                    WHERE key = \(enrollment.key) AND state <> 'active' AND started_at <= \(enrollment.startedAt - wait)
+                      AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = enrollments.awaiting AND m.state IN ('queued', 'leased'))
+                    RETURNING id
+                    """, as: Int64.self, on: connection)
+            }
+            if let id {
+                outcomes.append(.enrolled(id: id))
                 if let event = enrollment.started { started.append(event) }
             } else {
                 let id = try await value("SELECT id FROM enrollments WHERE key = \(enrollment.key)", as: Int64.self, on: connection)
