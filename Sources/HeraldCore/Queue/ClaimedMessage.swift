@@ -34,3 +34,16 @@ public struct ClaimedMessage: Sendable, Equatable {
         self.deferred = deferred
     }
 }
+
+/// What a claim took off the queue.
+public struct ClaimBatch: Sendable {
+    public var messages: [ClaimedMessage]
+    /// When the earliest message still queued on the claim's channels is due, as the claim left
+    /// the queue; nil when none is, or when the claim was full (more is due now).
+    public var nextDue: Int64?
+
+    public init(messages: [ClaimedMessage], nextDue: Int64? = nil) {
+        self.messages = messages
+        self.nextDue = nextDue
+    }
+}

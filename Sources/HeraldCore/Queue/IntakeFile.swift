@@ -36,3 +36,25 @@ public struct IntakeFileRejection: Sendable, Equatable, Decodable {
         self.input = input
     }
 }
+
+/// One batch of a dropped file for `MessageQueue.record(_:now:)`.
+public struct IntakeBatch: Sendable {
+    public var file: Int64
+    /// The file's position after this batch (its last line or item).
+    public var through: Int
+    public var messages: [NewMessage]
+    public var rejections: [IntakeFileRejection]
+    /// Leads the batch enrolls, and the sequence versions they follow.
+    public var enrollments: [NewEnrollment]
+    public var versions: [SequenceVersion]
+
+    public init(file: Int64, through: Int, messages: [NewMessage], rejections: [IntakeFileRejection],
+                enrollments: [NewEnrollment] = [], versions: [SequenceVersion] = []) {
+        self.file = file
+        self.through = through
+        self.messages = messages
+        self.rejections = rejections
+        self.enrollments = enrollments
+        self.versions = versions
+    }
+}

@@ -112,3 +112,31 @@ extension MessageQueue {
         }
     }
 }
+
+/// One retention batch (see `MessageQueue.prune(_:)`).
+public struct PruneRequest: Sendable, Equatable {
+    public var state: MessageState
+    public var channel: Channel
+    /// Only ids above this (the last one of the previous batch) ...
+    public var after: Int64
+    /// ... and below this (every message below was created before the cutoff).
+    public var before: Int64
+    /// Finished (last updated) before this.
+    public var cutoff: Int64
+    public var limit: Int
+    public var dryRun: Bool
+}
+
+/// What one retention batch removed (or would).
+public struct PruneBatch: Sendable, Equatable {
+    public var messages = 0
+    public var attempts = 0
+    /// The last message id of the batch; nil when the batch was empty.
+    public var lastID: Int64?
+
+    public init(messages: Int = 0, attempts: Int = 0, lastID: Int64? = nil) {
+        self.messages = messages
+        self.attempts = attempts
+        self.lastID = lastID
+    }
+}
