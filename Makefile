@@ -62,6 +62,8 @@ bench: release
 	Benchmarks/smtp-throughput.sh
 	Benchmarks/ingest-throughput.sh
 	Benchmarks/policy-overhead.sh
+	Benchmarks/allocations-per-message.sh
+	Benchmarks/sequence-throughput.sh
 
 clean:
 	rm -rf .build var
