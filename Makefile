@@ -63,6 +63,7 @@ bench: release
 	Benchmarks/ingest-throughput.sh
 	Benchmarks/policy-overhead.sh
 	Benchmarks/allocations-per-message.sh
+	Benchmarks/drain-throughput.sh
 	Benchmarks/sequence-throughput.sh
 
 clean:

@@ -16,30 +16,7 @@ WORKERS=${WORKERS:-16}
 source Benchmarks/common.sh
 bench_setup nginx-light time gcc sqlite3 bc
 
-WORK=$(mktemp -d /tmp/herald-bench.XXXXXX)
-NGINX_PID=""
-cleanup() {
-  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK/Config"
-bench_nginx "$WORK"
-export BENCH_HOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
-cat > "$WORK/Config/herald.yaml" <<YAML
-database: var/herald.sqlite
-templates: $PWD/Templates
-workers: $WORKERS
-lease: 10m
-retry: {max_attempts: 3, initial: 1s, max: 10s}
-intake: {drop_folder: off}
-channels:
-  webhook:
-    transport: network
-    endpoints:
-      bench: {url: "http://127.0.0.1:$PORT/hook", secret: "\${BENCH_HOOK_SECRET}", timeout: 60s}
-YAML
+bench_webhook_work
 bench_messages "$COUNT" "$WORK/messages.ndjson"
 gcc -O2 -shared -fPIC -o "$WORK/alloc-count.so" Benchmarks/alloc-count.c -ldl
 

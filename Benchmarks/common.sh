@@ -41,6 +41,31 @@ NGINX
   echo "bench: nginx on 127.0.0.1:$PORT (pid $NGINX_PID)"
 }
 
+#   bench_webhook_work        a work folder (WORK, removed at exit with the nginx it starts) whose
+#                             Config/herald.yaml delivers webhooks to that nginx with WORKERS workers
+#                             (a 10 min lease, no drop folder); sets WORK, PORT and NGINX_PID
+bench_webhook_work() {
+  WORK=$(mktemp -d /tmp/herald-bench.XXXXXX)
+  NGINX_PID=""
+  trap '[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+  mkdir -p "$WORK/Config"
+  bench_nginx "$WORK"
+  export BENCH_HOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
+  cat > "$WORK/Config/herald.yaml" <<YAML
+database: var/herald.sqlite
+templates: $PWD/Templates
+workers: $WORKERS
+lease: 10m
+retry: {max_attempts: 3, initial: 1s, max: 10s}
+intake: {drop_folder: off}
+channels:
+  webhook:
+    transport: network
+    endpoints:
+      bench: {url: "http://127.0.0.1:$PORT/hook", secret: "\${BENCH_HOOK_SECRET}", timeout: 60s}
+YAML
+}
+
 #   bench_postgres WORK       initdb a cluster in WORK/pg (as the postgres user when run as root:
 #                             PostgreSQL refuses root), start it on a free 127.0.0.1 port with its
 #                             default (durable) settings; sets PGPORT and PG_PID (stop: kill -INT "$PG_PID")

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// What `/metrics` exposes, in Prometheus text: attempt durations and deferrals as they happen
 /// in this process, and the queue's counts read from the database at each scrape (so every
@@ -15,15 +16,30 @@ public final class DeliveryMetrics: Sendable {
         MetricNameDescriptor(namespace: "herald", metricName: metric, unitName: unit, helpText: help)
     }
 
+    /// The attempt histograms made so far: every delivery records into one, and asking the
+    /// registry for it builds its name and labels each time.
+    private let attemptHistograms = Mutex<[AttemptLabels: DurationHistogram]>([:])
+
+    private struct AttemptLabels: Hashable {
+        var channel: Channel
+        var outcome: DeliveryAttempt.Outcome
+    }
+
     public init() {}
 
     /// One delivery attempt and how long it took (rendering and the remote's answer included).
     public func recordAttempt(channel: Channel, outcome: DeliveryAttempt.Outcome, duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: Self.name("attempt_duration", unit: "seconds", "Time from claim to outcome of one delivery attempt"),
-            labels: [("channel", channel.rawValue), ("outcome", outcome.rawValue)],
-            buckets: Self.attemptBuckets
-        ).record(duration)
+        let labels = AttemptLabels(channel: channel, outcome: outcome)
+        let histogram = attemptHistograms.withLock { made in
+            if let histogram = made[labels] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: Self.name("attempt_duration", unit: "seconds", "Time from claim to outcome of one delivery attempt"),
+                labels: [("channel", channel.rawValue), ("outcome", outcome.rawValue)],
+                buckets: Self.attemptBuckets)
+            made[labels] = histogram
+            return histogram
+        }
+        histogram.record(duration)
     }
 
     /// A message put off to a later time. Reasons: `retry` (a transient failure), and the

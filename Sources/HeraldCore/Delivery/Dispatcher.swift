@@ -166,9 +166,12 @@ public struct Dispatcher: Service, CustomStringConvertible {
                     for message in claim.deliver {
                         inFlight.add(1)
                         deliveries.addTask {
-                            await deliver(message, journal: journal, held: held)
-                            inFlight.add(-1)
-                            wake.yield()
+                            // The slot is free once the outcome is durable, which may be after
+                            // this task has ended (see `deliver`).
+                            await deliver(message, journal: journal, held: held) {
+                                inFlight.add(-1)
+                                wake.yield()
+                            }
                         }
                     }
                     if claimed.messages.count == free { continue }  // More may be due right now.
@@ -233,7 +236,11 @@ public struct Dispatcher: Service, CustomStringConvertible {
         }
     }
 
-    private func deliver(_ message: ClaimedMessage, journal: SettlementJournal, held: HeldLeases) async {
+    /// Delivers `message` and hands its outcome to the journal; `finished` runs once that outcome
+    /// is durable (or given up), so the worker's slot is not freed before. The task does not wait
+    /// for the commit itself: that saved a suspension and a resumption per delivery.
+    private func deliver(_ message: ClaimedMessage, journal: SettlementJournal, held: HeldLeases,
+                         finished: @escaping @Sendable () -> Void) async {
         let log = MessageLog(logger: logger, message: message)
 
         var startedAt = Timestamp.now()
@@ -251,11 +258,13 @@ public struct Dispatcher: Service, CustomStringConvertible {
                         start = .now
                     case .wait(let until):
                         await putOff(message, until: until, journal: journal, log: log)
+                        finished()
                         return
                     }
                 }
                 guard held.holds(message.id, for: settings.lease.milliseconds / 4, after: Timestamp.now()) else {
                     await giveBack(message, journal: journal, log: log)
+                    finished()
                     return
                 }
                 outcome = try await adapter.deliver(message, content: content)
@@ -276,20 +285,21 @@ public struct Dispatcher: Service, CustomStringConvertible {
             } catch {
                 log.log(.error, "could not release the message; it returns to the queue when its lease expires", ["error": "\(error)"])
             }
+            finished()
             return
         }
         let settlement = Settlement.after(outcome, of: message, startedAt: startedAt, duration: .now - start,
                                           worker: owner, retry: settings.retry)
-        do {
-            try await journal.record(settlement, of: message)
-        } catch {
-            // Only at the end of the shutdown grace period (the journal logged it).
-            return
-        }
-        record(settlement, in: log)
-        if let metrics, let attempt = settlement.attempt {
-            metrics.recordAttempt(channel: message.channel, outcome: attempt.outcome, duration: .now - start)
-            if case .retry = settlement { metrics.recordDeferral(reason: "retry", channel: message.channel) }
+        await journal.submit(settlement, of: message) { [self, start] written in
+            // A failure comes only at the end of the shutdown grace period (the journal logged it).
+            if case .success = written {
+                record(settlement, in: log)
+                if let metrics, let attempt = settlement.attempt {
+                    metrics.recordAttempt(channel: message.channel, outcome: attempt.outcome, duration: .now - start)
+                    if case .retry = settlement { metrics.recordDeferral(reason: "retry", channel: message.channel) }
+                }
+            }
+            finished()
         }
     }
 

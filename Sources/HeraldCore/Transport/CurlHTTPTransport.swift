@@ -21,13 +21,7 @@ public struct CurlHTTPTransport: HTTPTransport {
             password: request.basicAuth?.password.exposedValue,
             caFile: request.caFile)
         let result = try await multi.perform(spec)
-        let headers = result.headerLines.compactMap { line -> (name: String, value: String)? in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            return (name, value)
-        }
-        return OutboundResponse(status: result.responseCode, headers: headers, bodyPrefix: result.bodyPrefix,
+        return OutboundResponse(status: result.responseCode, headers: result.headers, bodyPrefix: result.bodyPrefix,
                             duration: result.duration)
     }
 }

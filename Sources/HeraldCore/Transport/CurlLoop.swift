@@ -91,8 +91,10 @@ final class CurlLoop: @unchecked Sendable {
                 // Wake under the lock: the loop frees the multi handle under it when stopping.
                 let accepted = inbox.withLock { inbox in
                     guard !inbox.stopping else { return false }
+                    // The loop empties the inbox under this lock: one wake-up per emptying is enough
+                    // (the syscall each was a cost of every transfer).
+                    if inbox.submitted.isEmpty && inbox.cancelled.isEmpty { curl_multi_wakeup(multi) }
                     inbox.submitted.append(transfer)
-                    curl_multi_wakeup(multi)
                     return true
                 }
                 if !accepted {
@@ -117,8 +119,8 @@ final class CurlLoop: @unchecked Sendable {
             if wasSubmitted {
                 inbox.withLock { inbox in
                     guard !inbox.stopping else { return }
+                    if inbox.submitted.isEmpty && inbox.cancelled.isEmpty { curl_multi_wakeup(multi) }
                     inbox.cancelled.append(transfer)
-                    curl_multi_wakeup(multi)
                 }
                 // Answer now: the thread may be stuck in a blocking wait; it lets go later.
                 transfer.finish(.failure(CancellationError()))

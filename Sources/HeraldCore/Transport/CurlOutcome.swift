@@ -7,9 +7,9 @@ enum CurlOutcome {
     static func judge(code: CURLcode, status: Int, connected: Bool, transfer: CurlTransfer,
                       duration: Duration) -> Result<CurlTransferResult, any Error> {
         let spec = transfer.spec
-        let result = CurlTransferResult(responseCode: status, headerLines: transfer.headerLines,
+        let result = CurlTransferResult(responseCode: status, headerLines: transfer.headerLines, headers: transfer.headers,
                                         bodyPrefix: transfer.body, duration: duration)
-        if spec.isHTTP {
+        if transfer.isHTTP {
             // An HTTP answer is its status line and headers. Once they are complete the outcome
             // is known, whether the body then arrives slowly, short, or longer than Herald keeps
             // (a retry would make the receiver process it again). Before that, nothing is known,
@@ -42,7 +42,7 @@ enum CurlOutcome {
         for stale in [", errno: 115", " (errno: 115)", " (errno: 11)", ", errno: 11"] {
             if let range = text.range(of: stale) { text.removeSubrange(range) }
         }
-        let lastLine = spec.speaksCommands ? transfer.headerLines.last : nil
+        let lastLine = transfer.speaksCommands ? transfer.headerLines.last : nil
         let said = lastLine.map { "its last reply was \(visible($0))" } ?? "it had sent nothing since the connection was made"
         if code == CURLE_OPERATION_TIMEDOUT {
             if !connected {
@@ -53,11 +53,11 @@ enum CurlOutcome {
                 text = "connect_timeout (\(Self.text(spec.connectTimeout))) passed before the server's greeting and EHLO were done; " + said
             } else if spec.mail != nil {
                 text = "timeout (\(Self.text(spec.timeout))) passed waiting for the server's reply; " + said
-            } else if spec.isHTTP {
+            } else if transfer.isHTTP {
                 text = "timeout (\(Self.text(spec.timeout))) passed before the response's status line and headers were complete"
                     + (transfer.statusLine.map { " (status line \(visible($0)))" } ?? "; nothing had arrived")
             }
-        } else if spec.speaksCommands {
+        } else if transfer.speaksCommands {
             // What the server said before a failure libcurl could not read (garbage, a dropped
             // connection) is worth keeping.
             text += "; " + (lastLine.map { "the server's last line was \(visible($0))" } ?? "the server had sent nothing")

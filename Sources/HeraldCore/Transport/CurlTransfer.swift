@@ -58,8 +58,10 @@ struct CurlTransferSpec: Sendable {
 /// What libcurl reported when a transfer ended.
 struct CurlTransferResult: Sendable {
     var responseCode: Int
-    /// HTTP header lines; for SMTP, the server's reply lines.
+    /// SMTP, IMAP, POP3: the server's last reply lines.
     var headerLines: [String]
+    /// HTTP: the final response's headers, names lower-cased, values trimmed, in arrival order.
+    var headers: [(name: String, value: String)] = []
     var bodyPrefix: [UInt8]
     var duration: Duration
     /// Set when the transfer failed after the server answered (`keepsFailedReplies`).
@@ -77,9 +79,15 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     let spec: CurlTransferSpec
+    /// `spec.isHTTP` and `spec.speaksCommands`, worked out once: the callbacks ask for every line.
+    let isHTTP: Bool
+    let speaksCommands: Bool
     let phase = Mutex(Phase.created)
     var continuation: CheckedContinuation<CurlTransferResult, any Error>?
+    /// Command protocols: the server's reply lines (the last 16).
     var headerLines: [String] = []
+    /// HTTP: the headers of the response being read.
+    var headers: [(name: String, value: String)] = []
     /// HTTP: the status line of the response being read.
     var statusLine: String?
     /// HTTP: the final response's status line and headers have all arrived (the empty line that
@@ -97,6 +105,8 @@ final class CurlTransfer: @unchecked Sendable {
 
     init(spec: CurlTransferSpec) {
         self.spec = spec
+        isHTTP = spec.isHTTP
+        speaksCommands = spec.speaksCommands
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
@@ -143,7 +153,7 @@ let curlBodyCallback: herald_curl_data_callback = { pointer, size, count, userda
         let bytes = UnsafeRawBufferPointer(start: pointer, count: min(room, length))
         transfer.body.append(contentsOf: bytes)
     }
-    if length > room, transfer.headersComplete, transfer.spec.isHTTP {
+    if length > room, transfer.headersComplete, transfer.isHTTP {
         // All Herald keeps has arrived and the answer is known: read no further (a slow or
         // endless body must not hold the attempt, nor be read into memory).
         transfer.stoppedReading = true
@@ -157,29 +167,52 @@ let curlHeaderCallback: herald_curl_data_callback = { pointer, size, count, user
     let length = size * count
     guard let pointer, let userdata else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    // Trim on bytes: Foundation's trimmingCharacters(in:) made this callback 6 % of a busy
-    // worker's CPU.
-    var bytes = UnsafeRawBufferPointer(start: pointer, count: length)[...]
-    while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
-    while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
-    let line = String(decoding: bytes, as: UTF8.self)
-    if transfer.spec.speaksCommands {
+    // Worked on bytes: Foundation's trimmingCharacters(in:) made header handling 6 % of a busy
+    // worker's CPU, and an HTTP header becomes its name and value without a line in between.
+    let line = CurlHeaderLine.trimmed(UnsafeRawBufferPointer(start: pointer, count: length)[...])
+    if transfer.speaksCommands {
         // SMTP, IMAP, POP3: every server reply line; the last ones explain a failure.
-        transfer.headerLines.append(line)
+        transfer.headerLines.append(String(decoding: line, as: UTF8.self))
         if transfer.headerLines.count > 16 { transfer.headerLines.removeFirst() }
-    } else if line.hasPrefix("HTTP/") {
+    } else if line.starts(with: CurlHeaderLine.statusPrefix) {
         // A new response (after 100 Continue): forget the previous one's headers.
-        transfer.headerLines.removeAll()
-        transfer.statusLine = line
+        transfer.headers.removeAll()
+        transfer.statusLine = String(decoding: line, as: UTF8.self)
         transfer.headersComplete = false
     } else if line.isEmpty {
         // The empty line ends a response's headers; a 1xx is followed by the real response.
         let code = transfer.statusLine.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
         if code >= 200 { transfer.headersComplete = true }
-    } else {
-        transfer.headerLines.append(line)
+    } else if let header = CurlHeaderLine.field(line) {
+        transfer.headers.append(header)
     }
     return length
+}
+
+/// Header lines as libcurl hands them over: bytes, read without building a line first.
+enum CurlHeaderLine {
+    static let statusPrefix = Array("HTTP/".utf8)
+
+    /// `bytes` without the line break and the spaces or tabs around it.
+    static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var bytes = bytes
+        while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        return bytes
+    }
+
+    /// `Name: value` as its name lower-cased and its value trimmed; nil for a line without a colon.
+    static func field(_ line: Slice<UnsafeRawBufferPointer>) -> (name: String, value: String)? {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let name = String(unsafeUninitializedCapacity: colon - line.startIndex) { buffer in
+            for (offset, byte) in line[..<colon].enumerated() {
+                buffer[offset] = (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
+            }
+            return colon - line.startIndex
+        }
+        let value = String(decoding: trimmed(line[(colon + 1)...]), as: UTF8.self)
+        return (name, value)
+    }
 }
 
 /// libcurl's read callback for uploads (the SMTP DATA): hands out the message in chunks.

@@ -12,13 +12,13 @@ extension SQLiteQueue {
         let owner = owner.description
         let leaseUntil = now + lease.milliseconds
         return try await write { db in
-            try db.execute(
-                sql: """
-                    UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
-                    WHERE id IN (SELECT id FROM messages INDEXED BY messages_lease
-                                 WHERE state = 'leased' AND lease_until <= ? AND substr(lease_owner, 1, ?) <> ?)
-                    """,
-                arguments: [now, now, ownHost.count, ownHost])
+            // Cached like every statement of the claim: prepared anew on each claim, SQLite's
+            // parser and GRDB's authorizer allocated for it every time.
+            try db.cachedStatement(sql: """
+                UPDATE messages SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
+                WHERE id IN (SELECT id FROM messages INDEXED BY messages_lease
+                             WHERE state = 'leased' AND lease_until <= ? AND substr(lease_owner, 1, ?) <> ?)
+                """).execute(arguments: [now, now, ownHost.count, ownHost])
             let statement = try db.cachedStatement(sql: Self.claimSQL(channelCount: channelList.count))
             var arguments: StatementArguments = [owner, leaseUntil, now, now]
             arguments += StatementArguments(channelList)

@@ -14,6 +14,23 @@ extension SQLiteQueue {
 
     static func settle(_ settlements: [Settlement], events: [Event], owner: String, now: Int64, db: Database) throws -> [Int64] {
         let eventsByMessage = Dictionary(grouping: events, by: \.messageID)
+        // Sent, the common outcome, ends every message of the batch in one statement; the rest
+        // are one statement each.
+        let sentIDs = settlements.compactMap { settlement -> Int64? in
+            if case .sent(let attempt) = settlement { attempt.messageID } else { nil }
+        }
+        var ended = Set<Int64>()
+        if !sentIDs.isEmpty {
+            let finishSent = try db.cachedStatement(sql: """
+                UPDATE messages
+                SET state = 'sent', lease_owner = NULL, lease_until = NULL, updated_at = ?, last_error_code = NULL,
+                    last_error = NULL, deferred = NULL
+                WHERE id IN (SELECT value FROM json_each(?)) AND state = 'leased' AND lease_owner = ?
+                RETURNING id
+                """)
+            let list = "[" + sentIDs.map(String.init).joined(separator: ",") + "]"
+            ended = Set(try Int64.fetchAll(finishSent, arguments: [now, list, owner]))
+        }
         let finish = try db.cachedStatement(sql: """
             UPDATE messages
             SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, last_error_code = ?, last_error = ?,
@@ -42,19 +59,18 @@ extension SQLiteQueue {
                 last_error_code = 'suppressed', last_error = ?, deferred = NULL, updated_at = ?
             WHERE id = ? AND state = 'leased' AND lease_owner = ?
             """)
-        let insertAttempt = try db.cachedStatement(sql: """
-            INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code,
-                                  remote_code, remote_text, retry_at, remote_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
         var lost: [Int64] = []
         for settlement in settlements {
             let arguments: StatementArguments
             let update: Statement
             switch settlement {
             case .sent(let attempt):
-                update = finish
-                arguments = [MessageState.sent.rawValue, now, nil, nil, attempt.messageID, owner]
+                if ended.contains(attempt.messageID) {
+                    try insert(eventsByMessage[attempt.messageID] ?? [], db: db)
+                } else {
+                    lost.append(attempt.messageID)
+                }
+                continue
             case .failed(let attempt, let lastError, let suppression):
                 update = finish
                 arguments = [MessageState.failed.rawValue, now, attempt.errorCode, lastError, attempt.messageID, owner]
@@ -80,15 +96,35 @@ extension SQLiteQueue {
             } else {
                 try insert(eventsByMessage[settlement.messageID] ?? [], db: db)
             }
-            if let attempt = settlement.attempt { try record(attempt, with: insertAttempt) }
         }
+        try record(settlements.compactMap(\.attempt), db: db)
         return lost
     }
 
-    private static func record(_ attempt: DeliveryAttempt, with statement: Statement) throws {
-        try statement.execute(arguments: [
-            attempt.messageID, attempt.number, attempt.startedAt, attempt.durationMicroseconds, attempt.worker,
-            attempt.outcome.rawValue, attempt.errorCode, attempt.remoteCode, attempt.remoteText, attempt.retryAt, attempt.remoteID,
-        ])
+    /// Inserts the attempts several rows per statement: 16, then 4, then one at a time, so
+    /// three cached statements serve every batch size.
+    private static func record(_ attempts: [DeliveryAttempt], db: Database) throws {
+        var rest = attempts[...]
+        while !rest.isEmpty {
+            let rows = rest.count >= 16 ? 16 : rest.count >= 4 ? 4 : 1
+            var arguments = StatementArguments()
+            for attempt in rest.prefix(rows) {
+                arguments += [
+                    attempt.messageID, attempt.number, attempt.startedAt, attempt.durationMicroseconds, attempt.worker,
+                    attempt.outcome.rawValue, attempt.errorCode, attempt.remoteCode, attempt.remoteText, attempt.retryAt,
+                    attempt.remoteID,
+                ]
+            }
+            try db.cachedStatement(sql: insertAttemptsSQL(rows: rows)).execute(arguments: arguments)
+            rest = rest.dropFirst(rows)
+        }
+    }
+
+    private static func insertAttemptsSQL(rows: Int) -> String {
+        """
+        INSERT INTO attempts (message_id, number, started_at, duration_us, worker, outcome, error_code,
+                              remote_code, remote_text, retry_at, remote_id)
+        VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", "))
+        """
     }
 }
