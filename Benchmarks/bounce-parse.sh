@@ -33,3 +33,4 @@ printf '\n== Bounce reading, one core (%s corpus messages, %s bytes on average) 
 printf 'herald BounceReport             %s reports/s\n' "$herald"
 printf 'peer: Python email parser       %s reports/s\n' "$python"
 printf 'ratio herald / Python           %.2f\n' "$(echo "$herald / $python" | bc -l)"
+printf 'summary: herald/Python email parser %.2f\n' "$(echo "$herald / $python" | bc -l)"

@@ -86,3 +86,5 @@ printf 'events pushed to nginx          %.0f msgs/s  (%s events recorded, %s acc
 printf 'events on, CRM answering 503    %.0f msgs/s  (%s events recorded, %s accepted)\n' "$(rate "$down_s")" "${recorded[down]}" "${pushed[down]}"
 printf 'ratio pushed / off              %.3f\n' "$(echo "$off_s / $on_s" | bc -l)"
 printf 'ratio CRM down / off            %.3f\n' "$(echo "$off_s / $down_s" | bc -l)"
+printf 'summary: pushed/off %.3f (target >= 0.85), CRM down/off %.3f (target >= 0.90)\n' \
+  "$(echo "$off_s / $on_s" | bc -l)" "$(echo "$off_s / $down_s" | bc -l)"

@@ -100,3 +100,5 @@ printf 'drop folder (run --once)     %8.0f msgs/s  %6.2f s  peak RSS %6.1f MB  r
 printf 'raw SQLite batched insert    %8.0f rows/s\n' "$raw_rps"
 printf 'ratio socket / raw           %8.2f\n' "$(echo "$socket_rps / $raw_rps" | bc -l)"
 printf 'ratio drop folder / raw      %8.2f\n' "$(echo "$drop_rps / $raw_rps" | bc -l)"
+printf 'summary: socket/raw %.2f, drop folder/raw %.2f (targets >= 0.85)\n' \
+  "$(echo "$socket_rps / $raw_rps" | bc -l)" "$(echo "$drop_rps / $raw_rps" | bc -l)"

@@ -105,3 +105,4 @@ printf 'without policies            %8.0f msgs/s  (runs: %.0f, %.0f)\n' "$best_p
 printf 'with the policies           %8.0f msgs/s  (runs: %.0f, %.0f; 100,000 suppressions, quiet hours, rate limit)\n' \
   "$best_policed" "$policed" "$policed2"
 printf 'ratio with / without        %8.2f  (target >= 0.80)\n' "$(echo "$best_policed / $best_plain" | bc -l)"
+printf 'summary: with/without policies %.2f (target >= 0.80)\n' "$(echo "$best_policed / $best_plain" | bc -l)"

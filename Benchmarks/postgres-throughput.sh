@@ -129,4 +129,6 @@ printf 'ratio one process / raw loop    %.3f\n' "$(echo "$(rate "$one_s") / $raw
 printf 'ratio two / one process         %.3f\n' "$(echo "$one_s / $two_s" | bc -l)"
 printf 'ratio PostgreSQL / SQLite       %.3f\n' "$(echo "$sqlite_s / $one_s" | bc -l)"
 printf 'idle-to-delivery p50 / p90      %.1f ms / %.1f ms  (%s messages)\n' "$lat_p50" "$lat_p90" "$lat_n"
+printf 'summary: one process/raw loop %.3f (target >= 0.5), two/one %.3f (>= 1), PostgreSQL/SQLite %.3f, idle-to-delivery p50 %.1f ms (<= 50)\n' \
+  "$(echo "$(rate "$one_s") / $raw_rps" | bc -l)" "$(echo "$one_s / $two_s" | bc -l)" "$(echo "$sqlite_s / $one_s" | bc -l)" "$lat_p50"
 [ "$one_sent" -eq "$COUNT" ] && [ "$two_sent" -eq "$COUNT" ] || { echo "bench: not everything was sent"; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end email throughput: COUNT due emails (the welcome-guide template, text + HTML) rendered
-# and delivered by `herald run --once` to Postfix's smtp-sink on 127.0.0.1, and in the same run the
-# peer: Postfix itself relaying the same count from smtp-source to the same sink.
+# and delivered by `herald run --once` to Postfix's smtp-sink on 127.0.0.1, and in the same run two
+# peers: smtp-source straight to the sink with as many sessions as Herald has workers (the SMTP
+# limit), and Postfix itself relaying the same count from smtp-source to the same sink.
 # Prints both rates, their ratio, Herald's peak RSS and how many SMTP sessions each used.
 #
 #   Benchmarks/smtp-throughput.sh [COUNT]      (default 50000; WORKERS=16 by default)
@@ -87,6 +88,13 @@ read -r _ rss_kb < "$WORK/time.txt"
 herald_sessions=$(sessions)
 sent=$(sqlite3 "$WORK/var/herald.sqlite" "SELECT count(*) FROM messages WHERE state = 'sent'")
 
+echo "bench: smtp-source straight to the sink, $WORKERS sessions (the SMTP limit)"
+base=$(delivered)
+start=$(date +%s.%N)
+smtp-source -s "$WORKERS" -m "$COUNT" -l "$size" -f bench@example.com -t lead@example.com "127.0.0.1:$SINK"
+wait_for $((base + COUNT))
+source_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+
 echo "bench: postfix relaying $COUNT messages from smtp-source to the same sink"
 postfix stop >/dev/null 2>&1 || true
 postconf -e "relayhost = [127.0.0.1]:$SINK" "inet_interfaces = loopback-only" "inet_protocols = ipv4" \
@@ -101,10 +109,14 @@ wait_for $((base + COUNT))
 postfix_s=$(echo "$(date +%s.%N) - $start" | bc -l)
 
 herald_rate=$(echo "$COUNT / $herald_s" | bc -l)
+source_rate=$(echo "$COUNT / $source_s" | bc -l)
 postfix_rate=$(echo "$COUNT / $postfix_s" | bc -l)
 printf '\n== Email throughput to smtp-sink (%s messages of %s bytes, %s cores) ==\n' "$COUNT" "$size" "$(nproc)"
 printf 'herald run --once (%s workers)  %.0f msgs/s (%.2f s), %s sent, %s SMTP sessions\n' "$WORKERS" "$herald_rate" "$herald_s" "$sent" "$herald_sessions"
 printf 'herald peak RSS                 %.1f MB\n' "$(echo "$rss_kb / 1024" | bc -l)"
+printf 'peer: smtp-source -> smtp-sink  %.0f msgs/s (%.2f s, %s sessions)\n' "$source_rate" "$source_s" "$WORKERS"
 printf 'peer: postfix relaying          %.0f msgs/s (%.2f s)\n' "$postfix_rate" "$postfix_s"
 printf 'ratio herald / postfix          %.2f\n' "$(echo "$herald_rate / $postfix_rate" | bc -l)"
+printf 'summary: herald/smtp-source %.2f (target >= 0.50), herald/postfix %.2f (target >= 5)\n' \
+  "$(echo "$herald_rate / $source_rate" | bc -l)" "$(echo "$herald_rate / $postfix_rate" | bc -l)"
 [ "$sent" -eq "$COUNT" ] || { echo "bench: only $sent of $COUNT sent"; exit 1; }

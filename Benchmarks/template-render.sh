@@ -20,3 +20,4 @@ printf '\n== Template rendering, one core (%s-byte HTML email, 10 tokens, escape
 printf 'herald renderer                 %s renders/s\n' "$herald"
 printf 'peer: swift-mustache alone      %s renders/s\n' "$raw"
 printf 'ratio herald / swift-mustache   %.3f\n' "$(echo "$herald / $raw" | bc -l)"
+printf 'summary: herald/swift-mustache %.3f\n' "$(echo "$herald / $raw" | bc -l)"

@@ -102,4 +102,6 @@ printf 'peer: raw SQLite claim+done     %.0f rows/s\n' "$raw_rps"
 printf 'ratio herald / wrk              %.3f\n' "$(echo "$herald_rps / $wrk_rps" | bc -l)"
 printf 'ratio herald / raw SQLite       %.3f\n' "$(echo "$herald_rps / $raw_rps" | bc -l)"
 printf 'claim rate, 20k vs 500k backlog %.0f vs %.0f rows/s (ratio %.2f)\n' "$flat_small" "$flat_large" "$(echo "$flat_large / $flat_small" | bc -l)"
+printf 'summary: herald/raw SQLite %.3f (target >= 0.30), herald/wrk %.3f, p99 %.2f ms, CPU %.1f us per message\n' \
+  "$(echo "$herald_rps / $raw_rps" | bc -l)" "$(echo "$herald_rps / $wrk_rps" | bc -l)" "$(echo "$p99 / 1000" | bc -l)" "$cpu_us"
 [ "$sent" -eq "$COUNT" ] || { echo "bench: only $sent of $COUNT sent"; exit 1; }

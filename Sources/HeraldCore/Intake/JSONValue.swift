@@ -74,11 +74,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
+            // Sorted pairs rather than sorted keys looked up again: every message's data passes here.
+            for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONStringEscaping.append(key, to: &out)
+                JSONStringEscaping.append(member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                members[key]!.appendJSON(to: &out)
+                member.value.appendJSON(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }

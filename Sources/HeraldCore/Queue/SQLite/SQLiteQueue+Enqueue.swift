@@ -8,6 +8,9 @@ extension SQLiteQueue {
         return outcomes
     }
 
+    /// Binds each row through SQLite's C API (`RowBinder`) rather than GRDB's
+    /// `StatementArguments`: this runs on the writer's thread, the one thread all of a file's or a
+    /// stream's intake waits on.
     static func insert(_ messages: [NewMessage], now: Int64, db: Database) throws -> [EnqueueOutcome] {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO messages (key, channel, template, recipient, data, category, campaign, state,
@@ -16,16 +19,22 @@ extension SQLiteQueue {
             ON CONFLICT(key) DO NOTHING
             """)
         let existing = try db.cachedStatement(sql: "SELECT id FROM messages WHERE key = ?")
+        let row = RowBinder(insert)
         var outcomes: [EnqueueOutcome] = []
         outcomes.reserveCapacity(messages.count)
         for message in messages {
-            let recipient = message.recipient.jsonText
-            let arguments: StatementArguments = [
-                message.key, message.channel.rawValue, message.template, recipient, message.dataJSON,
-                message.category.rawValue, message.campaign, message.sendAt, now, now,
-            ]
-            // execute + changesCount: a RETURNING cursor per row cost more than the insert.
-            try insert.execute(arguments: arguments)
+            row.bind(1, message.key)
+            row.bind(2, message.channel.rawValue)
+            row.bind(3, message.template)
+            row.bind(4, message.recipient.jsonText)
+            row.bind(5, message.dataJSON)
+            row.bind(6, message.category.rawValue)
+            row.bind(7, message.campaign)
+            row.bind(8, message.sendAt)
+            row.bind(9, now)
+            row.bind(10, now)
+            // step + changesCount: a RETURNING cursor per row cost more than the insert.
+            try row.step(db)
             if db.changesCount > 0 {
                 outcomes.append(.queued(id: db.lastInsertedRowID))
             } else {
