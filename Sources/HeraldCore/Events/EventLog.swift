@@ -51,12 +51,20 @@ public struct EventLog: Sendable {
     func event(_ type: EventType, messageID: Int64?, at time: Int64, _ fields: [String: JSONValue],
                identity: String? = nil) -> Event {
         let id = "evt_" + (identity.map { Self.digest("\(type.rawValue)\n\($0)") }
-            ?? withUnsafeBytes(of: UUID().uuid) { Hex.encode($0) })
+            ?? Self.randomID())
         var payload = fields
         payload["id"] = .string(id)
         payload["type"] = .string(type.rawValue)
         payload["occurred_at"] = .string(Timestamp.rfc3339(time))
         return Event(id: id, type: type, occurredAt: time, messageID: messageID, payload: JSONValue.object(payload).jsonText)
+    }
+
+    /// 128 random bits as 32 hex digits. From the system's generator (getrandom) rather than
+    /// UUID(), which opened, read and closed /dev/urandom for every event.
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bits = (generator.next() as UInt64, generator.next() as UInt64)
+        return withUnsafeBytes(of: bits) { Hex.encode($0) }
     }
 
     /// What a settlement tells the CRM: sent; failed (and bounced, or the recipient opted out,
