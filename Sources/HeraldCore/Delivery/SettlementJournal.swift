@@ -34,21 +34,8 @@ actor SettlementJournal {
     private struct Entry {
         var settlement: Settlement
         var events: [Event]
-        var done: Completion
-    }
-
-    /// Who learns that an entry was written (or given up): a task awaiting `record`, or the
-    /// closure `submit` was handed.
-    private enum Completion {
-        case waiting(CheckedContinuation<Void, any Error>)
-        case callback(@Sendable (Result<Void, any Error>) -> Void)
-
-        func finish(_ result: Result<Void, any Error>) {
-            switch self {
-            case .waiting(let continuation): continuation.resume(with: result)
-            case .callback(let callback): callback(result)
-            }
-        }
+        /// Told once the entry is written, or given up (a task awaiting `record`, or `submit`'s caller).
+        var done: @Sendable (Result<Void, any Error>) -> Void
     }
 
     init(queue: any MessageQueue, owner: LeaseOwner, held: HeldLeases, events: EventLog, logger: Logger) {
@@ -68,15 +55,14 @@ actor SettlementJournal {
     /// none; given up, it expires and goes back to the queue.
     func record(_ settlement: Settlement, of message: ClaimedMessage) async throws {
         defer { held.end(message.id) }
-        // The subject (the recipient's address normalized) only when events are recorded at all.
-        let made = events.isOn ? events.events(for: settlement, of: EventSubject(message), at: Timestamp.now()) : []
+        let made = eventsRecorded(by: settlement, of: message)
         guard running, !givingUp else {
             // The journal has stopped (the process is being cancelled): one try, alone.
             try await commit([settlement], events: made)
             return
         }
         try await withCheckedThrowingContinuation { continuation in
-            pending.append(Entry(settlement: settlement, events: made, done: .waiting(continuation)))
+            pending.append(Entry(settlement: settlement, events: made, done: { continuation.resume(with: $0) }))
             wake.yield()
         }
     }
@@ -87,7 +73,7 @@ actor SettlementJournal {
     /// This saved a suspension and a resumption of every delivery's task.
     func submit(_ settlement: Settlement, of message: ClaimedMessage,
                 then: @escaping @Sendable (Result<Void, any Error>) -> Void) async {
-        let made = events.isOn ? events.events(for: settlement, of: EventSubject(message), at: Timestamp.now()) : []
+        let made = eventsRecorded(by: settlement, of: message)
         let held = held
         let done: @Sendable (Result<Void, any Error>) -> Void = { result in
             held.end(message.id)
@@ -102,8 +88,14 @@ actor SettlementJournal {
             }
             return
         }
-        pending.append(Entry(settlement: settlement, events: made, done: .callback(done)))
+        pending.append(Entry(settlement: settlement, events: made, done: done))
         wake.yield()
+    }
+
+    /// The events `settlement` records; the subject (the recipient's address normalized) is made
+    /// only when events are recorded at all.
+    private func eventsRecorded(by settlement: Settlement, of message: ClaimedMessage) -> [Event] {
+        events.isOn ? events.events(for: settlement, of: EventSubject(message), at: Timestamp.now()) : []
     }
 
     /// Records several settlements in one commit (as far as the journal's batching goes) and
@@ -146,7 +138,7 @@ actor SettlementJournal {
             pending.removeAll(keepingCapacity: true)
             do {
                 try await commit(batch.map(\.settlement), events: batch.flatMap(\.events))
-                for entry in batch { entry.done.finish(.success(())) }
+                for entry in batch { entry.done(.success(())) }
                 if failures > 0 {
                     logger.notice("outcomes recorded after the database refused them", metadata: [
                         "outcomes": "\(batch.count)", "failed_tries": "\(failures)",
@@ -182,13 +174,13 @@ actor SettlementJournal {
         for entry in batch {
             do {
                 try await commit([entry.settlement], events: entry.events)
-                entry.done.finish(.success(()))
+                entry.done(.success(()))
             } catch {
                 logger.error("outcome not recorded; the message is delivered again after its lease lapses", metadata: [
                     "message_id": "\(entry.settlement.messageID)", "settlement": "\(entry.settlement.kind)",
                     "error": "\(error)",
                 ])
-                entry.done.finish(.failure(error))
+                entry.done(.failure(error))
             }
         }
     }
